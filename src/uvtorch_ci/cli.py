@@ -1,0 +1,88 @@
+"""The command line: click commands; the one place errors become exit codes and text."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_PROBLEM, UvtorchError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def project_option(function: F) -> F:
+    return click.option(
+        "--project",
+        "project_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help="The project directory (where pyproject.toml is).",
+    )(function)
+
+
+def spec_option(function: F) -> F:
+    return click.option(
+        "--spec",
+        "spec_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="A standalone uvtorch.toml (default: [tool.uvtorch] in pyproject.toml, "
+        "else uvtorch.toml in the project).",
+    )(function)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="uvtorch-ci")
+def cli() -> None:
+    """Render per-platform PyTorch builds for uv, and the CI that proves them."""
+
+
+@cli.command()
+@project_option
+@spec_option
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if any output would change.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the unified diff of every change.")
+def render(project_dir: Path, spec_file: Path | None, check: bool, show_diff: bool) -> None:
+    """Write the torch blocks into pyproject.toml (and the workflow)."""
+    from .commands import render_command
+
+    sys.exit(render_command(project_dir, spec_file, check=check, show_diff=show_diff, env=os.environ))
+
+
+def _report(error: UvtorchError) -> None:
+    text = str(error)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        first, _, rest = text.partition("\n")
+        file = f" file={error.file}" if error.file else ""
+        click.echo(f"::error{file}::{first}{' ' + rest.strip() if rest else ''}", err=True)
+    else:
+        click.echo(f"error: {text}", err=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; user mistakes become a short message and exit code 2, never a traceback."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except UvtorchError as error:
+        _report(error)
+        return error.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_PROBLEM
+    except click.ClickException as error:
+        error.show()
+        return EXIT_BAD_INPUT
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else EXIT_OK
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The commands' disk and terminal side: read the project, call the pure core, write or report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import click
+
+from .errors import EXIT_OK, EXIT_PROBLEM, PyprojectError
+from .files import Output, read_text, write_atomic
+from .project import Rendered, render_project
+from .releases import load_table
+
+
+def _label(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load_and_render(project_dir: Path, spec_file: Path | None, env: Mapping[str, str]) -> tuple[Rendered, list[Output]]:
+    pyproject_path = project_dir / "pyproject.toml"
+    pyproject_label = _label(pyproject_path)
+    text = read_text(pyproject_path, pyproject_label)
+    if text is None:
+        raise PyprojectError("not found", file=pyproject_label, hint="run in a project, or pass --project DIR")
+    if spec_file is None and (project_dir / "uvtorch.toml").is_file():
+        if "uvtorch" not in text:
+            spec_file = project_dir / "uvtorch.toml"
+    spec_text = spec_label = None
+    if spec_file is not None:
+        spec_label = _label(spec_file)
+        spec_text = read_text(spec_file, spec_label)
+        if spec_text is None:
+            raise PyprojectError("not found", file=spec_label)
+    rendered = render_project(
+        text, pyproject_label, spec_text=spec_text, spec_label=spec_label, env=env, table=load_table()
+    )
+    outputs = [Output(pyproject_path, pyproject_label, text, rendered.pyproject.text)]
+    return rendered, outputs
+
+
+def render_command(
+    project_dir: Path, spec_file: Path | None, *, check: bool, show_diff: bool, env: Mapping[str, str]
+) -> int:
+    rendered, outputs = load_and_render(project_dir, spec_file, env)
+    changed = [output for output in outputs if output.changed]
+    if show_diff:
+        for output in changed:
+            click.echo(output.diff(), nl=False)
+    for note in rendered.pyproject.notes:
+        click.echo(f"  {note}", err=True)
+    for output in outputs:
+        if not output.changed:
+            click.echo(f"{output.label}: up to date", err=True)
+        elif check:
+            click.echo(f"{output.label}: would change", err=True)
+        else:
+            write_atomic(output.path, output.new, output.label)
+            click.echo(f"{output.label}: {'updated' if output.old is not None else 'created'}", err=True)
+    if check and changed:
+        return EXIT_PROBLEM
+    return EXIT_OK

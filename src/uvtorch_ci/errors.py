@@ -1,0 +1,57 @@
+"""One exception family: each error knows its exit code, where it happened and what would be valid."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+EXIT_BAD_INPUT = 2
+
+
+class UvtorchError(Exception):
+    """Base of every error the tool reports to a user instead of a traceback."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(
+        self, message: str, *, file: str | None = None, where: str | None = None, hint: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.where = where
+        self.hint = hint
+
+    def __str__(self) -> str:
+        place = ": ".join(part for part in (self.file, self.where) if part)
+        text = f"{place}: {self.message}" if place else self.message
+        return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+
+class SpecError(UvtorchError):
+    """The spec is missing, malformed, or asks for something the release table rules out."""
+
+
+class PyprojectError(UvtorchError):
+    """pyproject.toml is not valid TOML or holds something the tool cannot take over."""
+
+
+class LockError(UvtorchError):
+    """uv.lock is missing or unreadable."""
+
+
+class WriteError(UvtorchError):
+    """A file could not be written (permissions, a missing directory)."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A ' (did you mean "x"?)' suffix when `word` is close to one of `choices`, else ''."""
+    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f' (did you mean "{matches[0]}"?)' if matches else ""
+
+
+def one_of(choices: Iterable[str]) -> str:
+    """Render the valid choices for a message: 'one of: a, b, c'."""
+    return "one of: " + ", ".join(choices)

@@ -1,0 +1,82 @@
+"""The only module that writes: read texts, compare, diff, and write atomically."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PyprojectError, WriteError
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file the tool produces: where it goes, what is there now, what should be."""
+
+    path: Path
+    label: str  # the path as shown to the user
+    old: str | None
+    new: str
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+    def diff(self) -> str:
+        old = [] if self.old is None else self.old.splitlines(keepends=True)
+        new = self.new.splitlines(keepends=True)
+        lines = difflib.unified_diff(old, new, f"a/{self.label}", f"b/{self.label}")
+        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def read_text(path: Path, label: str) -> str | None:
+    """The file's text with its line endings as they are, or None when it does not exist."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise PyprojectError("is a directory, not a file", file=label) from None
+    except PermissionError:
+        raise PyprojectError("cannot be read (permission denied)", file=label) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PyprojectError(
+            f"is not UTF-8 text (byte {error.start})", file=label, hint="TOML files are UTF-8"
+        ) from None
+
+
+def write_atomic(path: Path, text: str, label: str) -> None:
+    """Write via a temporary file in the same directory and a rename: never half a file.
+
+    The new file keeps the old one's permission bits.
+    """
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        mode = path.stat().st_mode & 0o7777 if path.exists() else None
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as error:
+        raise WriteError(f"cannot write: {error.strerror}", file=label) from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text.encode("utf-8"))
+            stream.flush()
+            os.fsync(stream.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
+        else:
+            os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise WriteError(f"cannot write: {error.strerror}", file=label) from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,285 @@
+"""Pure: spec + release table -> what to render (dependencies, indexes, sources, the CI matrix)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
+from .errors import SpecError, did_you_mean
+from .platforms import PLATFORMS
+from .releases import Release, ReleaseTable, index_backend
+from .spec import Spec, Target, parse_spec
+
+INDEX_PREFIX = "pytorch-"
+
+
+@dataclass(frozen=True)
+class Index:
+    """One explicit PyTorch index in [[tool.uv.index]]."""
+
+    name: str
+    backend: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """One entry of a [tool.uv.sources] list."""
+
+    index: str
+    marker: str | None = None
+    extra: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        entry = {"index": self.index}
+        if self.extra:
+            entry["extra"] = self.extra
+        if self.marker:
+            entry["marker"] = self.marker
+        return entry
+
+
+@dataclass(frozen=True)
+class Build:
+    """What one target installs: the index it comes from and the versions it resolves."""
+
+    target: Target
+    index: Index
+    local_tag: str
+    versions: dict[str, str] = field(hash=False)  # package -> version with local tag
+
+    @property
+    def torch(self) -> str:
+        return self.versions["torch"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One CI job: a target on one Python."""
+
+    build: Build
+    python: str
+    sync_args: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.build.target.name}-py{self.python}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    spec: Spec
+    packages: tuple[str, ...]
+    dependencies: tuple[str, ...]
+    indexes: tuple[Index, ...]
+    sources: dict[str, tuple[Source, ...]] = field(hash=False)
+    builds: tuple[Build, ...]
+    jobs: tuple[Job, ...]
+
+
+def index_name(backend: str) -> str:
+    return INDEX_PREFIX + index_backend(backend)
+
+
+def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
+    """Check every target x Python against the release table and lay out what to render."""
+    releases = _releases(spec, table)
+    newest = releases[-1]
+    for target in spec.targets:
+        _check_target(spec, table, releases, target)
+    for i, python in enumerate(spec.python):
+        _check_python(spec, table, releases, python, f"python[{i}]")
+
+    packages = ("torch", *spec.packages)
+    by_platform: dict[str, set[str]] = {}
+    for target in spec.targets:
+        by_platform.setdefault(target.platform, set()).add(index_backend(target.backend))
+    for platform, backends in by_platform.items():
+        if len(backends) > 1:
+            target = next(t for t in spec.targets if t.platform == platform)
+            raise SpecError(
+                f"{platform} has several backends ({', '.join(sorted(backends))}); "
+                "one backend per platform is supported so far",
+                file=spec.file,
+                where=target.where,
+                hint="several backends on one platform need optional-dependency extras",
+            )
+
+    indexes: dict[str, Index] = {}
+    platforms_of: dict[str, list[str]] = {}
+    builds: list[Build] = []
+    for target in spec.targets:
+        backend = index_backend(target.backend)
+        index = indexes.setdefault(
+            backend, Index(index_name(backend), backend, f"{spec.index_url}/{backend}")
+        )
+        if target.platform not in platforms_of.setdefault(backend, []):
+            platforms_of[backend].append(target.platform)
+        release = _newest_publishing(releases, target) or newest
+        tag = table.local_tag(target.platform, backend)
+        versions = {p: release.companion(p) + (f"+{tag}" if tag else "") for p in packages}
+        builds.append(Build(target, index, tag, versions))
+
+    source_list = tuple(
+        Source(index=indexes[backend].name, marker=_any_of(platforms))
+        for backend, platforms in platforms_of.items()
+    )
+    jobs = tuple(
+        Job(build=build, python=python, sync_args=("--locked",))
+        for build in builds
+        for python in spec.python
+    )
+    return Plan(
+        spec=spec,
+        packages=packages,
+        dependencies=tuple(_requirement(spec, releases, p) for p in packages),
+        indexes=tuple(indexes.values()),
+        sources={p: source_list for p in packages},
+        builds=tuple(builds),
+        jobs=jobs,
+    )
+
+
+def _any_of(platforms: list[str]) -> str:
+    markers = [PLATFORMS[p].marker for p in platforms]
+    if len(markers) == 1:
+        return markers[0]
+    return " or ".join(f"({m})" for m in markers)
+
+
+def _requirement(spec: Spec, releases: tuple[Release, ...], package: str) -> str:
+    if package == "torch":
+        exact = spec.exact_torch
+        return f"torch=={exact}" if exact else f"torch{spec.torch}"
+    versions = sorted({Version(r.companion(package)) for r in releases})
+    if len(versions) == 1:
+        return f"{package}=={versions[0]}"
+    return f"{package}>={versions[0]},<={versions[-1]}"
+
+
+def _fail(spec: Spec, where: str, message: str, hint: str = "") -> SpecError:
+    return SpecError(message, file=spec.file, where=where, hint=hint)
+
+
+def _releases(spec: Spec, table: ReleaseTable) -> tuple[Release, ...]:
+    releases = table.matching(spec.torch)
+    if releases:
+        return releases
+    known = table.versions()
+    exact = spec.exact_torch
+    suggestion = did_you_mean(exact, known) if exact else ""
+    raise _fail(
+        spec,
+        spec.key("torch"),
+        f'no torch release in the table matches "{spec.torch_text}"{suggestion}',
+        f"known releases: {known[0]} ... {known[-1]} (see `uvtorch-ci releases`)",
+    )
+
+
+def _newest_publishing(releases: tuple[Release, ...], target: Target) -> Release | None:
+    backend = index_backend(target.backend)
+    having = [r for r in releases if r.publishes(target.platform, backend)]
+    return having[-1] if having else None
+
+
+def _check_target(
+    spec: Spec, table: ReleaseTable, releases: tuple[Release, ...], target: Target
+) -> None:
+    if _newest_publishing(releases, target):
+        return
+    backend = index_backend(target.backend)
+    newest = releases[-1]
+    published = newest.backends(target.platform)
+    shown = target.backend if target.backend == backend else f"{target.backend} ({backend} index)"
+    if not published:
+        message = f"torch {newest.torch} publishes no builds for {target.platform}"
+        last = max((r for r in table.releases if r.backends(target.platform)), default=None)
+        hint = f"the last release with {target.platform} builds is {last.torch}" if last else ""
+    else:
+        message = (
+            f"torch {newest.torch} does not publish {shown} for {target.platform}; "
+            f"it publishes: {', '.join(published)}"
+        )
+        nearest = table.nearest_with(newest.version, target.platform, backend)
+        hint = (
+            f"the nearest release with {backend} on {target.platform} is torch {nearest.torch}"
+            if nearest
+            else f"no release in the table publishes {backend} for {target.platform}"
+        )
+    raise _fail(spec, f"{target.where}.backend", message, hint)
+
+
+def _check_python(
+    spec: Spec, table: ReleaseTable, releases: tuple[Release, ...], python: str, where: str
+) -> None:
+    if any(python in r.python for r in releases):
+        return
+    newest = releases[-1]
+    first = min(
+        (r for r in table.releases if python in r.python), key=lambda r: r.version, default=None
+    )
+    hint = f"the first release with Python {python} wheels is torch {first.torch}" if first else ""
+    raise _fail(
+        spec,
+        spec.key(where),
+        f"torch {newest.torch} has no wheels for Python {python}; "
+        f"it supports {', '.join(newest.python)}",
+        hint,
+    )
+
+
+def default_python(
+    data: Mapping[str, Any], table: ReleaseTable, requires_python: str | None
+) -> str | None:
+    """The newest Python the spec's torch release and the project's requires-python allow."""
+    torch = data.get("torch")
+    if not isinstance(torch, str):
+        return None
+    try:
+        specifier = SpecifierSet(f"=={torch}" if torch[:1].isdigit() else torch)
+    except InvalidSpecifier:
+        return None
+    releases = table.matching(specifier)
+    if not releases:
+        return None
+    try:
+        allowed = SpecifierSet(requires_python or "")
+    except InvalidSpecifier:
+        allowed = SpecifierSet()
+    for python in sorted(releases[-1].python, key=lambda v: Version(v), reverse=True):
+        if allowed.contains(Version(python + ".0")) or allowed.contains(Version(python + ".99")):
+            return python
+    return None
+
+
+def plan_from_data(
+    data: Mapping[str, Any],
+    *,
+    file: str,
+    prefix: str,
+    env: Mapping[str, str],
+    table: ReleaseTable,
+    requires_python: str | None = None,
+) -> Plan:
+    """Spec table -> validated Spec -> Plan, in one pure call."""
+    spec = parse_spec(
+        data,
+        file=file,
+        prefix=prefix,
+        env=env,
+        requires_python=requires_python,
+        default_python=default_python(data, table, requires_python),
+    )
+    if not spec.python:
+        raise _fail(
+            spec,
+            spec.key("python"),
+            f"no Python version is allowed both by torch {spec.torch_text} and by the "
+            f"project's requires-python ({requires_python})",
+            'set python = ["3.X"] to one both allow',
+        )
+    return make_plan(spec, table)

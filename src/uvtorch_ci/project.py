@@ -1,0 +1,72 @@
+"""Pure: a project's texts (pyproject.toml, the spec) in, the plan and every output text out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import SpecError
+from .plan import Plan, plan_from_data
+from .pyproject import Merged, merge_blocks, parse_toml, requires_python
+from .releases import ReleaseTable
+from .render import render_blocks
+
+SPEC_TABLE = "tool.uvtorch"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    plan: Plan
+    pyproject: Merged
+
+
+def spec_data(
+    pyproject: dict[str, Any],
+    pyproject_label: str,
+    spec_text: str | None,
+    spec_label: str | None,
+) -> tuple[dict[str, Any], str, str]:
+    """The spec table, the file it came from, and its key prefix."""
+    if spec_text is not None and spec_label is not None:
+        return parse_toml(spec_text, spec_label), spec_label, ""
+    table = pyproject.get("tool", {}).get("uvtorch")
+    if table is None:
+        raise SpecError(
+            "no spec: there is no [tool.uvtorch] table and no uvtorch.toml",
+            file=pyproject_label,
+            hint="add [tool.uvtorch] with torch = \"...\" and [[tool.uvtorch.targets]], "
+            "or run `uvtorch-ci init`",
+        )
+    if not isinstance(table, dict):
+        raise SpecError("must be a table", file=pyproject_label, where=SPEC_TABLE)
+    return table, pyproject_label, SPEC_TABLE
+
+
+def render_project(
+    pyproject_text: str,
+    pyproject_label: str,
+    *,
+    spec_text: str | None,
+    spec_label: str | None,
+    env: Mapping[str, str],
+    table: ReleaseTable,
+) -> Rendered:
+    """Validate the spec, plan, render the blocks and merge them into pyproject.toml."""
+    pyproject = parse_toml(pyproject_text, pyproject_label)
+    data, file, prefix = spec_data(pyproject, pyproject_label, spec_text, spec_label)
+    plan = plan_from_data(
+        data,
+        file=file,
+        prefix=prefix,
+        env=env,
+        table=table,
+        requires_python=requires_python(pyproject),
+    )
+    merged = merge_blocks(
+        pyproject_text,
+        render_blocks(plan),
+        file=pyproject_label,
+        pytorch_base=plan.spec.index_url,
+    )
+    return Rendered(plan, merged)

@@ -1,0 +1,346 @@
+"""Read and validate the spec ([tool.uvtorch] or uvtorch.toml) into frozen dataclasses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from .errors import SpecError, did_you_mean, one_of
+from .platforms import PLATFORMS
+from .releases import BACKEND_PATTERN, COMPANIONS
+
+DEFAULT_INDEX_URL = "https://download.pytorch.org/whl"
+DEFAULT_WORKFLOW = ".github/workflows/torch.yml"
+INDEX_URL_ENV = "UVTORCH_INDEX_URL"
+
+TOP_KEYS = ("torch", "packages", "python", "index-url", "workflow", "targets")
+TARGET_KEYS = ("platform", "backend", "runner", "gpu", "name")
+# Names and runner labels end up in YAML and in shell environments: keep them to a
+# charset that needs no quoting anywhere.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+SAFE_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+PYTHON_VERSION = re.compile(r"^3\.[0-9]{1,2}$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One CI target: a platform, the backend it must get, and where its job runs."""
+
+    name: str
+    platform: str
+    backend: str
+    runner: tuple[str, ...]
+    gpu: bool
+    where: str  # the key of this target in the spec, for messages
+
+    @property
+    def runs_on(self) -> str | list[str]:
+        return self.runner[0] if len(self.runner) == 1 else list(self.runner)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The validated spec. `torch` is always a specifier (an exact version becomes ==X)."""
+
+    torch: SpecifierSet
+    torch_text: str
+    packages: tuple[str, ...]
+    python: tuple[str, ...]
+    index_url: str
+    workflow: str
+    targets: tuple[Target, ...]
+    file: str
+    prefix: str  # "tool.uvtorch" in pyproject.toml, "" in uvtorch.toml
+
+    @property
+    def exact_torch(self) -> str | None:
+        """The pinned torch version when the spec names exactly one."""
+        specs = list(self.torch)
+        if len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version:
+            return specs[0].version
+        return None
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+
+class _Reader:
+    """Validation context: the file and key prefix every message names."""
+
+    def __init__(self, file: str, prefix: str) -> None:
+        self.file = file
+        self.prefix = prefix
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def fail(self, where: str, message: str, hint: str = "") -> SpecError:
+        return SpecError(message, file=self.file, where=self.key(where), hint=hint)
+
+    def check_keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
+        for name in table:
+            if name not in allowed:
+                place = f"{where}.{name}" if where else name
+                raise self.fail(
+                    place,
+                    f'unknown key "{name}"{did_you_mean(name, allowed)}',
+                    f"valid keys: {', '.join(allowed)}",
+                )
+
+    def string(self, table: Mapping[str, Any], name: str, where: str) -> str | None:
+        value = table.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.fail(where, f"must be a string, not {_kind(value)}")
+        return value
+
+    def strings(self, table: Mapping[str, Any], name: str, where: str) -> tuple[str, ...] | None:
+        value = table.get(name)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(where, f"must be a string or a list of strings, not {_kind(value)}")
+        return tuple(value)
+
+
+def _kind(value: object) -> str:
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+def parse_spec(
+    data: Mapping[str, Any],
+    *,
+    file: str,
+    prefix: str,
+    env: Mapping[str, str],
+    requires_python: str | None = None,
+    default_python: str | None = None,
+) -> Spec:
+    """Validate the spec table `data` (the contents of [tool.uvtorch] or uvtorch.toml).
+
+    `env` supplies UVTORCH_INDEX_URL; `default_python` is the Python chosen by the plan
+    when the spec names none. Structural mistakes raise SpecError; whether the release
+    table publishes what the spec asks for is checked by the plan.
+    """
+    r = _Reader(file, prefix)
+    r.check_keys(data, TOP_KEYS, "")
+
+    torch_text = r.string(data, "torch", "torch")
+    if torch_text is None:
+        raise r.fail("torch", 'missing: the torch version is required, e.g. torch = "2.5.0"')
+    torch = _torch_specifier(r, torch_text.strip())
+
+    packages = r.strings(data, "packages", "packages") or ()
+    for i, package in enumerate(packages):
+        if package not in COMPANIONS:
+            hint = "torch itself is always installed" if package == "torch" else ""
+            raise r.fail(
+                f"packages[{i}]",
+                f'unknown companion "{package}"{did_you_mean(package, COMPANIONS)}; '
+                f"{one_of(COMPANIONS)}",
+                hint,
+            )
+    if len(set(packages)) != len(packages):
+        raise r.fail("packages", "lists a companion twice")
+
+    python = r.strings(data, "python", "python") or ()
+    for i, version in enumerate(python):
+        if not PYTHON_VERSION.match(version):
+            raise r.fail(f"python[{i}]", f'"{version}" is not a Python version like "3.12"')
+    if len(set(python)) != len(python):
+        raise r.fail("python", "lists a Python version twice")
+    if requires_python and python:
+        _check_requires_python(r, python, requires_python)
+
+    index_url = env.get(INDEX_URL_ENV) or r.string(data, "index-url", "index-url")
+    index_url = (index_url or DEFAULT_INDEX_URL).rstrip("/")
+    if not re.match(r"^(https?|file)://[^\s\"'`$\\]+$", index_url):
+        where = "index-url" if not env.get(INDEX_URL_ENV) else INDEX_URL_ENV
+        raise r.fail(where, f'"{index_url}" is not an http(s) or file URL')
+
+    workflow = r.string(data, "workflow", "workflow") or DEFAULT_WORKFLOW
+    if (
+        workflow.startswith(("/", "\\"))
+        or ".." in workflow.split("/")
+        or not re.match(r"^[A-Za-z0-9._/-]+\.ya?ml$", workflow)
+    ):
+        raise r.fail(
+            "workflow",
+            f'"{workflow}" is not a relative path to a .yml file inside the project',
+            f"for example {DEFAULT_WORKFLOW}",
+        )
+
+    targets = _targets(r, data.get("targets"))
+    return Spec(
+        torch=torch,
+        torch_text=torch_text.strip(),
+        packages=tuple(p for p in COMPANIONS if p in packages),
+        python=python or ((default_python,) if default_python else ()),
+        index_url=index_url,
+        workflow=workflow,
+        targets=targets,
+        file=file,
+        prefix=prefix,
+    )
+
+
+def _torch_specifier(r: _Reader, text: str) -> SpecifierSet:
+    if "+" in text:
+        raise r.fail(
+            "torch",
+            f'"{text}" carries a local tag; the tag differs per platform and uvtorch-ci picks it',
+            f'write the plain version, e.g. "{text.split("+")[0]}"',
+        )
+    try:
+        Version(text)
+    except InvalidVersion:
+        pass
+    else:
+        return SpecifierSet(f"=={text}")
+    try:
+        specifier = SpecifierSet(text)
+    except InvalidSpecifier:
+        raise r.fail(
+            "torch",
+            f'"{text}" is neither a version nor a PEP 440 specifier',
+            'e.g. "2.5.0" or ">=2.5,<2.6"',
+        ) from None
+    if not len(specifier):
+        raise r.fail("torch", "is empty", 'e.g. "2.5.0" or ">=2.5,<2.6"')
+    return specifier
+
+
+def _check_requires_python(r: _Reader, python: tuple[str, ...], requires_python: str) -> None:
+    try:
+        allowed = SpecifierSet(requires_python)
+    except InvalidSpecifier:
+        return  # pyproject's own validity is uv's concern; the plan reports what it can
+    for i, version in enumerate(python):
+        if not allowed.contains(Version(version + ".0"), prereleases=True) and not allowed.contains(
+            Version(version + ".99"), prereleases=True
+        ):
+            raise r.fail(
+                f"python[{i}]",
+                f"Python {version} is outside the project's requires-python ({requires_python})",
+            )
+
+
+def _targets(r: _Reader, raw: object) -> tuple[Target, ...]:
+    if raw is None:
+        raise r.fail(
+            "targets",
+            "missing: at least one [[targets]] table is required",
+            'e.g. [[tool.uvtorch.targets]] platform = "linux-x86_64" backend = "cu124"',
+        )
+    if not isinstance(raw, list) or not raw:
+        raise r.fail("targets", "must be a non-empty array of tables ([[targets]])")
+    targets: list[Target] = []
+    for i, item in enumerate(raw):
+        where = f"targets[{i}]"
+        if not isinstance(item, dict):
+            raise r.fail(where, f"must be a table, not {_kind(item)}")
+        r.check_keys(item, TARGET_KEYS, where)
+        platform = r.string(item, "platform", f"{where}.platform")
+        if platform is None:
+            raise r.fail(f"{where}.platform", f"missing; {one_of(PLATFORMS)}")
+        if platform not in PLATFORMS:
+            raise r.fail(
+                f"{where}.platform",
+                f'unknown platform "{platform}"{did_you_mean(platform, PLATFORMS)}; '
+                f"{one_of(PLATFORMS)}",
+            )
+        backend = r.string(item, "backend", f"{where}.backend")
+        if backend is None:
+            raise r.fail(f"{where}.backend", "missing; one of: cpu, cuXYZ, rocmX.Y, xpu, mps")
+        if not BACKEND_PATTERN.match(backend):
+            suggestion = did_you_mean(backend, ("cpu", "mps", "xpu", "cu124", "cu126", "cu128"))
+            raise r.fail(
+                f"{where}.backend",
+                f'unknown backend "{backend}"{suggestion}; one of: cpu, cuXYZ (e.g. cu124), '
+                "rocmX.Y (e.g. rocm6.2), xpu, mps",
+            )
+        if backend == "mps" and not platform.startswith("macos"):
+            raise r.fail(
+                f"{where}.backend",
+                f"mps exists only on macOS, not on {platform}",
+                "use cpu, a cuXYZ or a rocmX.Y backend on this platform",
+            )
+        if platform.startswith("macos") and backend not in ("cpu", "mps"):
+            raise r.fail(
+                f"{where}.backend",
+                f'macOS builds are cpu builds with MPS compiled in; "{backend}" does not exist there',
+                'use backend = "mps" (or "cpu")',
+            )
+        runner = r.strings(item, "runner", f"{where}.runner")
+        if runner is not None:
+            if not runner:
+                raise r.fail(f"{where}.runner", "is an empty list")
+            for label in runner:
+                if not SAFE_LABEL.match(label):
+                    raise r.fail(
+                        f"{where}.runner",
+                        f"runner label {label!r} may only hold letters, digits, '.', '_' and '-'",
+                    )
+        gpu = item.get("gpu", False)
+        if not isinstance(gpu, bool):
+            raise r.fail(f"{where}.gpu", f"must be true or false, not {_kind(gpu)}")
+        name = r.string(item, "name", f"{where}.name") or f"{platform}-{backend}"
+        if not SAFE_NAME.match(name):
+            raise r.fail(
+                f"{where}.name",
+                f"target name {name!r} may only hold letters, digits, '.', '_' and '-' "
+                "(at most 63, starting with a letter or digit)",
+            )
+        targets.append(
+            Target(
+                name=name,
+                platform=platform,
+                backend=backend,
+                runner=runner or (PLATFORMS[platform].runner,),
+                gpu=gpu,
+                where=r.key(where),
+            )
+        )
+    seen: dict[str, int] = {}
+    for i, target in enumerate(targets):
+        if target.name in seen:
+            raise r.fail(
+                f"targets[{i}].name",
+                f'"{target.name}" is already the name of targets[{seen[target.name]}]',
+                "give each target a distinct name",
+            )
+        seen[target.name] = i
+    pairs: dict[tuple[str, str], int] = {}
+    for i, target in enumerate(targets):
+        pair = (target.platform, _same_build(target.backend))
+        if pair in pairs and not _distinct_runners(targets[pairs[pair]], target):
+            raise r.fail(
+                f"targets[{i}]",
+                f"{target.platform} with {target.backend} is already targets[{pairs[pair]}]",
+            )
+        pairs.setdefault(pair, i)
+    return tuple(targets)
+
+
+def _same_build(backend: str) -> str:
+    return "cpu" if backend == "mps" else backend
+
+
+def _distinct_runners(a: Target, b: Target) -> bool:
+    # The same build on two runners (a hosted one and a GPU one) is a real need.
+    return a.runner != b.runner or a.gpu != b.gpu
