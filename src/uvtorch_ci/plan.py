@@ -154,7 +154,7 @@ def _any_of(platforms: list[str]) -> str:
 def _requirement(spec: Spec, releases: tuple[Release, ...], package: str) -> str:
     if package == "torch":
         exact = spec.exact_torch
-        return f"torch=={exact}" if exact else f"torch{spec.torch}"
+        return f"torch=={exact}" if exact else "torch" + "".join(spec.torch_text.split())
     versions = sorted({Version(r.companion(package)) for r in releases})
     if len(versions) == 1:
         return f"{package}=={versions[0]}"
@@ -197,7 +197,11 @@ def _check_target(
     shown = target.backend if target.backend == backend else f"{target.backend} ({backend} index)"
     if not published:
         message = f"torch {newest.torch} publishes no builds for {target.platform}"
-        last = max((r for r in table.releases if r.backends(target.platform)), default=None)
+        last = max(
+            (r for r in table.releases if r.backends(target.platform)),
+            key=lambda r: r.version,
+            default=None,
+        )
         hint = f"the last release with {target.platform} builds is {last.torch}" if last else ""
     else:
         message = (
@@ -274,6 +278,7 @@ def plan_from_data(
         requires_python=requires_python,
         default_python=default_python(data, table, requires_python),
     )
+    _releases(spec, table)
     if not spec.python:
         raise _fail(
             spec,

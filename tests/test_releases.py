@@ -1,0 +1,114 @@
+"""The release table: its file format is pinned, and the questions asked of it answer right."""
+
+from __future__ import annotations
+
+import tomllib
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from uvtorch_ci.platforms import PLATFORMS
+from uvtorch_ci.releases import (
+    BACKEND_PATTERN,
+    dump_table,
+    index_backend,
+    load_table,
+    parse_table,
+    table_text,
+)
+
+
+def test_file_is_in_canonical_form() -> None:
+    # Loading and dumping must reproduce the shipped file byte for byte, so the format
+    # cannot drift from the code that reads it.
+    assert dump_table(load_table()) == table_text()
+
+
+def test_every_release_from_2_0_through_2_15_is_listed_per_patch() -> None:
+    versions = load_table().versions()
+    assert versions[0] == "2.0.0"
+    assert versions[-1] == "2.15.0"
+    minors = {".".join(v.split(".")[:2]) for v in versions}
+    assert minors == {f"2.{m}" for m in range(16)}
+    assert {"2.5.0", "2.5.1", "2.7.1", "2.9.1", "2.12.1", "2.14.1"} <= set(versions)
+    assert list(versions) == sorted(versions, key=Version)
+
+
+def test_rows_are_well_formed() -> None:
+    data = tomllib.loads(table_text())
+    assert set(data) == {"format", "untagged-cpu", "release"}
+    for row in data["release"]:
+        assert set(row) == {"torch", "torchvision", "torchaudio", "python", "pypi", "builds"}
+        assert set(row["builds"]) <= set(PLATFORMS)
+        assert set(row["pypi"]) == set(row["builds"])
+        for backends in row["builds"].values():
+            assert backends[0] == "cpu"
+            assert all(BACKEND_PATTERN.match(b) for b in backends)
+        assert all(p.startswith("3.") for p in row["python"])
+
+
+def test_companions_follow_the_published_pairings() -> None:
+    table = load_table()
+    pairs = {r.torch: (r.torchvision, r.torchaudio) for r in table.releases}
+    assert pairs["2.0.0"] == ("0.15.1", "2.0.1")
+    assert pairs["2.5.1"] == ("0.20.1", "2.5.1")
+    assert pairs["2.9.1"] == ("0.24.1", "2.9.1")
+    # torchaudio 2.11.0 is built on the stable ABI and serves torch 2.11 and later
+    assert pairs["2.13.0"] == ("0.28.0", "2.11.0")
+    assert pairs["2.15.0"] == ("0.29.2", "2.11.0")
+
+
+def test_local_tags_differ_per_platform() -> None:
+    table = load_table()
+    assert table.local_tag("linux-x86_64", "cpu") == "cpu"
+    assert table.local_tag("windows-x86_64", "cpu") == "cpu"
+    assert table.local_tag("linux-aarch64", "cpu") == ""
+    assert table.local_tag("macos-arm64", "mps") == ""
+    assert table.local_tag("linux-x86_64", "cu124") == "cu124"
+    assert table.local_tag("linux-aarch64", "cu128") == "cu128"
+
+
+def test_backends_per_release_and_platform() -> None:
+    table = load_table()
+    r25 = table.get("2.5.0")
+    assert r25 is not None
+    assert r25.publishes("linux-x86_64", "cu124")
+    assert not r25.publishes("linux-x86_64", "cu128")
+    assert not r25.publishes("linux-x86_64", "cu126")  # 2.5.x is not on cu126 (uv#11931)
+    assert r25.backends("linux-aarch64") == ("cpu",)
+    assert r25.pypi["linux-x86_64"] == "cu124"
+    assert not r25.backends("macos-x86_64")
+    r22 = table.get("2.2.2")
+    assert r22 is not None and r22.publishes("macos-x86_64", "cpu")
+    r27 = table.get("2.7.0")
+    assert r27 is not None and r27.publishes("linux-aarch64", "cu128")
+    r29 = table.get("2.9.1")
+    assert r29 is not None and r29.backends("linux-aarch64") == ("cpu", "cu126", "cu128", "cu130")
+    r211 = table.get("2.11.0")
+    assert r211 is not None and r211.pypi["linux-aarch64"] == "cu130"
+
+
+def test_matching_and_nearest() -> None:
+    table = load_table()
+    assert [r.torch for r in table.matching(SpecifierSet(">=2.5,<2.6"))] == ["2.5.0", "2.5.1"]
+    nearest = table.nearest_with(Version("2.5.0"), "linux-x86_64", "cu128")
+    assert nearest is not None and nearest.torch == "2.7.0"
+    nearest = table.nearest_with(Version("2.13.0"), "linux-x86_64", "cu118")
+    assert nearest is not None and nearest.torch == "2.7.1"
+    assert table.nearest_with(Version("2.5.0"), "linux-x86_64", "cu999") is None
+    assert table.newest().torch == "2.15.0"
+
+
+def test_mps_installs_from_the_cpu_index() -> None:
+    assert index_backend("mps") == "cpu"
+    assert index_backend("cu124") == "cu124"
+
+
+def test_parse_rejects_an_unknown_format() -> None:
+    text = table_text().replace("format = 1", "format = 99")
+    try:
+        parse_table(text)
+    except ValueError as error:
+        assert "format 99" in str(error)
+    else:
+        raise AssertionError("format 99 was accepted")

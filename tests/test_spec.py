@@ -1,0 +1,195 @@
+"""The spec reader and the plan's release checks: every mistake names its place and the fix."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from uvtorch_ci.errors import SpecError
+from uvtorch_ci.plan import Plan, plan_from_data
+from uvtorch_ci.releases import load_table
+
+SEED = """
+torch = "2.5.0"
+[[targets]]
+platform = "linux-x86_64"
+backend = "cu124"
+[[targets]]
+platform = "macos-arm64"
+backend = "mps"
+[[targets]]
+platform = "linux-aarch64"
+backend = "cpu"
+"""
+
+
+def plan(text: str, env: dict[str, str] | None = None, requires_python: str = ">=3.9") -> Plan:
+    return plan_from_data(
+        tomllib.loads(text),
+        file="uvtorch.toml",
+        prefix="",
+        env=env or {},
+        table=load_table(),
+        requires_python=requires_python,
+    )
+
+
+def error(text: str, requires_python: str = ">=3.9", env: dict[str, str] | None = None) -> str:
+    with pytest.raises(SpecError) as caught:
+        plan(text, env=env, requires_python=requires_python)
+    assert caught.value.exit_code == 2
+    return str(caught.value)
+
+
+def test_seed_spec_reads_into_frozen_targets() -> None:
+    result = plan(SEED, requires_python=">=3.11")
+    spec = result.spec
+    assert spec.exact_torch == "2.5.0"
+    assert [t.name for t in spec.targets] == ["linux-x86_64-cu124", "macos-arm64-mps", "linux-aarch64-cpu"]
+    assert spec.targets[0].runner == ("ubuntu-latest",)
+    assert spec.targets[1].runner == ("macos-15",)
+    assert spec.targets[2].runner == ("ubuntu-24.04-arm",)
+    assert spec.index_url == "https://download.pytorch.org/whl"
+    assert spec.workflow == ".github/workflows/torch.yml"
+    assert spec.python == ("3.12",)  # newest that torch 2.5 and requires-python allow
+    with pytest.raises(AttributeError):
+        spec.targets[0].backend = "cpu"  # type: ignore[misc]
+
+
+def test_index_url_env_replaces_the_spec_value() -> None:
+    text = 'index-url = "https://mirror.example/whl/"\n' + SEED
+    assert plan(text).spec.index_url == "https://mirror.example/whl"
+    mirrored = plan(text, env={"UVTORCH_INDEX_URL": "http://127.0.0.1:9/whl"})
+    assert mirrored.spec.index_url == "http://127.0.0.1:9/whl"
+    assert mirrored.indexes[0].url == "http://127.0.0.1:9/whl/cu124"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (SEED.replace("torch =", "troch ="), 'troch: unknown key "troch" (did you mean "torch"?)'),
+        (SEED.replace('torch = "2.5.0"', ""), "torch: missing"),
+        (SEED.replace('"2.5.0"', "2.5"), "torch: must be a string, not a number"),
+        (SEED.replace('"2.5.0"', '"two"'), '"two" is neither a version nor a PEP 440 specifier'),
+        (SEED.replace('"2.5.0"', '"2.5.0+cu124"'), "carries a local tag"),
+        (SEED.replace('"2.5.0"', '"2.5.7"'), 'no torch release in the table matches "2.5.7"'),
+        (
+            SEED.replace('platform = "linux-x86_64"', 'platform = "linux-x86-64"'),
+            'targets[0].platform: unknown platform "linux-x86-64" (did you mean "linux-x86_64"?)',
+        ),
+        (
+            SEED.replace('backend = "cu124"', 'backend = "cuda"'),
+            'targets[0].backend: unknown backend "cuda"',
+        ),
+        (
+            SEED.replace('backend = "cu124"', 'backend = "mps"'),
+            "targets[0].backend: mps exists only on macOS, not on linux-x86_64",
+        ),
+        (
+            SEED.replace('backend = "mps"', 'backend = "cu124"'),
+            'targets[1].backend: macOS builds are cpu builds with MPS compiled in; "cu124"',
+        ),
+        (
+            SEED.replace('backend = "cu124"', 'bakend = "cu124"'),
+            'targets[0].bakend: unknown key "bakend" (did you mean "backend"?)',
+        ),
+        (
+            SEED.replace('backend = "cu124"', 'backend = "cu124"\ngpu = "yes"'),
+            "targets[0].gpu: must be true or false, not a string",
+        ),
+        (
+            SEED.replace('backend = "cu124"', 'backend = "cu124"\nrunner = "gpu; rm -rf /"'),
+            "targets[0].runner: runner label 'gpu; rm -rf /' may only hold",
+        ),
+        (
+            SEED.replace('backend = "cu124"', 'backend = "cu124"\nname = "${{ github.token }}"'),
+            "targets[0].name: target name '${{ github.token }}' may only hold",
+        ),
+        (
+            SEED.replace('backend = "cu124"', 'backend = "cu124"\nname = "macos-arm64-mps"'),
+            'targets[1].name: "macos-arm64-mps" is already the name of targets[0]',
+        ),
+        ('torch = "2.5.0"\n', "targets: missing"),
+        ('torch = "2.5.0"\ntargets = []\n', "targets: must be a non-empty array"),
+        ('torch = "2.5.0"\ntargets = ["linux"]\n', "targets[0]: must be a table, not a string"),
+        ('packages = ["torchvison"]\n' + SEED, '(did you mean "torchvision"?)'),
+        ('python = ["3.12", "3.12"]\n' + SEED, "python: lists a Python version twice"),
+        ('python = ["py3.12"]\n' + SEED, 'python[0]: "py3.12" is not a Python version'),
+        ('index-url = "download.pytorch.org"\n' + SEED, "index-url: \"download.pytorch.org\" is not"),
+        ('workflow = "../ci.yml"\n' + SEED, "workflow: \"../ci.yml\" is not a relative path"),
+    ],
+)
+def test_bad_specs_name_the_key_and_what_is_valid(text: str, expected: str) -> None:
+    assert expected in error(text)
+
+
+def test_cuda_version_the_release_does_not_publish() -> None:
+    message = error(SEED.replace('backend = "cu124"', 'backend = "cu128"'))
+    assert message.startswith("uvtorch.toml: targets[0].backend: ")
+    assert "torch 2.5.0 does not publish cu128 for linux-x86_64" in message
+    assert "it publishes: cpu, cu118, cu121, cu124, rocm6.1, rocm6.2, xpu" in message
+    assert "the nearest release with cu128 on linux-x86_64 is torch 2.7.0" in message
+
+
+def test_python_the_release_has_no_wheels_for() -> None:
+    assert plan(SEED.replace('"2.5.0"', '"2.3.0"').replace("cu124", "cu121"))
+    message = error('python = ["3.13"]\n' + SEED.replace('"2.5.0"', '"2.3.0"').replace("cu124", "cu121"))
+    assert "python[0]: torch 2.3.0 has no wheels for Python 3.13" in message
+    assert "the first release with Python 3.13 wheels is torch 2.6.0" in message
+
+
+def test_intel_macos_after_2_2() -> None:
+    text = SEED.replace('platform = "macos-arm64"', 'platform = "macos-x86_64"')
+    message = error(text)
+    assert "torch 2.5.0 publishes no builds for macos-x86_64" in message
+    assert "the last release with macos-x86_64 builds is 2.2.2" in message
+    assert plan(text.replace('"2.5.0"', '"2.2.2"').replace("cu124", "cu121"), requires_python=">=3.9")
+
+
+def test_python_outside_requires_python() -> None:
+    message = error('python = ["3.9"]\n' + SEED, requires_python=">=3.11")
+    assert "python[0]: Python 3.9 is outside the project's requires-python (>=3.11)" in message
+
+
+def test_no_python_both_allow() -> None:
+    message = error(SEED, requires_python=">=3.13")
+    assert "no Python version is allowed both by torch 2.5.0" in message
+
+
+def test_several_backends_on_one_platform_are_refused_for_now() -> None:
+    text = SEED + '[[targets]]\nplatform = "linux-x86_64"\nbackend = "cpu"\n'
+    assert "linux-x86_64 has several backends (cpu, cu124)" in error(text)
+
+
+def test_same_build_on_two_runners_is_allowed() -> None:
+    text = SEED + (
+        '[[targets]]\nplatform = "linux-x86_64"\nbackend = "cu124"\nrunner = ["self-hosted", "t4"]\n'
+        'gpu = true\nname = "linux-gpu"\n'
+    )
+    result = plan(text)
+    assert result.spec.targets[-1].runs_on == ["self-hosted", "t4"]
+    assert len(result.indexes) == 2
+
+
+def test_same_build_twice_on_the_same_runner_is_an_error() -> None:
+    text = SEED + '[[targets]]\nplatform = "linux-x86_64"\nbackend = "cu124"\nname = "again"\n'
+    assert "targets[3]: linux-x86_64 with cu124 is already targets[0]" in error(text)
+
+
+def test_specifier_torch_renders_ranges() -> None:
+    result = plan('torch = ">=2.5,<2.6"\npackages = ["torchvision"]\n' + SEED.split("\n", 2)[2])
+    assert result.dependencies == ("torch>=2.5,<2.6", "torchvision>=0.20.0,<=0.20.1")
+    assert result.builds[0].torch == "2.5.1+cu124"
+
+
+def test_errors_in_pyproject_name_the_tool_table() -> None:
+    with pytest.raises(SpecError) as caught:
+        plan_from_data(
+            tomllib.loads(SEED.replace("cu124", "cu999")),
+            file="pyproject.toml",
+            prefix="tool.uvtorch",
+            env={},
+            table=load_table(),
+        )
+    assert str(caught.value).startswith("pyproject.toml: tool.uvtorch.targets[0].backend: ")
