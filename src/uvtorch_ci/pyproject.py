@@ -217,11 +217,7 @@ class _Merge:
                 renames[name] = ours
                 removals.append(position)
                 self.notes.append(f"replaced index {name!r} with {ours!r} (same URL {url})")
-            elif name in kept_refs:
-                self.notes.append(
-                    f"kept PyTorch index {name!r} ({url}): {', '.join(kept_refs[name])} still use it"
-                )
-            else:
+            elif name not in kept_refs:  # still used by another package's source: keep it
                 removals.append(position)
                 self.notes.append(f"removed index {name!r} ({url}), no longer used")
         return removals, replaced, renames

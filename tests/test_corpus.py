@@ -1,0 +1,183 @@
+"""Real pyproject.toml files from public projects: nothing outside the tool's entries changes."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from uvtorch_ci.errors import PyprojectError
+from uvtorch_ci.project import render_project
+from uvtorch_ci.pyproject import FAMILY, is_pytorch_index
+from uvtorch_ci.releases import load_table
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+if not CORPUS.is_dir():  # a clone with shared/ beside the repository
+    CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+FILES = sorted((CORPUS / "pyproject").glob("*.toml"))
+BROKEN = sorted((CORPUS / "pyproject-broken").glob("*.toml"))
+BASE = "https://download.pytorch.org/whl"
+
+SPEC = """\
+torch = "2.9.1"
+packages = ["torchvision", "torchaudio"]
+
+[[targets]]
+platform = "linux-x86_64"
+backend = "cu128"
+
+[[targets]]
+platform = "macos-arm64"
+backend = "mps"
+
+[[targets]]
+platform = "linux-aarch64"
+backend = "cpu"
+"""
+
+FAMILY_WORD = re.compile(r"\b(torch|torchvision|torchaudio|pytorch)\b|/whl/", re.IGNORECASE)
+ADDED_SHAPES = re.compile(
+    r"^\s*($|\]|explicit = true|\[\[tool\.uv\.index\]\]|\[tool\.uv\.sources\]|dependencies = \[)"
+)
+
+
+def render(text: str) -> tuple[str, tuple[str, ...]]:
+    rendered = render_project(
+        text,
+        "pyproject.toml",
+        spec_text=SPEC,
+        spec_label="uvtorch.toml",
+        env={},
+        table=load_table(),
+    )
+    return rendered.pyproject.text, rendered.pyproject.notes
+
+
+def owned_lines(lines: list[str]) -> set[int]:
+    """Line numbers of the original that belong to what the tool owns (found independently)."""
+    owned: set[int] = set()
+    table: list[int] = []
+    in_index = False
+    index_url = ""
+    value_open = False
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if not value_open and stripped.startswith("["):
+            if in_index and is_pytorch_index(index_url, BASE):
+                owned.update(table)
+            in_index = stripped.startswith("[[tool.uv.index]]")
+            table, index_url = [], ""
+            comments = number - 1
+            while in_index and comments >= 0 and lines[comments].lstrip().startswith("#"):
+                table.append(comments)
+                comments -= 1
+        if in_index:
+            table.append(number)
+            match = re.match(r'\s*url\s*=\s*"([^"]*)"', line)
+            if match:
+                index_url = match.group(1)
+        if re.match(r"\s*(torch|torchvision|torchaudio)\s*=\s*\[\s*(#.*)?$", line):
+            value_open = True
+        if value_open or FAMILY_WORD.search(line) or not stripped:
+            owned.add(number)
+        if value_open and stripped.startswith("]"):
+            value_open = False
+    if in_index and is_pytorch_index(index_url, BASE):
+        owned.update(table)
+    return owned
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_corpus_file_keeps_every_byte_it_does_not_own(path: Path) -> None:
+    original = path.read_bytes().decode("utf-8")
+    new, _notes = render(original)
+
+    # 1. the result parses, and a second render changes nothing
+    parsed = tomllib.loads(new)
+    again, notes = render(new)
+    assert again == new
+    assert notes == ()
+
+    # 2. line by line: only owned lines go, only the tool's own lines come
+    old_lines = original.splitlines(keepends=True)
+    new_lines = new.splitlines(keepends=True)
+    owned = owned_lines(old_lines)
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag in ("delete", "replace"):
+            for number in range(i1, i2):
+                # a line gaining only its missing final newline is not a change of content
+                if number == len(old_lines) - 1 and not old_lines[number].endswith("\n"):
+                    continue
+                if number in owned:
+                    continue
+                pair = new_lines[j1 + number - i1] if tag == "replace" else ""
+                assert same_inline_array(old_lines[number], pair), (
+                    f"line {number + 1} changed: {old_lines[number]!r}"
+                )
+        if tag in ("insert", "replace"):
+            for line in new_lines[j1:j2]:
+                if line.rstrip("\r\n") and old_lines and line.rstrip("\r\n") == old_lines[-1]:
+                    continue
+                assert FAMILY_WORD.search(line) or ADDED_SHAPES.match(line), f"added {line!r}"
+
+    # 3. semantically: everything outside the owned entries is equal
+    assert _strip(original) == _strip(new)
+    assert parsed["project"].get("dependencies")
+
+
+def same_inline_array(old: str, new: str) -> bool:
+    """A one-line `dependencies = [...]` that only gained or lost torch-family items."""
+    if not re.match(r"\s*dependencies\s*=\s*\[.*\]", old):
+        return False
+    try:
+        before = tomllib.loads(old)["dependencies"]
+        after = tomllib.loads(new)["dependencies"]
+    except (tomllib.TOMLDecodeError, KeyError):
+        return False
+    return _non_family(before) == _non_family(after)
+
+
+def _non_family(requirements: list[str]) -> list[str]:
+    return [r for r in requirements if not re.match(r"(torch|torchvision|torchaudio)\b", r)]
+
+
+def _strip(text: str) -> dict[str, Any]:
+    data = tomllib.loads(text)
+    project = data.get("project", {})
+    if "dependencies" in project:
+        project["dependencies"] = _non_family(project["dependencies"])
+    uv = data.get("tool", {}).get("uv", {})
+    urls = {i.get("name"): i.get("url", "").rstrip("/") for i in uv.get("index", [])}
+    sources = uv.get("sources", {})
+    for key in list(sources):
+        if key in FAMILY:
+            del sources[key]
+            continue
+        for entry in sources[key] if isinstance(sources[key], list) else [sources[key]]:
+            if isinstance(entry, dict) and "index" in entry:
+                entry["index"] = urls.get(entry["index"], entry["index"])
+    if "sources" in uv and not sources:
+        del uv["sources"]
+    if "index" in uv:
+        uv["index"] = [i for i in uv["index"] if not is_pytorch_index(i.get("url", ""), BASE)]
+        if not uv["index"]:
+            del uv["index"]
+    return data
+
+
+@pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
+def test_broken_corpus_file_is_a_clean_error(path: Path) -> None:
+    with pytest.raises(PyprojectError) as caught:
+        render(path.read_bytes().decode("utf-8"))
+    message = str(caught.value)
+    assert re.match(r"pyproject\.toml: line \d+, column \d+: not valid TOML: ", message), message
+
+
+def test_corpus_is_present() -> None:
+    assert len(FILES) >= 25
+    assert len(BROKEN) == 3
