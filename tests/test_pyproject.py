@@ -1,4 +1,4 @@
-"""Merging the rendered blocks into pyproject.toml: owned entries replaced, every other byte kept."""
+"""Merging the rendered blocks into pyproject.toml: owned entries replaced, other bytes kept."""
 
 from __future__ import annotations
 
@@ -122,7 +122,8 @@ def test_existing_tables_are_edited_in_place_and_comments_kept() -> None:
         line-length = 100
         """)
     new, notes = merge(before)
-    expected = textwrap.dedent("""\
+    expected = (
+        textwrap.dedent("""\
         # my project
         [project]
         name = "demo"  # the name
@@ -140,18 +141,24 @@ def test_existing_tables_are_edited_in_place_and_comments_kept() -> None:
 
         [tool.uv.sources]
         mylib = { path = "../mylib" }
-        """) + SOURCES + textwrap.dedent("""\
+        """)
+        + SOURCES
+        + textwrap.dedent("""\
 
         # my private index
         [[tool.uv.index]]
         name = "private"
         url = "https://pypi.example.com/simple"
 
-        """) + INDEXES + textwrap.dedent("""\
+        """)
+        + INDEXES
+        + textwrap.dedent("""\
 
         [tool.ruff]
         line-length = 100
-        """) + SPEC
+        """)
+        + SPEC
+    )
     assert new == expected
     assert "replaced dependency 'torch>=2.0' with 'torch==2.5.0'" in notes
     assert rerender(new) == new
@@ -195,8 +202,14 @@ def test_hand_written_torch_setup_is_taken_over_without_duplicates() -> None:
     assert "# nightly for experiments" not in new  # an unused PyTorch index goes with its comment
     assert "# CUDA 12.4 builds" not in new
     assert "removed duplicate dependency \"torch>=2; sys_platform == 'win32'\"" in notes
-    assert "removed index 'pytorch-nightly' (https://download.pytorch.org/whl/nightly/cu126), no longer used" in notes
-    assert "replaced index 'pytorch' with 'pytorch-cu124' (same URL https://download.pytorch.org/whl/cu124/)" in notes
+    assert (
+        "removed index 'pytorch-nightly' (https://download.pytorch.org/whl/nightly/cu126), "
+        "no longer used" in notes
+    )
+    assert (
+        "replaced index 'pytorch' with 'pytorch-cu124' "
+        "(same URL https://download.pytorch.org/whl/cu124/)" in notes
+    )
     assert "replaced index 'pytorch-cpu' (https://download.pytorch.org/whl/cpu)" in notes
     assert rerender(new) == new
 
@@ -242,7 +255,9 @@ def test_crlf_and_missing_final_newline_are_kept() -> None:
 
 
 def test_inline_sources_table_stays_inline() -> None:
-    before = '[project]\nname = "x"\nversion = "0"\n\n[tool.uv]\nsources = { mylib = { path = "." } }\n'
+    before = (
+        '[project]\nname = "x"\nversion = "0"\n\n[tool.uv]\nsources = { mylib = { path = "." } }\n'
+    )
     new, _ = merge(before)
     data = tomllib.loads(new)
     assert data["tool"]["uv"]["sources"]["torch"][0]["index"] == "pytorch-cu124"
@@ -254,10 +269,17 @@ def test_inline_sources_table_stays_inline() -> None:
     ("text", "expected"),
     [
         ('name = "x"\n', "[project]: missing"),
-        ('[project]\nname = "x"\ndynamic = ["dependencies"]\n', "[project].dynamic: dependencies are dynamic"),
-        ('[project]\nname = "x"\ndependencies = ["torch>>2"]\n', "[project].dependencies[0]: 'torch>>2' is not a valid requirement"),
         (
-            '[project]\nname = "x"\n[tool.uv]\nindex = [{ name = "a", url = "https://x/simple" }]\n',
+            '[project]\nname = "x"\ndynamic = ["dependencies"]\n',
+            "[project].dynamic: dependencies are dynamic",
+        ),
+        (
+            '[project]\nname = "x"\ndependencies = ["torch>>2"]\n',
+            "[project].dependencies[0]: 'torch>>2' is not a valid requirement",
+        ),
+        (
+            '[project]\nname = "x"\n[tool.uv]\n'
+            'index = [{ name = "a", url = "https://x/simple" }]\n',
             "[tool.uv].index: is written as an inline array",
         ),
     ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 
+import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
@@ -79,22 +80,28 @@ def test_backends_per_release_and_platform() -> None:
     assert r25.pypi["linux-x86_64"] == "cu124"
     assert not r25.backends("macos-x86_64")
     r22 = table.get("2.2.2")
-    assert r22 is not None and r22.publishes("macos-x86_64", "cpu")
+    assert r22 is not None
+    assert r22.publishes("macos-x86_64", "cpu")
     r27 = table.get("2.7.0")
-    assert r27 is not None and r27.publishes("linux-aarch64", "cu128")
+    assert r27 is not None
+    assert r27.publishes("linux-aarch64", "cu128")
     r29 = table.get("2.9.1")
-    assert r29 is not None and r29.backends("linux-aarch64") == ("cpu", "cu126", "cu128", "cu130")
+    assert r29 is not None
+    assert r29.backends("linux-aarch64") == ("cpu", "cu126", "cu128", "cu130")
     r211 = table.get("2.11.0")
-    assert r211 is not None and r211.pypi["linux-aarch64"] == "cu130"
+    assert r211 is not None
+    assert r211.pypi["linux-aarch64"] == "cu130"
 
 
 def test_matching_and_nearest() -> None:
     table = load_table()
     assert [r.torch for r in table.matching(SpecifierSet(">=2.5,<2.6"))] == ["2.5.0", "2.5.1"]
     nearest = table.nearest_with(Version("2.5.0"), "linux-x86_64", "cu128")
-    assert nearest is not None and nearest.torch == "2.7.0"
+    assert nearest is not None
+    assert nearest.torch == "2.7.0"
     nearest = table.nearest_with(Version("2.13.0"), "linux-x86_64", "cu118")
-    assert nearest is not None and nearest.torch == "2.7.1"
+    assert nearest is not None
+    assert nearest.torch == "2.7.1"
     assert table.nearest_with(Version("2.5.0"), "linux-x86_64", "cu999") is None
     assert table.newest().torch == "2.15.0"
 
@@ -106,9 +113,5 @@ def test_mps_installs_from_the_cpu_index() -> None:
 
 def test_parse_rejects_an_unknown_format() -> None:
     text = table_text().replace("format = 1", "format = 99")
-    try:
+    with pytest.raises(ValueError, match="format 99"):
         parse_table(text)
-    except ValueError as error:
-        assert "format 99" in str(error)
-    else:
-        raise AssertionError("format 99 was accepted")

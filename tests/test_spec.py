@@ -46,7 +46,11 @@ def test_seed_spec_reads_into_frozen_targets() -> None:
     result = plan(SEED, requires_python=">=3.11")
     spec = result.spec
     assert spec.exact_torch == "2.5.0"
-    assert [t.name for t in spec.targets] == ["linux-x86_64-cu124", "macos-arm64-mps", "linux-aarch64-cpu"]
+    assert [t.name for t in spec.targets] == [
+        "linux-x86_64-cu124",
+        "macos-arm64-mps",
+        "linux-aarch64-cpu",
+    ]
     assert spec.targets[0].runner == ("ubuntu-latest",)
     assert spec.targets[1].runner == ("macos-15",)
     assert spec.targets[2].runner == ("ubuntu-24.04-arm",)
@@ -116,8 +120,8 @@ def test_index_url_env_replaces_the_spec_value() -> None:
         ('packages = ["torchvison"]\n' + SEED, '(did you mean "torchvision"?)'),
         ('python = ["3.12", "3.12"]\n' + SEED, "python: lists a Python version twice"),
         ('python = ["py3.12"]\n' + SEED, 'python[0]: "py3.12" is not a Python version'),
-        ('index-url = "download.pytorch.org"\n' + SEED, "index-url: \"download.pytorch.org\" is not"),
-        ('workflow = "../ci.yml"\n' + SEED, "workflow: \"../ci.yml\" is not a relative path"),
+        ('index-url = "download.pytorch.org"\n' + SEED, 'index-url: "download.pytorch.org" is not'),
+        ('workflow = "../ci.yml"\n' + SEED, 'workflow: "../ci.yml" is not a relative path'),
     ],
 )
 def test_bad_specs_name_the_key_and_what_is_valid(text: str, expected: str) -> None:
@@ -134,7 +138,9 @@ def test_cuda_version_the_release_does_not_publish() -> None:
 
 def test_python_the_release_has_no_wheels_for() -> None:
     assert plan(SEED.replace('"2.5.0"', '"2.3.0"').replace("cu124", "cu121"))
-    message = error('python = ["3.13"]\n' + SEED.replace('"2.5.0"', '"2.3.0"').replace("cu124", "cu121"))
+    message = error(
+        'python = ["3.13"]\n' + SEED.replace('"2.5.0"', '"2.3.0"').replace("cu124", "cu121")
+    )
     assert "python[0]: torch 2.3.0 has no wheels for Python 3.13" in message
     assert "the first release with Python 3.13 wheels is torch 2.6.0" in message
 
@@ -144,7 +150,9 @@ def test_intel_macos_after_2_2() -> None:
     message = error(text)
     assert "torch 2.5.0 publishes no builds for macos-x86_64" in message
     assert "the last release with macos-x86_64 builds is 2.2.2" in message
-    assert plan(text.replace('"2.5.0"', '"2.2.2"').replace("cu124", "cu121"), requires_python=">=3.9")
+    assert plan(
+        text.replace('"2.5.0"', '"2.2.2"').replace("cu124", "cu121"), requires_python=">=3.9"
+    )
 
 
 def test_python_outside_requires_python() -> None:
@@ -164,7 +172,8 @@ def test_several_backends_on_one_platform_are_refused_for_now() -> None:
 
 def test_same_build_on_two_runners_is_allowed() -> None:
     text = SEED + (
-        '[[targets]]\nplatform = "linux-x86_64"\nbackend = "cu124"\nrunner = ["self-hosted", "t4"]\n'
+        '[[targets]]\nplatform = "linux-x86_64"\nbackend = "cu124"\n'
+        'runner = ["self-hosted", "t4"]\n'
         'gpu = true\nname = "linux-gpu"\n'
     )
     result = plan(text)

@@ -1,3 +1,3 @@
-"""uvtorch-ci: one spec renders the per-platform PyTorch builds for uv and the CI that proves them."""
+"""uvtorch-ci: one spec renders per-platform PyTorch builds for uv and the CI that proves them."""
 
 __version__ = "0.1.0"

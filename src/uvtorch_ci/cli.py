@@ -53,7 +53,9 @@ def render(project_dir: Path, spec_file: Path | None, check: bool, show_diff: bo
     """Write the torch blocks into pyproject.toml (and the workflow)."""
     from .commands import render_command
 
-    sys.exit(render_command(project_dir, spec_file, check=check, show_diff=show_diff, env=os.environ))
+    sys.exit(
+        render_command(project_dir, spec_file, check=check, show_diff=show_diff, env=os.environ)
+    )
 
 
 def _report(error: UvtorchError) -> None:

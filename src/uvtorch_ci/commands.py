@@ -20,15 +20,18 @@ def _label(path: Path) -> str:
         return str(path)
 
 
-def load_and_render(project_dir: Path, spec_file: Path | None, env: Mapping[str, str]) -> tuple[Rendered, list[Output]]:
+def load_and_render(
+    project_dir: Path, spec_file: Path | None, env: Mapping[str, str]
+) -> tuple[Rendered, list[Output]]:
     pyproject_path = project_dir / "pyproject.toml"
     pyproject_label = _label(pyproject_path)
     text = read_text(pyproject_path, pyproject_label)
     if text is None:
-        raise PyprojectError("not found", file=pyproject_label, hint="run in a project, or pass --project DIR")
-    if spec_file is None and (project_dir / "uvtorch.toml").is_file():
-        if "uvtorch" not in text:
-            spec_file = project_dir / "uvtorch.toml"
+        raise PyprojectError(
+            "not found", file=pyproject_label, hint="run in a project, or pass --project DIR"
+        )
+    if spec_file is None and (project_dir / "uvtorch.toml").is_file() and "uvtorch" not in text:
+        spec_file = project_dir / "uvtorch.toml"
     spec_text = spec_label = None
     if spec_file is not None:
         spec_label = _label(spec_file)
@@ -36,20 +39,33 @@ def load_and_render(project_dir: Path, spec_file: Path | None, env: Mapping[str,
         if spec_text is None:
             raise PyprojectError("not found", file=spec_label)
     rendered = render_project(
-        text, pyproject_label, spec_text=spec_text, spec_label=spec_label, env=env, table=load_table()
+        text,
+        pyproject_label,
+        spec_text=spec_text,
+        spec_label=spec_label,
+        env=env,
+        table=load_table(),
     )
     outputs = [Output(pyproject_path, pyproject_label, text, rendered.pyproject.text)]
     return rendered, outputs
 
 
 def render_command(
-    project_dir: Path, spec_file: Path | None, *, check: bool, show_diff: bool, env: Mapping[str, str]
+    project_dir: Path,
+    spec_file: Path | None,
+    *,
+    check: bool,
+    show_diff: bool,
+    env: Mapping[str, str],
 ) -> int:
     rendered, outputs = load_and_render(project_dir, spec_file, env)
     changed = [output for output in outputs if output.changed]
     if show_diff:
         for output in changed:
             click.echo(output.diff(), nl=False)
+    for build in rendered.plan.builds:
+        packages = ", ".join(f"{name} {version}" for name, version in build.versions.items())
+        click.echo(f"{build.target.name}: {packages} from {build.index.url}", err=True)
     for note in rendered.pyproject.notes:
         click.echo(f"  {note}", err=True)
     for output in outputs:
@@ -59,7 +75,9 @@ def render_command(
             click.echo(f"{output.label}: would change", err=True)
         else:
             write_atomic(output.path, output.new, output.label)
-            click.echo(f"{output.label}: {'updated' if output.old is not None else 'created'}", err=True)
+            click.echo(
+                f"{output.label}: {'updated' if output.old is not None else 'created'}", err=True
+            )
     if check and changed:
         return EXIT_PROBLEM
     return EXIT_OK

@@ -1,4 +1,4 @@
-"""One exception family: each error knows its exit code, where it happened and what would be valid."""
+"""One exception family: each error knows its exit code, its place and what would be valid."""
 
 from __future__ import annotations
 

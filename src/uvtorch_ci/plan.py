@@ -89,10 +89,10 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
     """Check every target x Python against the release table and lay out what to render."""
     releases = _releases(spec, table)
     newest = releases[-1]
-    for target in spec.targets:
-        _check_target(spec, table, releases, target)
     for i, python in enumerate(spec.python):
         _check_python(spec, table, releases, python, f"python[{i}]")
+    for target in spec.targets:
+        _check_target(spec, table, releases, target)
 
     packages = ("torch", *spec.packages)
     by_platform: dict[str, set[str]] = {}
@@ -138,7 +138,7 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
         packages=packages,
         dependencies=tuple(_requirement(spec, releases, p) for p in packages),
         indexes=tuple(indexes.values()),
-        sources={p: source_list for p in packages},
+        sources=dict.fromkeys(packages, source_list),
         builds=tuple(builds),
         jobs=jobs,
     )

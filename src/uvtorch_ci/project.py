@@ -35,7 +35,7 @@ def spec_data(
         raise SpecError(
             "no spec: there is no [tool.uvtorch] table and no uvtorch.toml",
             file=pyproject_label,
-            hint="add [tool.uvtorch] with torch = \"...\" and [[tool.uvtorch.targets]], "
+            hint='add [tool.uvtorch] with torch = "..." and [[tool.uvtorch.targets]], '
             "or run `uvtorch-ci init`",
         )
     if not isinstance(table, dict):

@@ -172,15 +172,15 @@ class _Merge:
             array[i] = wanted[name]
             last = i
             i += 1
-        for name, requirement in wanted.items():
+        for name, text in wanted.items():
             if name in placed:
                 continue
             if last >= 0:
                 last += 1
-                array.insert(last, requirement)
+                array.insert(last, text)
             else:
-                array.append(requirement)
-            self.notes.append(f"added dependency {requirement!r}")
+                array.append(text)
+            self.notes.append(f"added dependency {text!r}")
         return False
 
     # -- [[tool.uv.index]] -----------------------------------------------------------------
@@ -203,7 +203,7 @@ class _Merge:
         replaced: dict[int, str] = {}
         renames: dict[str, str] = {}
         for position, index in enumerate(existing):
-            name = index.get("name")
+            name = str(index.get("name", ""))
             url = str(index.get("url", ""))
             if name in by_name:
                 if index != by_name[name]:
@@ -213,7 +213,7 @@ class _Merge:
             if not is_pytorch_index(url, self.base):
                 continue
             ours = by_url.get(url.rstrip("/"))
-            if ours is not None and isinstance(name, str):
+            if ours is not None:
                 renames[name] = ours
                 removals.append(position)
                 self.notes.append(f"replaced index {name!r} with {ours!r} (same URL {url})")
@@ -242,7 +242,7 @@ class _Merge:
             return list(self.new_sources)
         sources = uv["sources"]
         inline = isinstance(sources, tomlkit.items.InlineTable)
-        rendered: Any = self.formatted["tool"]["uv"]["sources"]  # type: ignore[index]
+        rendered: Any = self.formatted["tool"]["uv"]["sources"]
         for key in list(sources.keys()):
             name = canonicalize_name(key)
             if name in FAMILY and key not in self.new_sources:
@@ -393,7 +393,8 @@ def _cut(blocks_text: str, blocks: dict[str, Any]) -> _Pieces:
     headers = scan(lines)
     project = _find(headers, ("project",))
     sources = _find(headers, SOURCES_PATH)
-    assert project is not None and sources is not None
+    assert project is not None
+    assert sources is not None
     dependencies = "".join(lines[project.line + 1 : project.body_end])
     source_texts: dict[str, str] = {}
     key = ""

@@ -110,9 +110,19 @@ def _same_version(found: str, wanted: str) -> bool:
     return _release(_split_local(found)[0]) == _release(_split_local(wanted)[0])
 
 
-def _toolkit(version: str | None) -> tuple[int, ...] | None:
-    """The comparable CUDA version of a `version.cuda` value; None for a build without CUDA."""
-    return _major_minor(version) if version else None
+def _toolkit(value: object) -> tuple[int, ...] | None:
+    """(12, 4) from torch's "12.4" or torchvision's CUDA_VERSION 12040; None for no CUDA."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        number = int(value)  # CUDA_VERSION = major * 1000 + minor * 10
+        return (number // 1000, number % 1000 // 10) if number > 0 else None
+    return _major_minor(str(value))
+
+
+def _cuda_label(value: object) -> str:
+    toolkit = _toolkit(value)
+    return "CUDA " + ".".join(map(str, toolkit)) if toolkit else "no CUDA"
 
 
 def _describe_build(cuda: str | None, hip: str | None, xpu: str | None) -> str:
@@ -191,7 +201,15 @@ def _check_local_tag(expect: Backend, local: str | None) -> Check:
     )
 
 
-def _check_companion(name: str, torch_local: str | None, torch_cuda: str | None) -> Check:
+def _check_companion(
+    name: str, torch_local: str | None, torch_cuda: str | None, torch_hip: str | None
+) -> Check:
+    """A companion must match torch's build: the same local tag, and torchvision the same CUDA.
+
+    torchvision's version.py sets `cuda` (CUDA_VERSION, e.g. 12040) only when its CUDA ops
+    load, so a missing attribute next to a CUDA torch means a CPU (often PyPI) torchvision.
+    ROCm builds are judged by their tags: torchvision reports no HIP version.
+    """
     import importlib
     import importlib.util
 
@@ -207,11 +225,11 @@ def _check_companion(name: str, torch_local: str | None, torch_cuda: str | None)
     if local and torch_local and local != torch_local:
         problems.append(f"local tag +{local} differs from torch's +{torch_local}")
     version_module = getattr(module, "version", None)
-    if version_module is not None and hasattr(version_module, "cuda"):
-        cuda = version_module.cuda
+    has_cuda = version_module is not None and hasattr(version_module, "cuda")
+    if not torch_hip and (has_cuda or name == "torchvision"):
+        cuda = getattr(version_module, "cuda", None)
         if _toolkit(cuda) != _toolkit(torch_cuda):
-            theirs = f"CUDA {cuda}" if cuda else "no CUDA"
-            ours = f"CUDA {torch_cuda}" if torch_cuda else "no CUDA"
+            theirs, ours = _cuda_label(cuda), _cuda_label(torch_cuda)
             problems.append(f"built for {theirs} ({name}.version.cuda), torch for {ours}")
     if problems:
         return Check(name, FAIL, f"{version}: " + "; ".join(problems))
@@ -326,7 +344,7 @@ def run_checks(
     steps: list[tuple[str, Callable[[], Check]]] = [
         ("build", partial(_check_build, expect, torch, cuda, hip)),
         ("local tag", partial(_check_local_tag, expect, local)),
-        *((name, partial(_check_companion, name, local, cuda)) for name in COMPANIONS),
+        *((name, partial(_check_companion, name, local, cuda, hip)) for name in COMPANIONS),
     ]
     for name, step in steps:
         try:

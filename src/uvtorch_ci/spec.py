@@ -283,7 +283,8 @@ def _targets(r: _Reader, raw: object) -> tuple[Target, ...]:
         if platform.startswith("macos") and backend not in ("cpu", "mps"):
             raise r.fail(
                 f"{where}.backend",
-                f'macOS builds are cpu builds with MPS compiled in; "{backend}" does not exist there',
+                f"macOS builds are cpu builds with MPS compiled in; "
+                f'"{backend}" does not exist there',
                 'use backend = "mps" (or "cpu")',
             )
         runner = r.strings(item, "runner", f"{where}.runner")
