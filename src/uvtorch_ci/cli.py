@@ -58,6 +58,32 @@ def render(project_dir: Path, spec_file: Path | None, check: bool, show_diff: bo
     )
 
 
+@cli.command("matrix")
+@project_option
+@spec_option
+def matrix_command(project_dir: Path, spec_file: Path | None) -> None:
+    """Print the GitHub Actions matrix as JSON: {"include": [...]}, one entry per target x Python."""
+    import json
+
+    from .commands import load_and_render
+    from .workflow import matrix
+
+    rendered, _ = load_and_render(project_dir, spec_file, os.environ)
+    click.echo(json.dumps({"include": matrix(rendered.plan)}, indent=2))
+
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def smoke(args: tuple[str, ...]) -> None:
+    """Check the installed torch build: smoke --expect BACKEND [--gpu] [--json FILE]."""
+    from . import smoke as smoke_check
+
+    sys.exit(smoke_check.main(list(args)))
+
+
 def _report(error: UvtorchError) -> None:
     text = str(error)
     if os.environ.get("GITHUB_ACTIONS") == "true":

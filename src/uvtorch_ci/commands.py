@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 
 import click
@@ -23,6 +24,7 @@ def _label(path: Path) -> str:
 def load_and_render(
     project_dir: Path, spec_file: Path | None, env: Mapping[str, str]
 ) -> tuple[Rendered, list[Output]]:
+    """Read the project, render everything, and pair each output with what is on disk."""
     pyproject_path = project_dir / "pyproject.toml"
     pyproject_label = _label(pyproject_path)
     text = read_text(pyproject_path, pyproject_label)
@@ -30,24 +32,33 @@ def load_and_render(
         raise PyprojectError(
             "not found", file=pyproject_label, hint="run in a project, or pass --project DIR"
         )
-    if spec_file is None and (project_dir / "uvtorch.toml").is_file() and "uvtorch" not in text:
-        spec_file = project_dir / "uvtorch.toml"
-    spec_text = spec_label = None
-    if spec_file is not None:
-        spec_label = _label(spec_file)
-        spec_text = read_text(spec_file, spec_label)
-        if spec_text is None:
-            raise PyprojectError("not found", file=spec_label)
+    explicit = spec_file is not None
+    spec_path = spec_file if spec_file is not None else project_dir / "uvtorch.toml"
+    spec_label = _label(spec_path)
+    spec_text = read_text(spec_path, spec_label)
+    if spec_text is None and explicit:
+        raise PyprojectError("not found", file=spec_label)
     rendered = render_project(
         text,
         pyproject_label,
         spec_text=spec_text,
         spec_label=spec_label,
+        spec_explicit=explicit,
         env=env,
         table=load_table(),
+        smoke_source=smoke_source(),
     )
     outputs = [Output(pyproject_path, pyproject_label, text, rendered.pyproject.text)]
+    for relative, new in rendered.ci_files.items():
+        path = project_dir / relative
+        label = _label(path)
+        outputs.append(Output(path, label, read_text(path, label), new))
     return rendered, outputs
+
+
+def smoke_source() -> str:
+    """The standalone smoke check's own source, as shipped in the package."""
+    return resources.files("uvtorch_ci").joinpath("smoke.py").read_text(encoding="utf-8")
 
 
 def render_command(

@@ -11,14 +11,18 @@ from .plan import Plan, plan_from_data
 from .pyproject import Merged, merge_blocks, parse_toml, requires_python
 from .releases import ReleaseTable
 from .render import render_blocks
+from .workflow import SMOKE_PATH, render_workflow
 
 SPEC_TABLE = "tool.uvtorch"
 
 
 @dataclass(frozen=True)
 class Rendered:
+    """Everything `render` produces: the merged pyproject and the CI files, by relative path."""
+
     plan: Plan
     pyproject: Merged
+    ci_files: dict[str, str]
 
 
 def spec_data(
@@ -26,11 +30,17 @@ def spec_data(
     pyproject_label: str,
     spec_text: str | None,
     spec_label: str | None,
+    spec_explicit: bool = True,
 ) -> tuple[dict[str, Any], str, str]:
-    """The spec table, the file it came from, and its key prefix."""
-    if spec_text is not None and spec_label is not None:
-        return parse_toml(spec_text, spec_label), spec_label, ""
+    """The spec table, the file it came from, and its key prefix.
+
+    An explicit spec file wins; then [tool.uvtorch]; then the project's uvtorch.toml.
+    """
     table = pyproject.get("tool", {}).get("uvtorch")
+    use_file = spec_text is not None and spec_label is not None
+    if use_file and (spec_explicit or table is None):
+        assert spec_text is not None and spec_label is not None
+        return parse_toml(spec_text, spec_label), spec_label, ""
     if table is None:
         raise SpecError(
             "no spec: there is no [tool.uvtorch] table and no uvtorch.toml",
@@ -49,12 +59,18 @@ def render_project(
     *,
     spec_text: str | None,
     spec_label: str | None,
+    spec_explicit: bool = True,
     env: Mapping[str, str],
     table: ReleaseTable,
+    smoke_source: str = "",
 ) -> Rendered:
-    """Validate the spec, plan, render the blocks and merge them into pyproject.toml."""
+    """Validate the spec, plan, render the blocks and merge them into pyproject.toml.
+
+    `smoke_source` is the text of the standalone smoke check, copied next to the workflow
+    when the workflow runs it inline (no action of ours to install first).
+    """
     pyproject = parse_toml(pyproject_text, pyproject_label)
-    data, file, prefix = spec_data(pyproject, pyproject_label, spec_text, spec_label)
+    data, file, prefix = spec_data(pyproject, pyproject_label, spec_text, spec_label, spec_explicit)
     plan = plan_from_data(
         data,
         file=file,
@@ -69,4 +85,7 @@ def render_project(
         file=pyproject_label,
         pytorch_base=plan.spec.index_url,
     )
-    return Rendered(plan, merged)
+    ci_files = {plan.spec.workflow: render_workflow(plan)}
+    if plan.spec.action is None:
+        ci_files[SMOKE_PATH] = smoke_source
+    return Rendered(plan, merged, ci_files)

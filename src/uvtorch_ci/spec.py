@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .errors import SpecError, did_you_mean, one_of
@@ -18,7 +20,10 @@ DEFAULT_INDEX_URL = "https://download.pytorch.org/whl"
 DEFAULT_WORKFLOW = ".github/workflows/torch.yml"
 INDEX_URL_ENV = "UVTORCH_INDEX_URL"
 
-TOP_KEYS = ("torch", "packages", "python", "index-url", "workflow", "targets")
+TOP_KEYS = ("torch", "packages", "python", "index-url", "workflow", "action", "ci-tool", "targets")
+ACTION_REF = re.compile(
+    r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+|\./[A-Za-z0-9_./-]*)$"
+)
 TARGET_KEYS = ("platform", "backend", "runner", "gpu", "name")
 # Names and runner labels end up in YAML and in shell environments: keep them to a
 # charset that needs no quoting anywhere.
@@ -56,6 +61,8 @@ class Spec:
     targets: tuple[Target, ...]
     file: str
     prefix: str  # "tool.uvtorch" in pyproject.toml, "" in uvtorch.toml
+    action: str | None = None  # the composite action the CI jobs use instead of inline steps
+    ci_tool: str | None = None  # the requirement `uvx --from` installs uvtorch-ci with in CI
 
     @property
     def exact_torch(self) -> str | None:
@@ -185,6 +192,17 @@ def parse_spec(
             f"for example {DEFAULT_WORKFLOW}",
         )
 
+    action = r.string(data, "action", "action")
+    if action is not None and not ACTION_REF.match(action):
+        raise r.fail(
+            "action",
+            f"{action!r} is not an action reference",
+            'e.g. "my-org/uvtorch-action@<commit sha>" or "./" for this repository',
+        )
+    ci_tool = r.string(data, "ci-tool", "ci-tool")
+    if ci_tool is not None:
+        _check_requirement(r, ci_tool)
+
     targets = _targets(r, data.get("targets"))
     return Spec(
         torch=torch,
@@ -196,7 +214,24 @@ def parse_spec(
         targets=targets,
         file=file,
         prefix=prefix,
+        action=action,
+        ci_tool=ci_tool,
     )
+
+
+def _check_requirement(r: _Reader, text: str) -> None:
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement as error:
+        raise r.fail("ci-tool", f"{text!r} is not a requirement: {error}") from None
+    if canonicalize_name(requirement.name) != "uvtorch-ci" or re.search(
+        r"[\s\"'`$\\;]", text.replace(" @ ", "@")
+    ):
+        raise r.fail(
+            "ci-tool",
+            f"{text!r} must name uvtorch-ci and hold no quotes, spaces or shell characters",
+            'e.g. "uvtorch-ci==0.1.0" or "uvtorch-ci@git+https://github.com/org/uvtorch-ci@<sha>"',
+        )
 
 
 def _torch_specifier(r: _Reader, text: str) -> SpecifierSet:
