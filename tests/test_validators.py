@@ -93,7 +93,7 @@ def test_custom_label_needs_extra_labels(tmp_path: Path) -> None:
     assert '[runner-label] label "gpu-t4" is unknown' in findings[0]
 
 
-@pytest.mark.parametrize("label", ["ubuntu-42.04", "macos-14", "windows-2019"])
+@pytest.mark.parametrize("label", ["ubuntu-42.04", "macos-14", "gpu-a100"])
 def test_unknown_or_retired_label_is_reported(tmp_path: Path, label: str) -> None:
     path = write(tmp_path, GOOD_WORKFLOW.replace("macos-15", label))
     findings = validators.actionlint(path, extra_labels=["gpu-t4"])
@@ -103,7 +103,8 @@ def test_unknown_or_retired_label_is_reported(tmp_path: Path, label: str) -> Non
 
 def test_every_hosted_label_is_accepted(tmp_path: Path) -> None:
     labels = ", ".join(sorted(validators.GITHUB_HOSTED_LABELS))
-    path = write(tmp_path, GOOD_WORKFLOW.replace("ubuntu-24.04, ", f"{labels}, "))
+    old = "[ubuntu-24.04, ubuntu-24.04-arm, macos-15, windows-11-arm]"
+    path = write(tmp_path, GOOD_WORKFLOW.replace(old, f"[{labels}]"))
     assert validators.actionlint(path, extra_labels=["gpu-t4"]) == []
 
 
@@ -121,12 +122,12 @@ def test_template_injection_in_run(tmp_path: Path) -> None:
     text = GOOD_WORKFLOW.replace('run: echo "$TITLE"', 'run: echo "${{ env.TITLE }}"')
     text = text.replace("run: nvidia-smi", 'run: echo "${{ github.event.pull_request.title }}"')
     path = write(tmp_path, text)
+    line = 1 + text.splitlines().index('      - run: echo "${{ github.event.pull_request.title }}"')
     zizmor = validators.zizmor([path])
-    assert any("[template-injection]" in finding for finding in zizmor), zizmor
-    assert any(":42:" in finding for finding in zizmor), zizmor
+    assert f"{path}:{line}:24: [template-injection] high" in "\n".join(zizmor), zizmor
     actionlint = validators.actionlint(path, extra_labels=["gpu-t4"])
     assert actionlint == [
-        f"{path}:42:24: [expression] "
+        f"{path}:{line}:24: [expression] "
         '"github.event.pull_request.title" is potentially untrusted. avoid using it directly in '
         "inline scripts. instead, pass it through an environment variable. see "
         "https://docs.github.com/en/actions/security-guides/security-hardening-for-github-actions"
@@ -150,13 +151,16 @@ def test_yaml_syntax_error(tmp_path: Path) -> None:
 
 
 def test_unknown_key(tmp_path: Path) -> None:
-    path = write(tmp_path, GOOD_WORKFLOW.replace("    runs-on: [self", "    runs_on: [self"))
+    path = write(
+        tmp_path, GOOD_WORKFLOW.replace("    runs-on: [self", "    timeout: 5\n    runs-on: [self")
+    )
     actionlint = validators.actionlint(path, extra_labels=["gpu-t4"])
-    assert any('unexpected key "runs_on" for "job" section' in x for x in actionlint), actionlint
+    assert len(actionlint) == 1
+    assert 'unexpected key "timeout" for "job" section' in actionlint[0]
     schema = validators.schema(path, "workflow")
     assert len(schema) == 1
     assert "$.jobs.gpu" in schema[0]
-    assert "'runs_on' was unexpected" in schema[0]
+    assert "'timeout' was unexpected" in schema[0]
 
 
 def test_action_template_injection_and_unpinned_uses(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The generated workflow and `uvtorch-ci matrix`: valid for GitHub, hardened, and true to the spec."""
+"""The generated workflow and `uvtorch-ci matrix`: valid, hardened, and true to the spec."""
 
 from __future__ import annotations
 

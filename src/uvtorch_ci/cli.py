@@ -62,7 +62,7 @@ def render(project_dir: Path, spec_file: Path | None, check: bool, show_diff: bo
 @project_option
 @spec_option
 def matrix_command(project_dir: Path, spec_file: Path | None) -> None:
-    """Print the GitHub Actions matrix as JSON: {"include": [...]}, one entry per target x Python."""
+    """Print the GitHub Actions matrix as JSON: one entry per target x Python."""
     import json
 
     from .commands import load_and_render

@@ -37,9 +37,7 @@ def spec_data(
     An explicit spec file wins; then [tool.uvtorch]; then the project's uvtorch.toml.
     """
     table = pyproject.get("tool", {}).get("uvtorch")
-    use_file = spec_text is not None and spec_label is not None
-    if use_file and (spec_explicit or table is None):
-        assert spec_text is not None and spec_label is not None
+    if spec_text is not None and spec_label is not None and (spec_explicit or table is None):
         return parse_toml(spec_text, spec_label), spec_label, ""
     if table is None:
         raise SpecError(
