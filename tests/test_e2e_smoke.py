@@ -1,0 +1,128 @@
+"""The CI job, run here: render, lock, `uv sync --locked`, then the rendered smoke check.
+
+The builds come from the local mirror (fake wheels that answer like the real ones), so this
+proves the workflow's own steps find a matched build and reject a mismatched one.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from mirror import Mirror, uv_binary
+
+from uvtorch_ci.workflow import SMOKE_PATH
+
+pytestmark = pytest.mark.e2e
+
+
+def run(
+    args: list[str], cwd: Path, env: dict[str, str], expect: int = 0
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == expect, f"{args}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def synced_project(tmp_path: Path, env: dict[str, str], torch: str, backend: str) -> Path:
+    """A project whose only target is linux-x86_64 with `backend`, rendered, locked and synced."""
+    project = tmp_path / backend
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "job"\nversion = "0"\nrequires-python = ">=3.11"\n\n'
+        f'[tool.uvtorch]\ntorch = "{torch}"\npackages = ["torchvision"]\n\n'
+        f'[[tool.uvtorch.targets]]\nplatform = "linux-x86_64"\nbackend = "{backend}"\n'
+    )
+    import sys
+
+    run([sys.executable, "-m", "uvtorch_ci", "render"], project, env)
+    assert (project / SMOKE_PATH).is_file()
+    uv = str(uv_binary())
+    run([uv, "lock"], project, env)
+    run([uv, "sync", "--locked"], project, env)
+    return project
+
+
+def smoke(project: Path, env: dict[str, str], *args: str, expect: int) -> str:
+    command = [str(uv_binary()), "run", "--no-sync", "python", SMOKE_PATH, *args]
+    result = run(command, project, env, expect)
+    return result.stdout + result.stderr
+
+
+@pytest.fixture
+def env(mirror: Mirror, tmp_path: Path) -> dict[str, str]:
+    return mirror.uv_env(tmp_path / "cache")
+
+
+@pytest.mark.parametrize(
+    ("torch", "backend", "wrong", "reason"),
+    [
+        ("2.5.0", "cu124", "cpu", "CUDA 12.4 build"),
+        ("2.5.0", "cpu", "cu124", "CPU-only build"),
+        ("2.5.0", "rocm6.2", "cu124", "ROCm build"),
+        ("2.9.1", "cu130", "cu128", "CUDA 13.0 build"),
+    ],
+)
+def test_job_steps_accept_the_matched_build_and_reject_another(
+    tmp_path: Path, env: dict[str, str], torch: str, backend: str, wrong: str, reason: str
+) -> None:
+    project = synced_project(tmp_path, env, torch, backend)
+    out = smoke(project, env, "--expect", backend, "--torch-version", torch, expect=0)
+    assert "FAIL" not in out
+    report = project / "report.json"
+    smoke(project, env, "--expect", backend, "--json", str(report), expect=0)
+    data = json.loads(report.read_text())
+    assert data["ok"] is True
+    assert data["torch_version"].startswith(torch)
+
+    out = smoke(project, env, "--expect", wrong, expect=1)
+    assert reason in out, out
+    # a device is required but there is no GPU here: exit 1, and it says so
+    out = smoke(project, env, "--expect", backend, "--gpu", expect=1)
+    assert "FAIL" in out
+
+
+def test_macos_build_passes_as_mps_and_fails_as_cuda(
+    mirror: Mirror, tmp_path: Path, env: dict[str, str]
+) -> None:
+    # The macOS wheel is pure Python in the mirror: install it for macOS into a folder and
+    # import it here, as the macOS job's interpreter would.
+    target = tmp_path / "macos-site"
+    run(
+        [
+            str(uv_binary()),
+            "pip",
+            "install",
+            "--target",
+            str(target),
+            "--python-platform",
+            "aarch64-apple-darwin",
+            "--python-version",
+            "3.11",
+            "--index-url",
+            mirror.index_url("cpu"),
+            "torch==2.5.0",
+        ],
+        tmp_path,
+        env,
+    )
+    smoke_py = Path(__file__).resolve().parents[1] / "src" / "uvtorch_ci" / "smoke.py"
+    import sys
+
+    with_site = {**env, "PYTHONPATH": str(target)}
+    here = run([sys.executable, str(smoke_py), "--expect", "mps"], tmp_path, with_site, 1)
+    assert "expected an MPS build, which needs macOS; this is linux" in here.stdout
+
+    # Pose as the macOS arm64 interpreter the macOS job runs.
+    posing = tmp_path / "as-macos"
+    posing.mkdir()
+    (posing / "sitecustomize.py").write_text(
+        "import platform, sys\nsys.platform = 'darwin'\nplatform.machine = lambda: 'arm64'\n"
+    )
+    as_macos = {**env, "PYTHONPATH": f"{posing}:{target}"}
+    ok = run([sys.executable, str(smoke_py), "--expect", "mps"], tmp_path, as_macos, 0)
+    assert "FAIL" not in ok.stdout
+    bad = run([sys.executable, str(smoke_py), "--expect", "cu124"], tmp_path, as_macos, 1)
+    assert "CPU-only build" in bad.stdout + bad.stderr
