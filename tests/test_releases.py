@@ -39,7 +39,16 @@ def test_rows_are_well_formed() -> None:
     data = tomllib.loads(table_text())
     assert set(data) == {"format", "untagged-cpu", "release"}
     for row in data["release"]:
-        assert set(row) == {"torch", "torchvision", "torchaudio", "python", "pypi", "builds"}
+        assert set(row) == {
+            "torch",
+            "torchvision",
+            "torchaudio",
+            "python",
+            "pypi",
+            "triton",
+            "builds",
+        }
+        assert set(row["triton"]) <= {"rocm", "xpu"}
         assert set(row["builds"]) <= set(PLATFORMS)
         assert set(row["pypi"]) == set(row["builds"])
         for backends in row["builds"].values():
@@ -104,6 +113,19 @@ def test_matching_and_nearest() -> None:
     assert nearest.torch == "2.7.1"
     assert table.nearest_with(Version("2.5.0"), "linux-x86_64", "cu999") is None
     assert table.newest().torch == "2.15.0"
+
+
+def test_triton_package_for_rocm_and_xpu() -> None:
+    table = load_table()
+    r25 = table.get("2.5.0")
+    assert r25 is not None
+    assert r25.triton_for("rocm6.2") == ("pytorch-triton-rocm", "3.1.0")
+    assert r25.triton_for("xpu") == ("pytorch-triton-xpu", "3.1.0")
+    assert r25.triton_for("cu124") is None
+    r213 = table.get("2.13.0")
+    assert r213 is not None
+    assert r213.triton_for("rocm7.2") is not None
+    assert r213.triton_for("rocm7.2")[0] == "triton-rocm"  # type: ignore[index]
 
 
 def test_mps_installs_from_the_cpu_index() -> None:

@@ -25,6 +25,8 @@ _HEADER = """\
 # backends the PyTorch indexes (<index-url>/<backend>) publish.
 # Local tags: a build on the <backend> index is tagged +<backend>, except cpu builds
 # for the platforms in `untagged-cpu`, which carry no local tag. PyPI builds are untagged.
+# triton: the Triton package (name==version) rocm and xpu builds require; it exists only on
+# the PyTorch indexes. The rename to triton-rocm/triton-xpu is placed at 2.11 (unverified).
 # Kept in canonical form: tests/test_releases.py checks that loading and dumping it
 # reproduces this file byte for byte.
 """
@@ -40,6 +42,8 @@ class Release:
     python: tuple[str, ...]
     builds: dict[str, tuple[str, ...]] = field(hash=False)
     pypi: dict[str, str] = field(hash=False)
+    # The Triton package a rocm or xpu build requires, which only the PyTorch index serves.
+    triton: dict[str, str] = field(hash=False, default_factory=dict)  # rocm|xpu -> name==version
 
     @property
     def version(self) -> Version:
@@ -62,6 +66,15 @@ class Release:
 
     def publishes(self, platform: str, backend: str) -> bool:
         return backend in self.backends(platform)
+
+    def triton_for(self, backend: str) -> tuple[str, str] | None:
+        """(package, version) of the Triton build a rocm or xpu torch requires, else None."""
+        kind = "rocm" if backend.startswith("rocm") else backend
+        pinned = self.triton.get(kind)
+        if pinned is None:
+            return None
+        name, _, version = pinned.partition("==")
+        return name, version
 
 
 def index_backend(backend: str) -> str:
@@ -125,6 +138,7 @@ def parse_table(text: str) -> ReleaseTable:
                 python=tuple(row["python"]),
                 builds={p: tuple(b) for p, b in row["builds"].items()},
                 pypi=dict(row["pypi"]),
+                triton=dict(row.get("triton", {})),
             )
         )
     return ReleaseTable(releases=tuple(rows), untagged_cpu=tuple(data["untagged-cpu"]))
@@ -154,6 +168,7 @@ def dump_table(table: ReleaseTable) -> str:
             f'torchaudio = "{release.torchaudio}"',
             f"python = {_toml_list(release.python)}",
             f"pypi = {_toml_inline(release.pypi)}",
+            *([f"triton = {_toml_inline(release.triton)}"] if release.triton else []),
             "[release.builds]",
             *(f"{_key(p)} = {_toml_list(b)}" for p, b in release.builds.items()),
         ]
