@@ -51,6 +51,7 @@ class Build:
     index: Index
     local_tag: str
     versions: dict[str, str] = field(hash=False)  # package -> version with local tag
+    extra: str | None = None  # the optional-dependency extra that selects it (extras mode)
 
     @property
     def torch(self) -> str:
