@@ -40,8 +40,18 @@ backend = "cpu"
 """
 
 FAMILY_WORD = re.compile(r"\b(torch|torchvision|torchaudio|pytorch)\b|/whl/", re.IGNORECASE)
+# Keys whose whole value the tool owns (or empties): the family's sources, the extras named
+# after a backend, and [tool.uv] conflicts / required-environments.
+OWNED_KEY = re.compile(
+    r"^\s*\"?(torch|torchvision|torchaudio|required-environments|conflicts|"
+    r"cpu|mps|xpu|cu[0-9]{3}|rocm[0-9]+([-.][0-9]+)*)\"?\s*="
+)
 ADDED_SHAPES = re.compile(
-    r"^\s*($|\]|explicit = true|\[\[tool\.uv\.index\]\]|\[tool\.uv\.sources\]|dependencies = \[)"
+    r"^\s*($|\]|\],|\[|explicit = true|\[\[tool\.uv\.index\]\]|\[tool\.uv\.sources\]|"
+    r"\[tool\.uv\]|\[project\.optional-dependencies\]|dependencies = \[|"
+    r"required-environments = \[|conflicts = \[|\{ extra = \"[a-z0-9-]+\" \},|"
+    r"\"sys_platform == '[a-z0-9]+' and platform_machine == '[A-Za-z0-9_]+'\",|"
+    r"(cpu|xpu|cu[0-9]{3}|rocm[0-9]+(-[0-9]+)+) = \[)"
 )
 
 
@@ -63,10 +73,10 @@ def owned_lines(lines: list[str]) -> set[int]:
     table: list[int] = []
     in_index = False
     index_url = ""
-    value_open = False
+    depth = 0  # open brackets of an owned key's value
     for number, line in enumerate(lines):
         stripped = line.strip()
-        if not value_open and stripped.startswith("["):
+        if not depth and stripped.startswith("["):
             if in_index and is_pytorch_index(index_url, BASE):
                 owned.update(table)
             in_index = stripped.startswith("[[tool.uv.index]]")
@@ -80,15 +90,22 @@ def owned_lines(lines: list[str]) -> set[int]:
             match = re.match(r'\s*url\s*=\s*"([^"]*)"', line)
             if match:
                 index_url = match.group(1)
-        if re.match(r"\s*(torch|torchvision|torchaudio)\s*=\s*\[\s*(#.*)?$", line):
-            value_open = True
-        if value_open or FAMILY_WORD.search(line) or not stripped:
+        if not depth and OWNED_KEY.match(line):
+            depth = _brackets(line)
             owned.add(number)
-        if value_open and stripped.startswith("]"):
-            value_open = False
+        elif depth:
+            depth += _brackets(line)
+            owned.add(number)
+        if FAMILY_WORD.search(line) or not stripped:
+            owned.add(number)
     if in_index and is_pytorch_index(index_url, BASE):
         owned.update(table)
     return owned
+
+
+def _brackets(line: str) -> int:
+    code = re.sub(r'"[^"]*"|\'[^\']*\'', "", line.split("#", 1)[0] if '"#' not in line else line)
+    return code.count("[") - code.count("]")
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
@@ -131,12 +148,13 @@ def test_corpus_file_keeps_every_byte_it_does_not_own(path: Path) -> None:
 
 
 def same_inline_array(old: str, new: str) -> bool:
-    """A one-line `dependencies = [...]` that only gained or lost torch-family items."""
-    if not re.match(r"\s*dependencies\s*=\s*\[.*\]", old):
+    """A one-line requirement array that only gained or lost torch-family items."""
+    match = re.match(r"\s*([A-Za-z0-9_.-]+)\s*=\s*\[.*\]", old)
+    if not match:
         return False
     try:
-        before = tomllib.loads(old)["dependencies"]
-        after = tomllib.loads(new)["dependencies"]
+        before = tomllib.loads(old)[match.group(1)]
+        after = tomllib.loads(new)[match.group(1)]
     except (tomllib.TOMLDecodeError, KeyError):
         return False
     return _non_family(before) == _non_family(after)
@@ -163,6 +181,21 @@ def _strip(text: str) -> dict[str, Any]:
                 entry["index"] = urls.get(entry["index"], entry["index"])
     if "sources" in uv and not sources:
         del uv["sources"]
+    uv.pop("required-environments", None)
+    backend = re.compile(r"^(cpu|mps|xpu|cu[0-9]{3}|rocm[0-9]+(-[0-9]+)*)$")
+    if "conflicts" in uv:
+        uv["conflicts"] = [
+            group
+            for group in uv["conflicts"]
+            if not all(set(i) == {"extra"} and backend.match(i["extra"]) for i in group)
+        ]
+        if not uv["conflicts"]:
+            del uv["conflicts"]
+    extras = project.get("optional-dependencies", {})
+    for extra in list(extras):
+        extras[extra] = _non_family(extras[extra])
+        if not extras[extra] and backend.match(extra):
+            del extras[extra]
     if "index" in uv:
         uv["index"] = [i for i in uv["index"] if not is_pytorch_index(i.get("url", ""), BASE)]
         if not uv["index"]:

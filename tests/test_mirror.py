@@ -26,6 +26,12 @@ from packaging.metadata import Metadata
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
 LINUX_X86_64 = "sys_platform == 'linux' and platform_machine == 'x86_64'"
+# The Requires-Dist markers of the Triton package in rocm and xpu torch metadata.
+TRITON_LINUX = 'platform_system == "Linux" and platform_machine == "x86_64"'
+TRITON_LINUX_WINDOWS = (
+    '(platform_system == "Linux" and platform_machine == "x86_64") or '
+    '(platform_system == "Windows" and platform_machine == "AMD64")'
+)
 # The fake torch 2.5.0 has wheels for CPython 3.9-3.12; `uv sync` installs for the running one.
 installable_here = pytest.mark.skipif(
     not (
@@ -297,6 +303,92 @@ def test_added_pypi_package_is_served(mirror: Mirror) -> None:
     assert "fake-numpy" in page_links(f"{mirror.pypi_url}/")
 
 
+@pytest.mark.parametrize(
+    ("index", "package", "version", "pythons", "platforms"),
+    [
+        pytest.param(
+            "rocm6.2",
+            "pytorch-triton-rocm",
+            "3.1.0",
+            range(9, 13),
+            {"manylinux_2_28_x86_64": ""},
+            id="rocm-2.5",
+        ),
+        pytest.param(
+            "rocm6.1",  # shared by torch 2.4 and 2.5; only 2.5 is in the default set
+            "pytorch-triton-rocm",
+            "3.1.0",
+            range(9, 13),
+            {"manylinux_2_28_x86_64": ""},
+            id="rocm-shared-index",
+        ),
+        pytest.param(
+            "rocm7.2",
+            "triton-rocm",
+            "3.9.0",
+            range(10, 15),
+            {"manylinux_2_28_x86_64": ""},
+            id="rocm-renamed-2.13",
+        ),
+        pytest.param(
+            "xpu",
+            "pytorch-triton-xpu",
+            "3.1.0",
+            range(9, 13),
+            {"manylinux_2_28_x86_64": ""},
+            id="xpu-2.5-linux-only",
+        ),
+        pytest.param(
+            "xpu",
+            "pytorch-triton-xpu",
+            "3.3.0",
+            range(9, 14),
+            {"manylinux_2_28_x86_64": "", "win_amd64": ""},
+            id="xpu-2.7-linux-and-windows",
+        ),
+        pytest.param(
+            "xpu",
+            "triton-xpu",
+            "3.9.0",
+            range(10, 15),
+            {"manylinux_2_28_x86_64": "", "win_amd64": ""},
+            id="xpu-renamed-2.13",
+        ),
+    ],
+)
+def test_pytorch_index_serves_the_triton_of_its_builds(
+    mirror: Mirror,
+    index: str,
+    package: str,
+    version: str,
+    pythons: range,
+    platforms: dict[str, str],
+) -> None:
+    dist = package.replace("-", "_")
+    assert listed(mirror, index, package, version) == expected_files(
+        dist, version, pythons, platforms
+    )
+    assert package in page_links(f"{mirror.index_url(index)}/")
+
+
+def test_triton_is_on_no_other_index(mirror: Mirror) -> None:
+    tritons = ("pytorch-triton-rocm", "triton-rocm", "pytorch-triton-xpu", "triton-xpu")
+    for package in tritons:
+        assert status(f"{mirror.pypi_url}/{package}/") == 404
+        assert status(f"{mirror.index_url('cu124')}/{package}/") == 404
+        assert status(f"{mirror.index_url('cpu')}/{package}/") == 404
+        assert mirror.wheels("pypi", package) == []
+    assert not set(tritons) & set(page_links(f"{mirror.pypi_url}/"))
+    assert set(page_links(f"{mirror.index_url('rocm6.2')}/")) == {
+        "torch",
+        "torchvision",
+        "torchaudio",
+        "pytorch-triton-rocm",
+    }
+    assert status(f"{mirror.index_url('rocm6.2')}/pytorch-triton-xpu/") == 404
+    assert status(f"{mirror.index_url('xpu')}/pytorch-triton-rocm/") == 404
+
+
 # --- the fake builds ------------------------------------------------------------------------
 
 PROBE = """
@@ -461,6 +553,70 @@ def test_companions_require_their_torch(
     assert [str(r) for r in metadata.requires_dist or []] == [requirement]
 
 
+@pytest.mark.parametrize(
+    ("index", "filename", "requirements"),
+    [
+        (
+            "rocm6.2",
+            "torch-2.5.0+rocm6.2-cp311-cp311-manylinux_2_28_x86_64.whl",
+            [f"pytorch-triton-rocm==3.1.0; {TRITON_LINUX}"],
+        ),
+        (
+            "rocm7.2",
+            "torch-2.13.0+rocm7.2-cp312-cp312-manylinux_2_28_x86_64.whl",
+            [f"triton-rocm==3.9.0; {TRITON_LINUX}"],
+        ),
+        (
+            "xpu",
+            "torch-2.5.0+xpu-cp311-cp311-manylinux_2_28_x86_64.whl",
+            [f"pytorch-triton-xpu==3.1.0; {TRITON_LINUX}"],
+        ),
+        (
+            "xpu",
+            "torch-2.7.0+xpu-cp311-cp311-win_amd64.whl",
+            [f"pytorch-triton-xpu==3.3.0; {TRITON_LINUX_WINDOWS}"],
+        ),
+        (
+            "xpu",
+            "torch-2.7.0+xpu-cp311-cp311-manylinux_2_28_x86_64.whl",
+            [f"pytorch-triton-xpu==3.3.0; {TRITON_LINUX_WINDOWS}"],
+        ),
+        ("cu124", "torch-2.5.0+cu124-cp311-cp311-manylinux_2_28_x86_64.whl", []),
+        ("cpu", "torch-2.5.0+cpu-cp311-cp311-win_amd64.whl", []),
+        ("pypi", "torch-2.5.0-cp311-cp311-manylinux_2_28_x86_64.whl", []),
+    ],
+)
+def test_rocm_and_xpu_torch_require_their_triton(
+    mirror: Mirror, index: str, filename: str, requirements: list[str]
+) -> None:
+    metadata = Metadata.from_email(mirror.wheel(index, filename).metadata)
+    assert [str(r) for r in metadata.requires_dist or []] == requirements
+
+
+def test_companions_of_rocm_builds_do_not_require_triton(mirror: Mirror) -> None:
+    filename = "torchvision-0.20.0+rocm6.2-cp311-cp311-manylinux_2_28_x86_64.whl"
+    metadata = Metadata.from_email(mirror.wheel("rocm6.2", filename).metadata)
+    assert [str(r) for r in metadata.requires_dist or []] == ["torch==2.5.0+rocm6.2"]
+
+
+def test_fake_triton_is_a_triton_module(mirror: Mirror, tmp_path: Path) -> None:
+    filename = "pytorch_triton_rocm-3.1.0-cp311-cp311-manylinux_2_28_x86_64.whl"
+    wheel = mirror.wheel("rocm6.2", filename)
+    metadata = Metadata.from_email(wheel.metadata)
+    assert (metadata.name, str(metadata.version)) == ("pytorch-triton-rocm", "3.1.0")
+    assert metadata.requires_dist is None
+    with zipfile.ZipFile(io.BytesIO(wheel.data)) as archive:
+        archive.extractall(tmp_path)
+    code = "import sys; sys.path.insert(0, sys.argv[1]); import triton; print(triton.__version__)"
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "3.1.0"
+
+
 def test_fake_torchvision_reports_version_and_cuda(mirror: Mirror, tmp_path: Path) -> None:
     tag = "cp311-cp311-manylinux_2_28_x86_64"
     for filename in (f"torch-2.5.0+cu124-{tag}.whl", f"torchvision-0.20.0+cu124-{tag}.whl"):
@@ -527,9 +683,11 @@ def pytorch_index(mirror: Mirror, backend: str, *packages: str, marker: str | No
     )
 
 
-def uv(mirror: Mirror, project: Path, *args: str, no_config: bool = False) -> str:
+def run_uv(
+    mirror: Mirror, project: Path, *args: str, no_config: bool = False
+) -> subprocess.CompletedProcess[str]:
     env = mirror.uv_env(project.parent / "uv-cache", no_config=no_config)
-    result = subprocess.run(
+    return subprocess.run(
         [str(uv_binary()), *args],
         cwd=project,
         env=env,
@@ -538,6 +696,10 @@ def uv(mirror: Mirror, project: Path, *args: str, no_config: bool = False) -> st
         timeout=300,
         check=False,
     )
+
+
+def uv(mirror: Mirror, project: Path, *args: str, no_config: bool = False) -> str:
+    result = run_uv(mirror, project, *args, no_config=no_config)
     assert result.returncode == 0, f"uv {' '.join(args)} failed:\n{result.stderr}"
     return result.stdout
 
@@ -657,3 +819,108 @@ def test_uv_no_config_also_drops_project_resolver_settings(mirror: Mirror, tmp_p
     assert set(locked(project, "torch")) == {"2.5.0"}
     uv(mirror, project, "lock", "--upgrade", no_config=True)
     assert set(locked(project, "torch")) == {"2.13.0"}
+
+
+# --- real uv: the Triton package of rocm and xpu builds ---------------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("backend", "triton"),
+    [("rocm6.2", "pytorch-triton-rocm"), ("xpu", "pytorch-triton-xpu")],
+)
+def test_uv_cannot_lock_torch_alone_from_a_rocm_or_xpu_index(
+    mirror: Mirror, tmp_path: Path, backend: str, triton: str
+) -> None:
+    # torch==2.5.0+<backend> requires its Triton, which PyPI does not have (uv#10712, #14129).
+    project = write_project(
+        tmp_path / "alone",
+        ["torch==2.5.0"],
+        pytorch_index(mirror, backend, "torch", marker=LINUX_X86_64),
+    )
+    result = run_uv(mirror, project, "lock")
+    assert result.returncode != 0, result.stdout
+    assert triton in result.stderr
+    assert not (project / "uv.lock").exists()
+
+
+def triton_project(mirror: Mirror, root: Path, backend: str, triton: str, marker: str) -> Path:
+    """torch==2.5.0 plus its Triton, both routed to the `backend` index under `marker`."""
+    return write_project(
+        root,
+        ["torch==2.5.0", f"{triton}; {marker}"],
+        pytorch_index(mirror, backend, "torch", triton, marker=marker),
+    )
+
+
+@pytest.mark.e2e
+def test_uv_locks_rocm_torch_with_its_triton_routed(mirror: Mirror, tmp_path: Path) -> None:
+    project = triton_project(
+        mirror, tmp_path / "rocm", "rocm6.2", "pytorch-triton-rocm", LINUX_X86_64
+    )
+    uv(mirror, project, "lock")
+    registry = {"registry": mirror.index_url("rocm6.2")}
+    torch = locked(project, "torch")
+    assert set(torch) == {"2.5.0", "2.5.0+rocm6.2"}
+    assert torch["2.5.0+rocm6.2"]["source"] == registry
+    # Inside the linux-x86_64 fork uv simplifies the requirement's marker away.
+    assert torch["2.5.0+rocm6.2"]["dependencies"] == [{"name": "pytorch-triton-rocm"}]
+    assert torch["2.5.0"]["source"] == {"registry": mirror.pypi_url}
+    triton = locked(project, "pytorch-triton-rocm")
+    assert list(triton) == ["3.1.0"]
+    assert triton["3.1.0"]["source"] == registry
+    assert {Path(urlsplit(w["url"]).path).name for w in triton["3.1.0"]["wheels"]} == {
+        "pytorch_triton_rocm-3.1.0-cp311-cp311-manylinux_2_28_x86_64.whl",
+        "pytorch_triton_rocm-3.1.0-cp312-cp312-manylinux_2_28_x86_64.whl",
+    }
+
+
+@pytest.mark.e2e
+@installable_here
+def test_uv_syncs_rocm_torch_and_its_triton(mirror: Mirror, tmp_path: Path) -> None:
+    project = triton_project(
+        mirror, tmp_path / "rocm", "rocm6.2", "pytorch-triton-rocm", LINUX_X86_64
+    )
+    uv(mirror, project, "sync")
+    code = (
+        "import importlib.metadata as m, torch, triton; "
+        "print(torch.__version__, torch.version.hip, triton.__version__, "
+        "m.version('pytorch-triton-rocm'), triton._uvtorch_fake['index'])"
+    )
+    assert venv_python(project, code) == "2.5.0+rocm6.2 6.2 3.1.0 3.1.0 rocm6.2"
+
+
+@pytest.mark.e2e
+def test_uv_locks_xpu_torch_with_its_triton_routed(mirror: Mirror, tmp_path: Path) -> None:
+    project = triton_project(mirror, tmp_path / "xpu", "xpu", "pytorch-triton-xpu", LINUX_X86_64)
+    uv(mirror, project, "lock")
+    registry = {"registry": mirror.index_url("xpu")}
+    torch = locked(project, "torch")
+    assert set(torch) == {"2.5.0", "2.5.0+xpu"}
+    assert torch["2.5.0+xpu"]["source"] == registry
+    triton = locked(project, "pytorch-triton-xpu")
+    assert list(triton) == ["3.1.0"]
+    assert triton["3.1.0"]["source"] == registry
+
+
+@pytest.mark.e2e
+def test_uv_resolves_the_two_platform_xpu_triton_marker(mirror: Mirror, tmp_path: Path) -> None:
+    # torch 2.7.0+xpu is built for Linux and Windows x86_64 and requires its Triton on both.
+    either = f"({LINUX_X86_64}) or (sys_platform == 'win32' and platform_machine == 'AMD64')"
+    project = write_project(
+        tmp_path / "xpu27",
+        ["torch==2.7.0", f"pytorch-triton-xpu; {either}"],
+        pytorch_index(mirror, "xpu", "torch", "pytorch-triton-xpu", marker=either),
+    )
+    uv(mirror, project, "lock")
+    assert set(locked(project, "torch")) == {"2.7.0", "2.7.0+xpu"}
+    assert set(locked(project, "pytorch-triton-xpu")) == {"3.3.0"}
+    expected = {
+        "x86_64-unknown-linux-gnu": "v2.7.0+xpu",
+        "x86_64-pc-windows-msvc": "v2.7.0+xpu",
+        "aarch64-apple-darwin": "v2.7.0",
+    }
+    for triple, version in expected.items():
+        tree = uv(mirror, project, "tree", "--frozen", "--python-platform", triple)
+        assert f"torch {version}\n" in tree, (triple, tree)
+        assert ("pytorch-triton-xpu v3.3.0" in tree) == version.endswith("+xpu"), (triple, tree)

@@ -45,6 +45,13 @@ SOURCES = textwrap.dedent(f"""\
       {{ index = "pytorch-cpu", marker = "{CPU_MARKER}" }},
     ]
     """)
+REQUIRED = textwrap.dedent("""\
+    required-environments = [
+      "sys_platform == 'linux' and platform_machine == 'x86_64'",
+      "sys_platform == 'darwin' and platform_machine == 'arm64'",
+      "sys_platform == 'linux' and platform_machine == 'aarch64'",
+    ]
+    """)
 INDEXES = textwrap.dedent("""\
     [[tool.uv.index]]
     name = "pytorch-cu124"
@@ -84,13 +91,18 @@ def test_fresh_project_gets_every_block() -> None:
         head
         + 'dependencies = [\n  "torch==2.5.0",\n  "torchvision==0.20.0",\n]\n'
         + SPEC
+        + "\n[tool.uv]\n"
+        + REQUIRED
         + "\n[tool.uv.sources]\n"
         + SOURCES
         + "\n"
         + INDEXES
     )
     assert new == expected
-    assert notes == ("added torch==2.5.0, torchvision==0.20.0 to [project].dependencies",)
+    assert notes == (
+        "added torch==2.5.0, torchvision==0.20.0 to [project].dependencies",
+        "added [tool.uv] required-environments",
+    )
     assert rerender(new) == new
 
 
@@ -138,7 +150,9 @@ def test_existing_tables_are_edited_in_place_and_comments_kept() -> None:
 
         [tool.uv]
         package = false  # a virtual project
-
+        """)
+        + REQUIRED
+        + textwrap.dedent("""
         [tool.uv.sources]
         mylib = { path = "../mylib" }
         """)
@@ -160,7 +174,7 @@ def test_existing_tables_are_edited_in_place_and_comments_kept() -> None:
         + SPEC
     )
     assert new == expected
-    assert "replaced dependency 'torch>=2.0' with 'torch==2.5.0'" in notes
+    assert "replaced 'torch>=2.0' with 'torch==2.5.0' in [project].dependencies" in notes
     assert rerender(new) == new
 
 
@@ -201,7 +215,10 @@ def test_hand_written_torch_setup_is_taken_over_without_duplicates() -> None:
     assert data["tool"]["uv"]["index"][0]["explicit"] is True
     assert "# nightly for experiments" not in new  # an unused PyTorch index goes with its comment
     assert "# CUDA 12.4 builds" not in new
-    assert "removed duplicate dependency \"torch>=2; sys_platform == 'win32'\"" in notes
+    assert (
+        "removed duplicate \"torch>=2; sys_platform == 'win32'\" from [project].dependencies"
+        in notes
+    )
     assert (
         "removed index 'pytorch-nightly' (https://download.pytorch.org/whl/nightly/cu126), "
         "no longer used" in notes

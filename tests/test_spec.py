@@ -165,9 +165,47 @@ def test_no_python_both_allow() -> None:
     assert "no Python version is allowed both by torch 2.5.0" in message
 
 
-def test_several_backends_on_one_platform_are_refused_for_now() -> None:
+def test_several_backends_on_one_platform_render_extras() -> None:
     text = SEED + '[[targets]]\nplatform = "linux-x86_64"\nbackend = "cpu"\n'
-    assert "linux-x86_64 has several backends (cpu, cu124)" in error(text)
+    result = plan(text)
+    assert result.mode == "extras"
+    assert result.dependencies == ()
+    assert result.extras == {"cu124": ("torch==2.5.0",), "cpu": ("torch==2.5.0",)}
+    assert result.conflicts == (("cu124", "cpu"),)
+    cpu_marker = (
+        "(sys_platform == 'darwin' and platform_machine == 'arm64') or "
+        "(sys_platform == 'linux' and platform_machine == 'aarch64') or "
+        "(sys_platform == 'linux' and platform_machine == 'x86_64')"
+    )
+    assert [s.as_dict() for s in result.sources["torch"]] == [
+        {
+            "index": "pytorch-cu124",
+            "extra": "cu124",
+            "marker": "sys_platform == 'linux' and platform_machine == 'x86_64'",
+        },
+        {"index": "pytorch-cpu", "extra": "cpu", "marker": cpu_marker},
+    ]
+    assert [(j.build.target.name, j.sync_args) for j in result.jobs] == [
+        ("linux-x86_64-cu124", ("--locked", "--extra", "cu124")),
+        ("macos-arm64-mps", ("--locked", "--extra", "cpu")),
+        ("linux-aarch64-cpu", ("--locked", "--extra", "cpu")),
+        ("linux-x86_64-cpu", ("--locked", "--extra", "cpu")),
+    ]
+    assert result.required_environments == (
+        "sys_platform == 'linux' and platform_machine == 'x86_64'",
+        "sys_platform == 'darwin' and platform_machine == 'arm64'",
+        "sys_platform == 'linux' and platform_machine == 'aarch64'",
+    )
+
+
+def test_rocm_routes_its_triton_package_to_the_same_index() -> None:
+    text = 'torch = "2.5.0"\n[[targets]]\nplatform = "linux-x86_64"\nbackend = "rocm6.2"\n'
+    result = plan(text)
+    marker = "sys_platform == 'linux' and platform_machine == 'x86_64'"
+    assert result.dependencies == ("torch==2.5.0", f"pytorch-triton-rocm ; {marker}")
+    assert [s.as_dict() for s in result.sources["pytorch-triton-rocm"]] == [
+        {"index": "pytorch-rocm6.2", "marker": marker}
+    ]
 
 
 def test_same_build_on_two_runners_is_allowed() -> None:

@@ -73,9 +73,17 @@ class Job:
 
 @dataclass(frozen=True)
 class Plan:
+    """What to render. `mode` is "markers" (one backend per platform, sources keyed by marker)
+    or "extras" (several backends on a platform: one optional-dependency extra per backend,
+    declared conflicting, sources keyed by extra)."""
+
     spec: Spec
-    packages: tuple[str, ...]
-    dependencies: tuple[str, ...]
+    mode: str
+    packages: tuple[str, ...]  # every package whose source the tool writes
+    dependencies: tuple[str, ...]  # what goes into [project].dependencies
+    extras: dict[str, tuple[str, ...]] = field(hash=False)  # [project.optional-dependencies]
+    conflicts: tuple[tuple[str, ...], ...]  # sets of mutually exclusive extras
+    required_environments: tuple[str, ...]
     indexes: tuple[Index, ...]
     sources: dict[str, tuple[Source, ...]] = field(hash=False)
     builds: tuple[Build, ...]
@@ -84,6 +92,11 @@ class Plan:
 
 def index_name(backend: str) -> str:
     return INDEX_PREFIX + index_backend(backend)
+
+
+def extra_name(backend: str) -> str:
+    """The extra that selects `backend` (PEP 685 names: rocm6.2 becomes rocm6-2)."""
+    return index_backend(backend).replace(".", "-")
 
 
 def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
@@ -95,54 +108,87 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
     for target in spec.targets:
         _check_target(spec, table, releases, target)
 
-    packages = ("torch", *spec.packages)
-    by_platform: dict[str, set[str]] = {}
-    for target in spec.targets:
-        by_platform.setdefault(target.platform, set()).add(index_backend(target.backend))
-    for platform, backends in by_platform.items():
-        if len(backends) > 1:
-            target = next(t for t in spec.targets if t.platform == platform)
-            raise SpecError(
-                f"{platform} has several backends ({', '.join(sorted(backends))}); "
-                "one backend per platform is supported so far",
-                file=spec.file,
-                where=target.where,
-                hint="several backends on one platform need optional-dependency extras",
-            )
-
-    indexes: dict[str, Index] = {}
+    companions = ("torch", *spec.packages)
+    backends_on: dict[str, list[str]] = {}
     platforms_of: dict[str, list[str]] = {}
+    for target in spec.targets:
+        backend = index_backend(target.backend)
+        _append_once(backends_on.setdefault(target.platform, []), backend)
+        _append_once(platforms_of.setdefault(backend, []), target.platform)
+    extras_mode = any(len(backends) > 1 for backends in backends_on.values())
+
+    indexes = {
+        backend: Index(index_name(backend), backend, f"{spec.index_url}/{backend}")
+        for backend in platforms_of
+    }
     builds: list[Build] = []
     for target in spec.targets:
         backend = index_backend(target.backend)
-        index = indexes.setdefault(
-            backend, Index(index_name(backend), backend, f"{spec.index_url}/{backend}")
-        )
-        if target.platform not in platforms_of.setdefault(backend, []):
-            platforms_of[backend].append(target.platform)
         release = _newest_publishing(releases, target) or newest
         tag = table.local_tag(target.platform, backend)
-        versions = {p: release.companion(p) + (f"+{tag}" if tag else "") for p in packages}
-        builds.append(Build(target, index, tag, versions))
+        versions = {p: release.companion(p) + (f"+{tag}" if tag else "") for p in companions}
+        extra = extra_name(backend) if extras_mode else None
+        builds.append(Build(target, indexes[backend], tag, versions, extra))
 
-    source_list = tuple(
-        Source(index=indexes[backend].name, marker=_any_of(platforms))
-        for backend, platforms in platforms_of.items()
-    )
+    # rocm and xpu builds require a Triton package only the PyTorch index serves: it must be
+    # a direct dependency routed to the same index, or uv looks for it on PyPI.
+    tritons: dict[str, str] = {}
+    for backend in platforms_of:
+        found = newest.triton_for(backend)
+        if found is not None:
+            tritons[backend] = found[0]
+
+    requirements = {p: _requirement(spec, releases, p) for p in companions}
+    routed = (*companions, *dict.fromkeys(tritons.values()))
+    sources: dict[str, list[Source]] = {package: [] for package in routed}
+    dependencies: list[str] = []
+    extras: dict[str, tuple[str, ...]] = {}
+    for backend, platforms in platforms_of.items():
+        marker = _any_of(platforms)
+        extra = extra_name(backend) if extras_mode else None
+        for package in companions:
+            sources[package].append(Source(indexes[backend].name, marker, extra))
+        triton = tritons.get(backend)
+        if triton is not None:
+            sources[triton].append(Source(indexes[backend].name, marker, extra))
+        if extras_mode:
+            assert extra is not None
+            extras[extra] = (
+                *requirements.values(),
+                *([f"{triton} ; {marker}"] if triton else []),
+            )
+    if not extras_mode:
+        dependencies = list(requirements.values())
+        for backend, triton in tritons.items():
+            dependencies.append(f"{triton} ; {_any_of(platforms_of[backend])}")
+
     jobs = tuple(
-        Job(build=build, python=python, sync_args=("--locked",))
+        Job(
+            build=build,
+            python=python,
+            sync_args=("--locked", "--extra", build.extra) if build.extra else ("--locked",),
+        )
         for build in builds
         for python in spec.python
     )
     return Plan(
         spec=spec,
-        packages=packages,
-        dependencies=tuple(_requirement(spec, releases, p) for p in packages),
+        mode="extras" if extras_mode else "markers",
+        packages=tuple(sources),
+        dependencies=tuple(dependencies),
+        extras=extras,
+        conflicts=(tuple(extras),) if len(extras) > 1 else (),
+        required_environments=tuple(PLATFORMS[p].marker for p in backends_on),
         indexes=tuple(indexes.values()),
-        sources=dict.fromkeys(packages, source_list),
+        sources={p: tuple(entries) for p, entries in sources.items()},
         builds=tuple(builds),
         jobs=jobs,
     )
+
+
+def _append_once(items: list[str], item: str) -> None:
+    if item not in items:
+        items.append(item)
 
 
 def _any_of(platforms: list[str]) -> str:

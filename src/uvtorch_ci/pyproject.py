@@ -1,9 +1,12 @@
 """Pure: old pyproject.toml text + rendered blocks -> new text, touching only what the tool owns.
 
-The tool owns: the torch-family requirements in [project].dependencies, the
-[tool.uv.sources] entries of the torch family, and the [[tool.uv.index]] tables that point
-at a PyTorch index. Everything else is kept byte for byte. Values are edited in place with
-tomlkit; whole tables are cut and added on lines (see tomltext.py for why).
+The tool owns: the torch-family requirements in [project].dependencies and in extras named
+after a backend (cpu, cu126, rocm6-2 ...), those extras' entries in `[tool.uv] conflicts`,
+`[tool.uv] required-environments`, the [tool.uv.sources] entries of the packages it
+routes, and the [[tool.uv.index]] tables that point at a PyTorch index. Everything else is
+kept byte for byte. Values are edited in place with tomlkit; keys and whole tables are added
+and cut on lines (tomlkit attaches the comments above a header to the table before it, so
+adding or removing tables through it would move other people's comments; see tomltext.py).
 """
 
 from __future__ import annotations
@@ -15,16 +18,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import tomlkit
+from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from .errors import PyprojectError
-from .tomltext import Header, scan
+from .tomltext import Header, key_spans, key_texts, scan
 
 FAMILY = ("torch", "torchvision", "torchaudio")
+BACKEND_EXTRA = re.compile(r"^(cpu|mps|xpu|cu[0-9]{3}|rocm[0-9]+(-[0-9]+)+)$")
 PYTORCH_INDEX_URL = re.compile(r"/whl/(?:nightly/|test/)?(?:cpu|cu[0-9]+|rocm[0-9.]+|xpu)/?$")
-INDEX_PATH = ("tool", "uv", "index")
-SOURCES_PATH = ("tool", "uv", "sources")
+PROJECT = ("project",)
+EXTRAS = ("project", "optional-dependencies")
+UV = ("tool", "uv")
+SOURCES = ("tool", "uv", "sources")
+INDEX = ("tool", "uv", "index")
+UV_KEYS = ("required-environments", "conflicts")
 
 
 @dataclass(frozen=True)
@@ -55,47 +64,102 @@ def is_pytorch_index(url: str, base: str) -> bool:
     return url.startswith(base.rstrip("/") + "/") or bool(PYTORCH_INDEX_URL.search(url))
 
 
+def is_backend_extra(name: str) -> bool:
+    return bool(BACKEND_EXTRA.match(canonicalize_name(name)))
+
+
 def requires_python(data: Mapping[str, Any]) -> str | None:
     project = data.get("project")
     value = project.get("requires-python") if isinstance(project, dict) else None
     return value if isinstance(value, str) else None
 
 
-def merge_blocks(old_text: str, blocks_text: str, *, file: str, pytorch_base: str) -> Merged:
-    """Merge the rendered blocks into `old_text`. Raises PyprojectError on what it cannot own."""
+def merge_blocks(
+    old_text: str,
+    blocks_text: str,
+    *,
+    file: str,
+    pytorch_base: str,
+    environments: Mapping[str, Mapping[str, str]] | None = None,
+) -> Merged:
+    """Merge the rendered blocks into `old_text`. Raises PyprojectError on what it cannot own.
+
+    `environments` maps each targeted platform to a PEP 508 environment; a `[tool.uv]
+    environments` setting that shuts one of them out is refused.
+    """
     data = parse_toml(old_text, file)
-    blocks = tomllib.loads(blocks_text)
-    formatted = tomlkit.parse(blocks_text)
-    merge = _Merge(old_text, data, blocks, formatted, file, pytorch_base)
+    merge = _Merge(old_text, data, blocks_text, file, pytorch_base)
+    merge.check_environments(environments or {})
     return merge.run()
+
+
+@dataclass(frozen=True)
+class _Pieces:
+    """The rendered blocks cut into the texts that get inserted: key lines and tables."""
+
+    keys: dict[tuple[str, ...], dict[str, str]]  # table path -> key -> its lines
+    indexes: dict[str, str]  # index name -> its [[tool.uv.index]] table
+
+    def table(self, path: tuple[str, ...], keys: list[str]) -> str:
+        header = "[" + ".".join(path) + "]\n"
+        return header + "".join(self.keys[path][key] for key in keys)
+
+
+def _cut(blocks_text: str, blocks: dict[str, Any]) -> _Pieces:
+    lines = blocks_text.splitlines(keepends=True)
+    headers = scan(lines)
+    keys = {h.path: key_texts(lines[h.line + 1 : h.body_end]) for h in headers if not h.is_array}
+    index_headers = [h for h in headers if h.path == INDEX]
+    names = [index["name"] for index in blocks["tool"]["uv"]["index"]]
+    indexes = {
+        name: "".join(lines[h.line : h.body_end])
+        for name, h in zip(names, index_headers, strict=True)
+    }
+    return _Pieces(keys, indexes)
 
 
 class _Merge:
     def __init__(
-        self,
-        old_text: str,
-        data: dict[str, Any],
-        blocks: dict[str, Any],
-        formatted: tomlkit.TOMLDocument,
-        file: str,
-        pytorch_base: str,
+        self, old_text: str, data: dict[str, Any], blocks_text: str, file: str, base: str
     ) -> None:
         self.old_text = old_text
         self.data = data
-        self.blocks = blocks
-        self.formatted = formatted
+        self.blocks = tomllib.loads(blocks_text)
+        self.formatted = tomlkit.parse(blocks_text)
+        self.pieces = _cut(blocks_text, self.blocks)
         self.file = file
-        self.base = pytorch_base
+        self.base = base
         self.notes: list[str] = []
-        self.managed = [
-            canonicalize_name(Requirement(r).name) for r in blocks["project"]["dependencies"]
-        ]
-        self.new_indexes: list[dict[str, Any]] = blocks["tool"]["uv"]["index"]
-        self.new_sources: dict[str, Any] = blocks["tool"]["uv"]["sources"]
-        self.pieces = _cut(formatted.as_string(), blocks)
+        uv = self.blocks["tool"]["uv"]
+        self.new_sources: dict[str, Any] = uv["sources"]
+        self.new_indexes: list[dict[str, Any]] = uv["index"]
+        self.new_extras: dict[str, list[str]] = self.blocks["project"].get(
+            "optional-dependencies", {}
+        )
+        self.managed = {canonicalize_name(p) for p in self.new_sources}
+        # what gets inserted on lines after the tomlkit pass: table path -> keys
+        self.missing: dict[tuple[str, ...], list[str]] = {}
+        self.deleted: list[str] = []  # [tool.uv] keys removed on lines
 
     def fail(self, where: str, message: str, hint: str = "") -> PyprojectError:
         return PyprojectError(message, file=self.file, where=where, hint=hint)
+
+    def check_environments(self, environments: Mapping[str, Mapping[str, str]]) -> None:
+        declared = self.data.get("tool", {}).get("uv", {}).get("environments")
+        if not declared:
+            return
+        declared = [declared] if isinstance(declared, str) else declared
+        try:
+            markers = [Marker(m) for m in declared]
+        except InvalidMarker as error:
+            raise self.fail("[tool.uv].environments", f"holds an invalid marker: {error}") from None
+        for platform, environment in environments.items():
+            if not any(m.evaluate(dict(environment)) for m in markers):
+                raise self.fail(
+                    "[tool.uv].environments",
+                    f"shuts out {platform}, which the spec targets: uv would not lock for it",
+                    f"add a marker for {platform} to environments, or remove the setting",
+                )
 
     def run(self) -> Merged:
         project = self.data.get("project")
@@ -111,98 +175,158 @@ class _Merge:
                 "dependencies are dynamic, so uvtorch-ci cannot declare torch in them",
                 "list dependencies in [project].dependencies instead",
             )
-        existing_indexes = self._existing_indexes()
         doc = tomlkit.parse(self.old_text)
-        add_dependencies = self._merge_dependencies(doc)
-        removals, replaced, renames = self._plan_indexes(existing_indexes)
-        missing_sources = self._merge_sources(doc, renames)
-        text = tomlkit.dumps(doc)
-        text = self._edit_lines(text, removals, replaced, missing_sources, add_dependencies)
+        self._merge_dependencies(doc)
+        removed_extras = self._merge_extras(doc)
+        self._merge_uv_keys(doc, removed_extras)
+        removals, replaced, renames = self._plan_indexes()
+        self._merge_sources(doc, renames)
+        text = self._edit_lines(tomlkit.dumps(doc), removals, replaced)
         if "\r\n" in self.old_text and not re.search(r"(?<!\r)\n", self.old_text):
             text = re.sub(r"(?<!\r)\n", "\r\n", text)
         self._check(text)
         return Merged(text, tuple(self.notes))
 
-    # -- [project].dependencies ------------------------------------------------------------
+    # -- requirement arrays: [project].dependencies and the extras ---------------------------
 
-    def _merge_dependencies(self, doc: tomlkit.TOMLDocument) -> bool:
-        """Edit the dependency array in place; True when there is none yet to edit."""
-        rendered: list[str] = self.blocks["project"]["dependencies"]
+    def _merge_array(self, array: Any, rendered: list[str], where: str, *, remove: bool) -> None:
+        """Make the managed requirements of `array` equal `rendered`, in place.
+
+        Managed requirements not in `rendered` are removed when `remove` (the array is the
+        tool's to fill); a torch-family package the spec does not manage is an error then.
+        """
         wanted = {canonicalize_name(Requirement(r).name): r for r in rendered}
-        project: Any = doc["project"]
-        if "dependencies" not in project:
-            self.notes.append(f"added {', '.join(rendered)} to [project].dependencies")
-            return True
-        array = project["dependencies"]
-        if not isinstance(array, list):
-            raise self.fail("[project].dependencies", "must be an array of requirement strings")
         placed: set[str] = set()
         last = -1
         i = 0
         while i < len(array):
-            item = array[i]
+            item = str(array[i])
             try:
-                requirement = Requirement(str(item))
+                name = canonicalize_name(Requirement(item).name)
             except InvalidRequirement as error:
                 raise self.fail(
-                    f"[project].dependencies[{i}]",
-                    f"{str(item)!r} is not a valid requirement: {error}",
+                    f"{where}[{i}]", f"{item!r} is not a valid requirement: {error}"
                 ) from None
-            name = canonicalize_name(requirement.name)
-            if name in FAMILY and name not in wanted:
+            if name in FAMILY and name not in self.managed and remove:
                 raise self.fail(
-                    f"[project].dependencies[{i}]",
+                    f"{where}[{i}]",
                     f"{name} is a dependency but not in the spec's packages, so its build "
                     "would not match torch's",
                     f'add "{name}" to packages in the spec (or remove the dependency)',
                 )
             if name not in wanted:
+                if name in self.managed and remove:
+                    self.notes.append(f"removed {item!r} from {where}")
+                    del array[i]
+                    continue
                 i += 1
                 continue
             if name in placed:
-                self.notes.append(f"removed duplicate dependency {str(item)!r}")
+                self.notes.append(f"removed duplicate {item!r} from {where}")
                 del array[i]
                 continue
             placed.add(name)
-            if _same_requirement(str(item), wanted[name]):
-                last = i
-                i += 1
-                continue
-            self.notes.append(f"replaced dependency {str(item)!r} with {wanted[name]!r}")
-            array[i] = wanted[name]
+            if not _same_requirement(item, wanted[name]):
+                self.notes.append(f"replaced {item!r} with {wanted[name]!r} in {where}")
+                array[i] = wanted[name]
             last = i
             i += 1
-        for name, text in wanted.items():
+        for name, requirement in wanted.items():
             if name in placed:
                 continue
-            if last >= 0:
-                last += 1
-                array.insert(last, text)
+            last = last + 1 if last >= 0 else len(array)
+            array.insert(last, requirement)
+            self.notes.append(f"added {requirement!r} to {where}")
+
+    def _merge_dependencies(self, doc: tomlkit.TOMLDocument) -> None:
+        rendered: list[str] = self.blocks["project"]["dependencies"]
+        project: Any = doc["project"]
+        if "dependencies" not in project:
+            if rendered:
+                self.missing.setdefault(PROJECT, []).append("dependencies")
+                self.notes.append(f"added {', '.join(rendered)} to [project].dependencies")
+            return
+        array = project["dependencies"]
+        if not isinstance(array, list):
+            raise self.fail("[project].dependencies", "must be an array of requirement strings")
+        self._merge_array(array, rendered, "[project].dependencies", remove=True)
+
+    def _merge_extras(self, doc: tomlkit.TOMLDocument) -> set[str]:
+        """Fill the rendered extras; empty the tool's stale ones. Returns the extras removed."""
+        project: Any = doc["project"]
+        table = project.get("optional-dependencies")
+        removed: set[str] = set()
+        if table is None:
+            if self.new_extras:
+                self.missing[EXTRAS] = list(self.new_extras)
+            return removed
+        inline = isinstance(table, tomlkit.items.InlineTable)
+        for extra in list(table.keys()):
+            where = f"[project.optional-dependencies].{extra}"
+            if extra in self.new_extras:
+                self._merge_array(table[extra], self.new_extras[extra], where, remove=True)
+            elif is_backend_extra(extra):
+                self._merge_array(table[extra], [], where, remove=True)
+                if not len(table[extra]):
+                    del table[extra]
+                    removed.add(canonicalize_name(extra))
+                    self.notes.append(f"removed the extra {extra!r}, now empty")
+        for extra, requirements in self.new_extras.items():
+            if extra in table:
+                continue
+            if inline:
+                table[extra] = requirements
             else:
-                array.append(text)
-            self.notes.append(f"added dependency {text!r}")
-        return False
+                self.missing.setdefault(EXTRAS, []).append(extra)
+            self.notes.append(f"added the extra {extra!r}")
+        return removed
+
+    # -- [tool.uv] required-environments and conflicts ---------------------------------------
+
+    def _merge_uv_keys(self, doc: tomlkit.TOMLDocument, removed_extras: set[str]) -> None:
+        uv_data = self.data.get("tool", {}).get("uv", {})
+        rendered = self.blocks["tool"]["uv"]
+        owned = {canonicalize_name(e) for e in self.new_extras} | removed_extras
+        wanted: dict[str, Any] = {"required-environments": rendered["required-environments"]}
+        kept = [s for s in uv_data.get("conflicts", []) if not _owned_conflict(s, owned)]
+        conflicts = kept + rendered.get("conflicts", [])
+        if conflicts or "conflicts" in uv_data:
+            wanted["conflicts"] = conflicts
+        uv: Any = doc.get("tool", {}).get("uv")
+        for key, value in wanted.items():
+            if key not in uv_data:
+                if value:
+                    self.missing.setdefault(UV, []).append(key)
+                    self.notes.append(f"added [tool.uv] {key}")
+                continue
+            if _plain(uv[key]) == value:
+                continue
+            if not value:
+                self.deleted.append(key)  # on lines: tomlkit drops a table left empty
+                self.notes.append(f"removed [tool.uv] {key}, now empty")
+                continue
+            self.notes.append(f"replaced [tool.uv] {key}")
+            formatted: Any = self.formatted["tool"]["uv"]
+            plain_inline = isinstance(uv, tomlkit.items.InlineTable) or kept
+            uv[key] = value if plain_inline else formatted[key]
 
     # -- [[tool.uv.index]] -----------------------------------------------------------------
 
     def _existing_indexes(self) -> list[dict[str, Any]]:
-        uv = self.data.get("tool", {}).get("uv", {})
-        indexes = uv.get("index", [])
+        indexes = self.data.get("tool", {}).get("uv", {}).get("index", [])
         if not isinstance(indexes, list):
             raise self.fail("[tool.uv].index", "must be an array of tables ([[tool.uv.index]])")
         return indexes
 
-    def _plan_indexes(
-        self, existing: list[dict[str, Any]]
-    ) -> tuple[list[int], dict[int, str], dict[str, str]]:
+    def _plan_indexes(self) -> tuple[list[int], dict[int, str], dict[str, str]]:
         """Which existing index tables to remove, which to rewrite, and index renames."""
         by_name = {index["name"]: index for index in self.new_indexes}
         by_url = {index["url"].rstrip("/"): index["name"] for index in self.new_indexes}
-        kept_refs = self._references_outside_family()
+        still_used = self._references_outside_managed()
         removals: list[int] = []
         replaced: dict[int, str] = {}
         renames: dict[str, str] = {}
-        for position, index in enumerate(existing):
+        for position, index in enumerate(self._existing_indexes()):
             name = str(index.get("name", ""))
             url = str(index.get("url", ""))
             if name in by_name:
@@ -217,73 +341,64 @@ class _Merge:
                 renames[name] = ours
                 removals.append(position)
                 self.notes.append(f"replaced index {name!r} with {ours!r} (same URL {url})")
-            elif name not in kept_refs:  # still used by another package's source: keep it
+            elif name not in still_used:  # another package still installs from it: keep
                 removals.append(position)
                 self.notes.append(f"removed index {name!r} ({url}), no longer used")
         return removals, replaced, renames
 
-    def _references_outside_family(self) -> dict[str, list[str]]:
+    def _references_outside_managed(self) -> set[str]:
         sources = self.data.get("tool", {}).get("uv", {}).get("sources", {})
-        refs: dict[str, list[str]] = {}
+        used: set[str] = set()
         for package, value in sources.items():
-            if canonicalize_name(package) in FAMILY:
+            if canonicalize_name(package) in self.managed | set(FAMILY):
                 continue
-            for entry in value if isinstance(value, list) else [value]:
+            for entry in _entries(value):
                 if isinstance(entry, dict) and isinstance(entry.get("index"), str):
-                    refs.setdefault(entry["index"], []).append(package)
-        return refs
+                    used.add(entry["index"])
+        return used
 
     # -- [tool.uv.sources] -----------------------------------------------------------------
 
-    def _merge_sources(self, doc: tomlkit.TOMLDocument, renames: dict[str, str]) -> list[str]:
-        """Edit existing source entries in place; return the keys still to be added."""
+    def _merge_sources(self, doc: tomlkit.TOMLDocument, renames: dict[str, str]) -> None:
         uv: Any = doc.get("tool", {}).get("uv", {})
         if "sources" not in uv:
-            return list(self.new_sources)
+            self.missing[SOURCES] = list(self.new_sources)
+            return
         sources = uv["sources"]
         inline = isinstance(sources, tomlkit.items.InlineTable)
-        rendered: Any = self.formatted["tool"]["uv"]["sources"]
+        formatted: Any = self.formatted["tool"]["uv"]["sources"]
         for key in list(sources.keys()):
             name = canonicalize_name(key)
-            if name in FAMILY and key not in self.new_sources:
-                reason = "not a dependency" if name not in self.managed else "spelt differently"
-                self.notes.append(f"removed source for {key!r} ({reason})")
+            if name in (self.managed | set(FAMILY)) and key not in self.new_sources:
+                reason = "not routed by the spec" if name not in self.managed else "respelt"
+                self.notes.append(f"removed the source for {key!r} ({reason})")
                 del sources[key]
                 continue
-            if name in FAMILY:
+            if name in self.managed:
                 continue
             for entry in _entries(sources[key]):
                 old = entry.get("index") if isinstance(entry, dict) else None
                 if isinstance(old, str) and old in renames:
                     entry["index"] = renames[old]
-                    self.notes.append(f"pointed source {key!r} at index {renames[old]!r}")
-        missing: list[str] = []
+                    self.notes.append(f"pointed the source for {key!r} at {renames[old]!r}")
         for key, value in self.new_sources.items():
             if key not in sources:
                 if inline:
                     sources[key] = value
                 else:
-                    missing.append(key)
+                    self.missing.setdefault(SOURCES, []).append(key)
                 continue
             if _plain(sources[key]) == value:
                 continue
-            self.notes.append(f"replaced source for {key}")
-            sources[key] = value if inline else rendered[key]
-        return missing
+            self.notes.append(f"replaced the source for {key}")
+            sources[key] = value if inline else formatted[key]
 
-    # -- whole tables and new keys, on lines ------------------------------------------------
+    # -- keys and whole tables, on lines ---------------------------------------------------
 
-    def _edit_lines(
-        self,
-        text: str,
-        removals: list[int],
-        replaced: dict[int, str],
-        missing_sources: list[str],
-        add_dependencies: bool,
-    ) -> str:
+    def _edit_lines(self, text: str, removals: list[int], replaced: dict[int, str]) -> str:
         lines = text.splitlines(keepends=True)
         headers = scan(lines)
-        index_headers = [h for h in headers if h.path == INDEX_PATH and h.is_array]
+        index_headers = [h for h in headers if h.path == INDEX and h.is_array]
         existing = self._existing_indexes()
         if existing and len(index_headers) != len(existing):
             raise self.fail(
@@ -303,53 +418,107 @@ class _Merge:
                 end += 1
             edits.append((header.first, end, ""))
 
-        if add_dependencies:
-            project = _find(headers, ("project",))
-            assert project is not None  # [project] exists: checked in run()
-            edits.append((project.body_end, project.body_end, self.pieces.dependencies))
+        if self.deleted:
+            uv_header = _find(headers, UV)
+            if uv_header is None:
+                raise self.fail(
+                    "[tool.uv]", "is written inline; uvtorch-ci edits a [tool.uv] table"
+                )
+            spans = key_spans(lines, uv_header.line + 1, uv_header.body_end)
+            for key in self.deleted:
+                edits.append((*spans[key], ""))
 
-        tables: list[str] = []
-        sources = _find(headers, SOURCES_PATH)
-        if missing_sources and sources is not None:
-            keys = "".join(self.pieces.sources[key] for key in missing_sources)
-            edits.append((sources.body_end, sources.body_end, keys))
-        elif missing_sources:
-            uv_sources_inline = "sources" in self.data.get("tool", {}).get("uv", {})
-            assert not uv_sources_inline
-            keys = "".join(self.pieces.sources[key] for key in missing_sources)
-            tables.append("[tool.uv.sources]\n" + keys)
+        # New keys go at the end of their table; a missing table is made where it reads best.
+        after: dict[int, list[str]] = {}  # line -> new tables inserted there
+        project = _find(headers, PROJECT)
+        if project is None:
+            raise self.fail("[project]", "is written inline; uvtorch-ci edits a [project] table")
+        first_uv = next((h.first for h in headers if h.path[:2] == UV), len(lines))
+        for path in (PROJECT, EXTRAS, UV, SOURCES):
+            keys = self.missing.get(path)
+            if not keys:
+                continue
+            found = _find(headers, path)
+            if found is not None:
+                text_of_keys = "".join(self.pieces.keys[path][key] for key in keys)
+                edits.append((found.body_end, found.body_end, text_of_keys))
+            elif path == EXTRAS:
+                after.setdefault(project.body_end, []).append(self.pieces.table(path, keys))
+            elif path == UV and not self._uv_has_dotted_keys():
+                after.setdefault(first_uv, []).append(self.pieces.table(path, keys))
+            elif path == SOURCES:
+                uv_header = _find(headers, UV)
+                anchor = uv_header.body_end if uv_header is not None else first_uv
+                after.setdefault(anchor, []).append(self.pieces.table(path, keys))
+            else:
+                raise self.fail(
+                    "[" + ".".join(path) + "]",
+                    "is written with dotted keys, where uvtorch-ci cannot add to it",
+                    f"write it as a [{'.'.join(path)}] table",
+                )
 
         placed = {index.get("name") for index in existing}
         new_indexes = [t for name, t in self.pieces.indexes.items() if name not in placed]
         kept = [h for i, h in enumerate(index_headers) if i not in removals]
         if new_indexes and kept:
             edits.append((kept[-1].body_end, kept[-1].body_end, "\n" + "\n".join(new_indexes)))
-        else:
-            tables += new_indexes
+        elif new_indexes:
+            sources = _find(headers, SOURCES)
+            if sources is not None:
+                edits.append((sources.body_end, sources.body_end, "\n" + "\n".join(new_indexes)))
+            else:
+                anchor = next(
+                    (a for a, ts in after.items() if any("[tool.uv.sources]" in t for t in ts)),
+                    len(lines),
+                )
+                after.setdefault(anchor, []).extend(new_indexes)
 
-        if tables:
-            uv = _find(headers, ("tool", "uv"))
-            anchor = sources.body_end if sources is not None and not missing_sources else None
-            anchor = anchor if anchor is not None else (uv.body_end if uv is not None else None)
-            chunk = "\n" + "\n".join(tables)
-            if anchor is None:
-                anchor = len(lines)
-            edits.append((anchor, anchor, chunk))
+        for anchor, tables in after.items():
+            starts_table = anchor < len(lines) and anchor == next(
+                (h.first for h in headers if h.first == anchor), None
+            )
+            if starts_table:
+                edits.append((anchor, anchor, "\n".join(tables) + "\n"))
+            else:
+                edits.append((anchor, anchor, "\n" + "\n".join(tables)))
 
-        for start, end, new in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        # Bottom up, so line numbers stay valid; edits at one line land in the order made.
+        order = sorted(range(len(edits)), key=lambda i: (edits[i][0], edits[i][1], i))
+        for start, end, new in (edits[i] for i in reversed(order)):
             if new and start > 0 and not lines[start - 1].endswith("\n"):
                 new = "\n" + new
             lines[start:end] = [new] if new else []
         return "".join(lines)
 
+    def _uv_has_dotted_keys(self) -> bool:
+        """[tool.uv] keys written as `uv.key = ...` under [tool]: no [tool.uv] header can follow."""
+        uv = self.data.get("tool", {}).get("uv", {})
+        return any(not isinstance(v, dict | list) for v in uv.values())
+
     def _check(self, text: str) -> None:
-        data = tomllib.loads(text)
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise self.fail("", f"could not merge the torch entries here ({error})") from None
         uv = data.get("tool", {}).get("uv", {})
-        for key, value in self.new_sources.items():
-            assert uv["sources"][key] == value, f"source {key} not merged"
         names = [index.get("name") for index in uv.get("index", [])]
-        for index in self.new_indexes:
-            assert names.count(index["name"]) == 1, f"index {index['name']} not merged once"
+        merged = all(uv.get("sources", {}).get(k) == v for k, v in self.new_sources.items())
+        merged = merged and all(names.count(i["name"]) == 1 for i in self.new_indexes)
+        if not merged:
+            raise self.fail("", "could not merge the torch entries here (please report this)")
+
+
+def _owned_conflict(group: Any, owned: set[str]) -> bool:
+    """A conflict set made only of extras the tool owns."""
+    if not isinstance(group, list) or not group:
+        return False
+    for item in group:
+        if not isinstance(item, dict) or set(item) != {"extra"}:
+            return False
+        extra = canonicalize_name(str(item["extra"]))
+        if extra not in owned and not is_backend_extra(extra):
+            return False
+    return True
 
 
 def _entries(value: Any) -> list[Any]:
@@ -377,36 +546,3 @@ def _find(headers: list[Header], path: tuple[str, ...]) -> Header | None:
         if header.path == path and not header.is_array:
             return header
     return None
-
-
-@dataclass(frozen=True)
-class _Pieces:
-    """The rendered blocks cut into the texts that get inserted: key lines and tables."""
-
-    dependencies: str
-    sources: dict[str, str]
-    indexes: dict[str, str]
-
-
-def _cut(blocks_text: str, blocks: dict[str, Any]) -> _Pieces:
-    lines = blocks_text.splitlines(keepends=True)
-    headers = scan(lines)
-    project = _find(headers, ("project",))
-    sources = _find(headers, SOURCES_PATH)
-    assert project is not None
-    assert sources is not None
-    dependencies = "".join(lines[project.line + 1 : project.body_end])
-    source_texts: dict[str, str] = {}
-    key = ""
-    for line in lines[sources.line + 1 : sources.body_end]:
-        if line[:1].strip() and not line.startswith("]"):
-            key = line.split("=", 1)[0].strip()
-            source_texts[key] = ""
-        source_texts[key] += line
-    index_headers = [h for h in headers if h.path == INDEX_PATH]
-    names = [index["name"] for index in blocks["tool"]["uv"]["index"]]
-    indexes = {
-        name: "".join(lines[h.line : h.body_end])
-        for name, h in zip(names, index_headers, strict=True)
-    }
-    return _Pieces(dependencies, source_texts, indexes)

@@ -131,3 +131,38 @@ def _skip_basic(line: str, i: int) -> int:
             return i + 1
         i += 1
     return i
+
+
+def key_texts(body: list[str]) -> dict[str, str]:
+    """Split a table body written one key per top-level line into key -> its lines.
+
+    Used on the rendered blocks only, whose layout the templates fix: a key starts at
+    column 0; its value's continuation lines are indented or close a bracket.
+    """
+    texts: dict[str, str] = {}
+    key = ""
+    for line in body:
+        if line[:1].strip() and line[:1] not in "]}#":
+            key = tomllib.loads(line.split("=", 1)[0] + "= 0\n").popitem()[0]
+            texts[key] = ""
+        if (key and not _is_trivia(line)) or (key and line.strip()):
+            texts[key] += line
+    return texts
+
+
+def key_spans(lines: list[str], start: int, end: int) -> dict[str, tuple[int, int]]:
+    """The line range of each top-level key in lines[start:end] (a table's body)."""
+    spans: dict[str, tuple[int, int]] = {}
+    state = _State()
+    current: str | None = None
+    for number in range(start, end):
+        line = lines[number]
+        if state.at_top():
+            current = None
+            if not _is_trivia(line):
+                current = next(iter(tomllib.loads(line.split("=", 1)[0] + "= 0\n")))
+                spans[current] = (number, number + 1)
+        elif current is not None:
+            spans[current] = (spans[current][0], number + 1)
+        state.feed(line)
+    return spans

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from pathlib import PurePath
 from typing import Any
 
 import jinja2
@@ -64,7 +65,10 @@ def render_workflow(plan: Plan) -> str:
         _environment()
         .get_template("workflow.yml.j2")
         .render(
-            spec_file=spec.file if not spec.prefix else f"[{spec.prefix}] in {spec.file}",
+            # named as in the project, whatever directory render ran from
+            spec_file=(
+                f"[{spec.prefix}] in pyproject.toml" if spec.prefix else PurePath(spec.file).name
+            ),
             checkout=CHECKOUT,
             setup_uv=SETUP_UV,
             uv_version=UV_VERSION,

@@ -48,12 +48,16 @@ class Backend(NamedTuple):
 
 
 class Check(NamedTuple):
+    """One line of the report: what was checked, ok / fail / skip, and what was found."""
+
     name: str
     status: str  # ok | fail | skip
     detail: str
 
 
 class Report(NamedTuple):
+    """Every check of one run, and the facts the step outputs and the JSON report carry."""
+
     expect: Backend
     gpu: bool
     facts: dict[str, str | None]  # torch_version, local_tag, cuda, hip
