@@ -208,6 +208,13 @@ def test_rocm_routes_its_triton_package_to_the_same_index() -> None:
     ]
 
 
+def test_a_range_across_the_triton_rename_is_refused() -> None:
+    text = 'torch = ">=2.10,<2.12"\n[[targets]]\nplatform = "linux-x86_64"\nbackend = "rocm7.1"\n'
+    message = error(text, requires_python=">=3.10")
+    assert "need differently named Triton packages (pytorch-triton-rocm, triton-rocm)" in message
+    assert plan(text.replace(">=2.10,<2.12", ">=2.11,<2.13"), requires_python=">=3.10")
+
+
 def test_same_build_on_two_runners_is_allowed() -> None:
     text = SEED + (
         '[[targets]]\nplatform = "linux-x86_64"\nbackend = "cu124"\n'

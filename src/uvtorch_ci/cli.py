@@ -84,6 +84,30 @@ def smoke(args: tuple[str, ...]) -> None:
     sys.exit(smoke_check.main(list(args)))
 
 
+@cli.command("verify")
+@project_option
+@spec_option
+def verify_cli(project_dir: Path, spec_file: Path | None) -> None:
+    """Prove from uv.lock that every target x Python gets the torch build the spec asks for.
+
+    Exit 1 with the per-target table when one does not, or when uv.lock is stale.
+    """
+    from .commands import verify_command
+
+    sys.exit(verify_command(project_dir, spec_file, env=os.environ))
+
+
+@cli.command("explain")
+@project_option
+@spec_option
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON (stable keys).")
+def explain_cli(project_dir: Path, spec_file: Path | None, as_json: bool) -> None:
+    """Show what uv.lock installs for each target x Python, and its download size."""
+    from .commands import explain_command
+
+    sys.exit(explain_command(project_dir, spec_file, as_json=as_json, env=os.environ))
+
+
 def _report(error: UvtorchError) -> None:
     text = str(error)
     if os.environ.get("GITHUB_ACTIONS") == "true":

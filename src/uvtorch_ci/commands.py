@@ -92,3 +92,88 @@ def render_command(
     if check and changed:
         return EXIT_PROBLEM
     return EXIT_OK
+
+
+# verify and explain (appended: the rest of this module predates them)
+from . import verify as verify_module  # noqa: E402
+
+
+def verify_project(
+    project_dir: Path, spec_file: Path | None, env: Mapping[str, str]
+) -> verify_module.Verdicts:
+    """Render the plan in memory, read uv.lock and check it; LockError (exit 2) when uv.lock
+    is missing or unreadable. The lock is compared with pyproject.toml as it is on disk; a
+    pyproject.toml the spec would render differently is a note."""
+    from .errors import LockError, UvtorchError
+    from .verify import verify
+
+    rendered, outputs = load_and_render(project_dir, spec_file, env)
+    lock_path = project_dir / "uv.lock"
+    lock_label = _label(lock_path)
+    hint = "run `uv lock` in the project to create it, then verify again"
+    try:
+        lock_text = read_text(lock_path, lock_label)
+    except UvtorchError as error:
+        raise LockError(error.message, file=lock_label, hint=hint) from None
+    if lock_text is None:
+        raise LockError("not found", file=lock_label, hint=hint)
+    pyproject = outputs[0]
+    verdicts = verify(
+        rendered.plan,
+        lock_text,
+        pyproject.old or "",
+        lock_file=lock_label,
+        pyproject_file=pyproject.label,
+    )
+    if pyproject.changed:
+        verdicts = verdicts.with_notes(
+            f"{pyproject.label} is not what the spec renders: "
+            "run `uvtorch-ci render`, then `uv lock`"
+        )
+    return verdicts
+
+
+def verify_command(project_dir: Path, spec_file: Path | None, *, env: Mapping[str, str]) -> int:
+    """Print the per-target table; exit 1 when a target gets the wrong build or uv.lock is
+    stale."""
+    from .verify import format_report
+
+    verdicts = verify_project(project_dir, spec_file, env)
+    click.echo(format_report(verdicts), nl=False)
+    if env.get("GITHUB_ACTIONS") == "true":
+        for line in _annotations(verdicts):
+            click.echo(line)
+    return EXIT_OK if verdicts.ok else EXIT_PROBLEM
+
+
+def explain_command(
+    project_dir: Path, spec_file: Path | None, *, as_json: bool, env: Mapping[str, str]
+) -> int:
+    """Print what each target x Python installs and its download size (JSON for machines).
+    Explaining is not checking: exit 0 whatever the verdicts, 2 on bad input."""
+    import json
+
+    from .verify import as_json as verdicts_json
+    from .verify import format_report
+
+    verdicts = verify_project(project_dir, spec_file, env)
+    if as_json:
+        click.echo(json.dumps(verdicts_json(verdicts), indent=2))
+    else:
+        click.echo(format_report(verdicts, sizes=True), nl=False)
+    return EXIT_OK
+
+
+def _annotations(verdicts: verify_module.Verdicts) -> list[str]:
+    """GitHub Actions error annotations, one per problem (the job log shows them on top)."""
+    file = f" file={verdicts.lock_file}"
+    if verdicts.stale:
+        return [f"::error{file}::uv.lock is stale: {reason}" for reason in verdicts.stale]
+    return [
+        f"::error{file}::{target.name} (Python {target.python}): {problem}"
+        for target in verdicts.targets
+        for problem in (
+            *target.problems,
+            *(f"{p.package}: {text}" for p in target.packages for text in p.problems),
+        )
+    ]

@@ -134,9 +134,18 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
     # a direct dependency routed to the same index, or uv looks for it on PyPI.
     tritons: dict[str, str] = {}
     for backend in platforms_of:
-        found = newest.triton_for(backend)
-        if found is not None:
-            tritons[backend] = found[0]
+        names = {found[0] for r in releases if (found := r.triton_for(backend))}
+        if len(names) > 1:
+            target = next(t for t in spec.targets if index_backend(t.backend) == backend)
+            raise _fail(
+                spec,
+                spec.key("torch"),
+                f'"{spec.torch_text}" spans releases whose {backend} builds need differently '
+                f"named Triton packages ({', '.join(sorted(names))}), which one lock cannot route",
+                f"narrow torch so {target.name} gets one of them (the rename came with 2.11)",
+            )
+        if names:
+            tritons[backend] = names.pop()
 
     requirements = {p: _requirement(spec, releases, p) for p in companions}
     routed = (*companions, *dict.fromkeys(tritons.values()))

@@ -1,0 +1,195 @@
+"""Every backend on every platform, locked by real uv: each target (and its extra) gets its build."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mirror import Mirror, uv_binary
+
+from uvtorch_ci.platforms import PLATFORMS
+
+pytestmark = pytest.mark.e2e
+
+# spec body, then for each target: (platform, extra or None, index backend, local tag)
+CASES: dict[str, tuple[str, str, list[tuple[str, str | None, str, str]]]] = {
+    "cpu-and-cu126-on-linux-x86_64": (
+        "2.9.1",
+        """
+        packages = ["torchvision"]
+        [[tool.uvtorch.targets]]
+        platform = "linux-x86_64"
+        backend = "cpu"
+        [[tool.uvtorch.targets]]
+        platform = "linux-x86_64"
+        backend = "cu126"
+        [[tool.uvtorch.targets]]
+        platform = "macos-arm64"
+        backend = "mps"
+        """,
+        [
+            ("linux-x86_64", "cpu", "cpu", "+cpu"),
+            ("linux-x86_64", "cu126", "cu126", "+cu126"),
+            ("macos-arm64", "cpu", "cpu", ""),
+        ],
+    ),
+    "windows-cu124": (
+        "2.5.0",
+        """
+        packages = ["torchvision"]
+        [[tool.uvtorch.targets]]
+        platform = "windows-x86_64"
+        backend = "cu124"
+        """,
+        [("windows-x86_64", None, "cu124", "+cu124")],
+    ),
+    "aarch64-cu128-torch-2.7": (
+        "2.7.0",
+        """
+        packages = ["torchvision"]
+        [[tool.uvtorch.targets]]
+        platform = "linux-aarch64"
+        backend = "cu128"
+        [[tool.uvtorch.targets]]
+        platform = "linux-x86_64"
+        backend = "cu128"
+        """,
+        [("linux-aarch64", None, "cu128", "+cu128"), ("linux-x86_64", None, "cu128", "+cu128")],
+    ),
+    "rocm": (
+        "2.5.0",
+        """
+        packages = ["torchvision"]
+        [[tool.uvtorch.targets]]
+        platform = "linux-x86_64"
+        backend = "rocm6.2"
+        """,
+        [("linux-x86_64", None, "rocm6.2", "+rocm6.2")],
+    ),
+    "xpu": (
+        "2.5.0",
+        """
+        packages = ["torchvision"]
+        [[tool.uvtorch.targets]]
+        platform = "linux-x86_64"
+        backend = "xpu"
+        """,
+        [("linux-x86_64", None, "xpu", "+xpu")],
+    ),
+    "rocm-beside-cuda-and-cpu": (
+        "2.5.0",
+        """
+        packages = ["torchvision"]
+        [[tool.uvtorch.targets]]
+        platform = "linux-x86_64"
+        backend = "rocm6.2"
+        [[tool.uvtorch.targets]]
+        platform = "linux-x86_64"
+        backend = "cu124"
+        [[tool.uvtorch.targets]]
+        platform = "linux-x86_64"
+        backend = "cpu"
+        """,
+        [
+            ("linux-x86_64", "rocm6-2", "rocm6.2", "+rocm6.2"),
+            ("linux-x86_64", "cu124", "cu124", "+cu124"),
+            ("linux-x86_64", "cpu", "cpu", "+cpu"),
+        ],
+    ),
+    "all-four-platforms": (
+        "2.9.1",
+        """
+        packages = ["torchvision", "torchaudio"]
+        [[tool.uvtorch.targets]]
+        platform = "linux-x86_64"
+        backend = "cpu"
+        [[tool.uvtorch.targets]]
+        platform = "linux-x86_64"
+        backend = "cu128"
+        [[tool.uvtorch.targets]]
+        platform = "linux-aarch64"
+        backend = "cu128"
+        [[tool.uvtorch.targets]]
+        platform = "macos-arm64"
+        backend = "mps"
+        [[tool.uvtorch.targets]]
+        platform = "windows-x86_64"
+        backend = "cu126"
+        """,
+        [
+            ("linux-x86_64", "cpu", "cpu", "+cpu"),
+            ("linux-x86_64", "cu128", "cu128", "+cu128"),
+            ("linux-aarch64", "cu128", "cu128", "+cu128"),
+            ("macos-arm64", "cpu", "cpu", ""),
+            ("windows-x86_64", "cu126", "cu126", "+cu126"),
+        ],
+    ),
+}
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"{args}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def installed(project: Path, env: dict[str, str], platform: str, extra: str | None) -> str:
+    """What uv itself would install on `platform` from uv.lock (a dry-run sync, frozen)."""
+    args = [str(uv_binary()), "sync", "--frozen", "--dry-run"]
+    args += ["--python-platform", PLATFORMS[platform].triple]
+    if extra:
+        args += ["--extra", extra]
+    result = subprocess.run(args, cwd=project, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout + result.stderr
+
+
+def make(tmp_path: Path, env: dict[str, str], torch: str, body: str) -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    spec = "\n".join(line.strip() for line in body.strip().splitlines())
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.10"\n'
+        f'\n[tool.uvtorch]\ntorch = "{torch}"\npython = ["3.12"]\n{spec}\n'
+    )
+    run([sys.executable, "-m", "uvtorch_ci", "render"], project, env)
+    run([str(uv_binary()), "lock"], project, env)
+    return project
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_target_locks_to_its_build(case: str, mirror: Mirror, tmp_path: Path) -> None:
+    env = mirror.uv_env(tmp_path / "cache")
+    torch, body, targets = CASES[case]
+    project = make(tmp_path, env, torch, body)
+    lock = (project / "uv.lock").read_text()
+    for platform, extra, backend, tag in targets:
+        tree = installed(project, env, platform, extra)
+        assert f" + torch=={torch}{tag}\n" in tree, (platform, extra, tree)
+        # the build really comes from its own index
+        wheel = f"{mirror.index_url(backend)}/torch-{torch}{tag.replace('+', '%2B')}-cp311"
+        assert wheel in lock, (platform, extra)
+        version = {"2.5.0": "0.20.0", "2.7.0": "0.22.0", "2.9.1": "0.24.1"}[torch]
+        assert f" + torchvision=={version}{tag}\n" in tree, (platform, extra, tree)
+    if "rocm" in case:
+        assert "pytorch-triton-rocm" in lock
+        assert "/whl/rocm6.2/pytorch_triton_rocm" in lock or "rocm6.2/pytorch-triton-rocm" in lock
+
+
+def test_switching_extras_reinstalls_the_build(mirror: Mirror, tmp_path: Path) -> None:
+    env = mirror.uv_env(tmp_path / "cache")
+    torch, body, _ = CASES["cpu-and-cu126-on-linux-x86_64"]
+    project = make(tmp_path, env, torch, body)
+    python = str(project / ".venv" / "bin" / "python")
+    probe = "import torch; print(torch.__version__, torch.version.cuda)"
+    for extra, expected in (
+        ("cpu", "2.9.1+cpu None"),
+        ("cu126", "2.9.1+cu126 12.6"),
+        ("cpu", "2.9.1+cpu None"),
+    ):
+        run([str(uv_binary()), "sync", "--locked", "--extra", extra], project, env)
+        assert run([python, "-c", probe], project, env).strip() == expected
+        smoke = [str(uv_binary()), "run", "--no-sync", "python", ".github/uvtorch/smoke.py"]
+        run([*smoke, "--expect", extra], project, env)
