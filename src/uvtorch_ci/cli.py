@@ -49,12 +49,24 @@ def cli() -> None:
 @spec_option
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if any output would change.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the unified diff of every change.")
-def render(project_dir: Path, spec_file: Path | None, check: bool, show_diff: bool) -> None:
-    """Write the torch blocks into pyproject.toml (and the workflow)."""
+@click.option(
+    "--force", is_flag=True, help="Overwrite generated files even where they were edited by hand."
+)
+def render(
+    project_dir: Path, spec_file: Path | None, check: bool, show_diff: bool, force: bool
+) -> None:
+    """Write the torch blocks into pyproject.toml, and the workflow."""
     from .commands import render_command
 
     sys.exit(
-        render_command(project_dir, spec_file, check=check, show_diff=show_diff, env=os.environ)
+        render_command(
+            project_dir,
+            spec_file,
+            check=check,
+            show_diff=show_diff,
+            force=force,
+            env=os.environ,
+        )
     )
 
 

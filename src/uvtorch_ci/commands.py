@@ -10,6 +10,7 @@ import click
 
 from .errors import EXIT_OK, EXIT_PROBLEM, PyprojectError
 from .files import Output, read_text, write_atomic
+from .fingerprint import hand_edit
 from .project import Rendered, render_project
 from .releases import load_table
 
@@ -68,9 +69,27 @@ def render_command(
     check: bool,
     show_diff: bool,
     env: Mapping[str, str],
+    force: bool = False,
 ) -> int:
     rendered, outputs = load_and_render(project_dir, spec_file, env)
     changed = [output for output in outputs if output.changed]
+    edited = [
+        (output, reason)
+        for output in outputs[1:]  # the CI files; pyproject.toml is merged, never overwritten
+        if output.changed
+        and output.old is not None
+        and (reason := hand_edit(output.old)) is not None
+    ]
+    if edited and not force:
+        for output, reason in edited:
+            click.echo(
+                f"error: {output.label}: {reason}; nothing was written.\n"
+                "  hint: to keep the edit, make it in the spec or in a workflow file of your "
+                "own (set `workflow` in the spec to another path), then render again; "
+                "`uvtorch-ci render --force` overwrites it",
+                err=True,
+            )
+        return EXIT_PROBLEM
     if show_diff:
         for output in changed:
             click.echo(output.diff(), nl=False)

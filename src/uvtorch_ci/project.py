@@ -11,7 +11,7 @@ from .plan import Plan, plan_from_data
 from .pyproject import Merged, merge_blocks, parse_toml, requires_python
 from .releases import ReleaseTable
 from .render import render_blocks
-from .workflow import SMOKE_PATH, render_workflow
+from .workflow import SMOKE_PATH, render_smoke_copy, render_workflow
 
 SPEC_TABLE = "tool.uvtorch"
 
@@ -85,5 +85,5 @@ def render_project(
     )
     ci_files = {plan.spec.workflow: render_workflow(plan)}
     if plan.spec.action is None:
-        ci_files[SMOKE_PATH] = smoke_source
+        ci_files[SMOKE_PATH] = render_smoke_copy(plan, smoke_source)
     return Rendered(plan, merged, ci_files)
