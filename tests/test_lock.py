@@ -1,3 +1,4 @@
+# ruff: noqa: E501 (the uv.lock texts below are verbatim, as uv writes them)
 """uv.lock reading: packages, markers, conflicting extras, wheel tags, and a 300-package lock."""
 
 from __future__ import annotations
@@ -159,3 +160,305 @@ wheels = [
 
 def lock_text(template: str = SEED_LOCK) -> str:
     return template.replace("{pt}", PT).replace("{pypi}", PYPI)
+
+
+def installed(
+    text: str, platform: str, python: str = "3.12", extras: tuple[str, ...] = ()
+) -> dict[str, tuple[str, str]]:
+    lock = parse_lock(text)
+    packages = lock.resolve(marker_environment(PLATFORMS[platform], python), extras)
+    return {name: (p.version, p.source) for name, p in packages.items()}
+
+
+@pytest.mark.parametrize(
+    ("platform", "tag", "index"),
+    [
+        ("linux-x86_64", "+cu124", f"{PT}/cu124"),
+        ("macos-arm64", "", f"{PT}/cpu"),
+        ("linux-aarch64", "", f"{PT}/cpu"),
+        ("windows-x86_64", "", PYPI),  # not a target: the default index
+    ],
+)
+def test_resolve_follows_the_markers_uv_wrote(platform: str, tag: str, index: str) -> None:
+    got = installed(lock_text(), platform)
+    assert got == {"torch": ("2.5.0" + tag, index), "torchvision": ("0.20.0" + tag, index)}
+
+
+def test_packages_are_parsed_with_wheels_sizes_and_metadata() -> None:
+    text = lock_text().replace(
+        'torch-2.5.0%2Bcu124-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00"',
+        'torch-2.5.0%2Bcu124-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00", '
+        "size = 906414807",
+    )
+    lock = parse_lock(text)
+    assert lock.requires_python == ">=3.11"
+    assert len(lock.required_markers) == 3
+    assert [p.version for p in lock.by_name["torch"]] == ["2.5.0", "2.5.0", "2.5.0+cu124"]
+    cuda = lock.by_name["torch"][2]
+    # file names are URL-decoded (%2B is the + of the local tag)
+    assert cuda.wheels == (
+        Artifact("torch-2.5.0+cu124-cp311-cp311-manylinux_2_28_x86_64.whl", None),
+        Artifact("torch-2.5.0+cu124-cp312-cp312-manylinux_2_28_x86_64.whl", 906414807),
+    )
+    root = lock.root("demo")
+    assert root.is_root
+    assert root.source == "virtual:."
+    assert root.requires_dist is not None
+    cu124 = [r for r in root.requires_dist if r.source == f"{PT}/cu124"]
+    assert [(r.name, r.specifier) for r in cu124] == [
+        ("torch", "==2.5.0"),
+        ("torchvision", "==0.20.0"),
+    ]
+    assert all(
+        r.marker == "platform_machine == 'x86_64' and sys_platform == 'linux'" for r in cu124
+    )
+
+
+@pytest.mark.parametrize(
+    ("filename", "platform", "python", "fits"),
+    [
+        ("torch-2.5.0+cu124-cp312-cp312-manylinux_2_28_x86_64.whl", "linux-x86_64", "3.12", True),
+        ("torch-2.5.0+cu124-cp312-cp312-linux_x86_64.whl", "linux-x86_64", "3.12", True),
+        ("torch-2.5.0-cp312-none-macosx_11_0_arm64.whl", "macos-arm64", "3.12", True),
+        ("torch-2.5.0-cp312-cp312-manylinux1_x86_64.whl", "linux-x86_64", "3.12", True),
+        ("torch-2.5.0-cp312-cp312-manylinux2014_aarch64.whl", "linux-aarch64", "3.12", True),
+        ("torch-2.9.1-cp313-cp313-manylinux_2_28_aarch64.whl", "linux-aarch64", "3.13", True),
+        ("torch-2.9.1-cp313-cp313-win_amd64.whl", "windows-x86_64", "3.13", True),
+        ("torch-2.9.1-cp313-cp313-macosx_14_0_arm64.whl", "macos-arm64", "3.13", True),
+        ("numpy-2.0.0-cp311-abi3-macosx_10_9_universal2.whl", "macos-arm64", "3.13", True),
+        ("filelock-3.16.1-py3-none-any.whl", "windows-x86_64", "3.11", True),
+        # the wrong Python
+        ("torch-2.5.0-cp312-cp312-macosx_11_0_arm64.whl", "macos-arm64", "3.13", False),
+        ("torch-2.9.1-cp313-cp313t-macosx_11_0_arm64.whl", "macos-arm64", "3.13", False),
+        ("numpy-2.0.0-cp313-abi3-manylinux_2_28_x86_64.whl", "linux-x86_64", "3.12", False),
+        # the wrong platform
+        ("torch-2.5.0-cp312-cp312-manylinux_2_28_x86_64.whl", "linux-aarch64", "3.12", False),
+        ("torch-2.5.0-cp312-cp312-macosx_11_0_arm64.whl", "macos-x86_64", "3.12", False),
+        ("torch-2.5.0-cp312-cp312-win_amd64.whl", "linux-x86_64", "3.12", False),
+        ("torch-2.5.0-cp312-cp312-musllinux_1_2_x86_64.whl", "linux-x86_64", "3.12", False),
+        # newer than the hosted runners' glibc (2.39) and macOS (15)
+        ("torch-9.0.0-cp312-cp312-manylinux_2_40_x86_64.whl", "linux-x86_64", "3.12", False),
+        ("torch-9.0.0-cp312-cp312-macosx_26_0_arm64.whl", "macos-arm64", "3.12", False),
+    ],
+)
+def test_wheel_fits_platform_and_python(
+    filename: str, platform: str, python: str, fits: bool
+) -> None:
+    ranks = compatible_tags(platform, python)
+    assert any(tag in ranks for tag in Artifact(filename, None).tags) is fits
+
+
+def test_best_wheel_prefers_the_most_specific_tag() -> None:
+    text = lock_text().replace(
+        '{ url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp312-cp312-win_amd64.whl"',
+        '{ url = "https://files.pythonhosted.org/packages/torch-2.5.0-py3-none-any.whl", '
+        'hash = "sha256:00" },\n'
+        '    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp312-cp312-win_amd64.whl"',
+    )
+    torch = parse_lock(text).by_name["torch"][0]
+    windows = PLATFORMS["windows-x86_64"]
+    best = torch.best_wheel(windows, "3.12")
+    assert best is not None
+    assert best.filename == "torch-2.5.0-cp312-cp312-win_amd64.whl"
+    other = torch.best_wheel(windows, "3.13")
+    assert other is not None
+    assert other.filename == "torch-2.5.0-py3-none-any.whl"
+    assert parse_lock(lock_text()).by_name["torch"][2].best_wheel(windows, "3.12") is None
+
+
+EXTRAS_ROOT = """\
+version = 1
+revision = 5
+requires-python = ">=3.12"
+conflicts = [[
+    { package = "my-app", extra = "cpu" },
+    { package = "my-app", extra = "cu124" },
+]]
+
+[[package]]
+name = "my-app"
+version = "0.1.0"
+source = { editable = "." }
+
+[package.optional-dependencies]
+cpu = [
+    { name = "torch", version = "2.5.0+cpu", source = { registry = "{pt}/cpu" }, \
+marker = "(sys_platform == 'linux' and extra == 'extra-6-my-app-cpu') or \
+(extra == 'extra-6-my-app-cpu' and extra == 'extra-6-my-app-cu124')" },
+]
+cu124 = [
+    { name = "torch", version = "2.5.0+cu124", source = { registry = "{pt}/cu124" }, \
+marker = "sys_platform == 'linux' and extra != 'extra-6-my-app-cpu' and \
+extra == 'extra-6-my-app-cu124'" },
+]
+
+[[package]]
+name = "torch"
+version = "2.5.0+cpu"
+source = { registry = "{pt}/cpu" }
+wheels = [{ url = "{pt}/cpu/torch-2.5.0%2Bcpu-cp312-cp312-linux_x86_64.whl", hash = "sha256:00" }]
+
+[[package]]
+name = "torch"
+version = "2.5.0+cu124"
+source = { registry = "{pt}/cu124" }
+wheels = [{ url = "{pt}/cu124/torch-2.5.0%2Bcu124-cp312-cp312-linux_x86_64.whl", hash = "sha256:00" }]
+"""
+
+
+@pytest.mark.parametrize(
+    ("extras", "version"), [((), None), (("cpu",), "2.5.0+cpu"), (("cu124",), "2.5.0+cu124")]
+)
+def test_conflicting_extras_are_evaluated_as_uv_encodes_them(
+    extras: tuple[str, ...], version: str | None
+) -> None:
+    lock = parse_lock(lock_text(EXTRAS_ROOT))
+    assert lock.conflicts == frozenset(
+        {frozenset({("my-app", "extra", "cpu"), ("my-app", "extra", "cu124")})}
+    )
+    got = installed(lock_text(EXTRAS_ROOT), "linux-x86_64", extras=extras)
+    assert got.get("torch", (None,))[0] == version
+
+
+GROUPS_AND_EXTRAS = """\
+version = 1
+revision = 3
+requires-python = ">=3.12"
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { editable = "." }
+dependencies = [
+    { name = "lightning", extra = ["extra"] },
+]
+
+[package.dev-dependencies]
+dev = [
+    { name = "pytest" },
+]
+
+[[package]]
+name = "lightning"
+version = "2.5.0"
+source = { registry = "{pypi}" }
+
+[package.optional-dependencies]
+extra = [
+    { name = "torchvision", marker = "sys_platform == 'linux'" },
+]
+
+[[package]]
+name = "pytest"
+version = "8.3.0"
+source = { registry = "{pypi}" }
+
+[[package]]
+name = "torchvision"
+version = "0.20.0"
+source = { registry = "{pypi}" }
+"""
+
+
+@pytest.mark.parametrize(
+    ("platform", "groups", "names"),
+    [
+        ("linux-x86_64", ("dev",), ["app", "lightning", "pytest", "torchvision"]),
+        ("macos-arm64", ("dev",), ["app", "lightning", "pytest"]),
+        ("linux-x86_64", (), ["app", "lightning", "torchvision"]),
+    ],
+)
+def test_resolve_follows_dependency_extras_and_groups(
+    platform: str, groups: tuple[str, ...], names: list[str]
+) -> None:
+    """`uv sync` installs the dev group by default, and a dependency's extras."""
+    lock = parse_lock(lock_text(GROUPS_AND_EXTRAS))
+    env = marker_environment(PLATFORMS[platform], "3.12")
+    assert sorted(["app", *lock.resolve(env, groups=groups)]) == names
+
+
+def test_markers_are_parsed_once() -> None:
+    marker = "platform_machine == 'x86_64' and sys_platform == 'linux'"
+    assert parse_marker(marker) is parse_marker(marker)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("version = 1\n[[package]\n", "not valid TOML"),
+        ('name = "demo"\n', "is not a uv lock file"),
+        ('version = 1\n\n[[package]]\nversion = "1"\n', "uv would not write"),
+        (
+            'version = 1\n\n[[package]]\nname = "a"\nversion = "1"\nsource = { virtual = "." }\n'
+            'dependencies = [{ name = "b", marker = "sys_platform =! \'x\'" }]\n',
+            "marker",
+        ),
+    ],
+)
+def test_unreadable_lock_is_bad_input(text: str, message: str) -> None:
+    with pytest.raises(LockError) as caught:
+        parse_lock(text, "sub/uv.lock")
+    assert caught.value.exit_code == EXIT_BAD_INPUT
+    assert message in str(caught.value)
+    assert str(caught.value).startswith("sub/uv.lock: ")
+    assert "uv lock" in str(caught.value)
+
+
+def synthetic_lock(count: int) -> str:
+    """A uv-shaped lock with `count` packages: the root needs torch (cu124 on Linux x86_64, cpu
+    elsewhere) and a chain of packages, every third Linux-only and every third from 3.12 on;
+    each needs torch and the next package of the chain."""
+    linux = "platform_machine == 'x86_64' and sys_platform == 'linux'"
+    other = "platform_machine != 'x86_64' or sys_platform != 'linux'"
+    torch_deps = (
+        f'{{ name = "torch", version = "2.5.0+cu124", source = {{ registry = "{PT}/cu124" }}, '
+        f'marker = "{linux}" }},\n'
+        f'    {{ name = "torch", version = "2.5.0", source = {{ registry = "{PT}/cpu" }}, '
+        f'marker = "{other}" }},\n'
+    )
+    markers = ["sys_platform == 'linux'", "python_full_version >= '3.12'", None]
+    chain = count - 3  # the root and two torch builds
+    out = ['version = 1\nrevision = 3\nrequires-python = ">=3.11"\n']
+    root_deps = "    " + torch_deps + '    { name = "pkg-0000" },\n'
+    out.append(
+        '[[package]]\nname = "big"\nversion = "1.0"\nsource = { virtual = "." }\n'
+        f"dependencies = [\n{root_deps}]\n"
+    )
+    for version, index in (("2.5.0+cu124", "cu124"), ("2.5.0", "cpu")):
+        tag = "%2Bcu124" if index == "cu124" else ""
+        out.append(
+            f'[[package]]\nname = "torch"\nversion = "{version}"\n'
+            f'source = {{ registry = "{PT}/{index}" }}\n'
+            f'wheels = [{{ url = "{PT}/{index}/torch-2.5.0{tag}-cp312-cp312-manylinux_2_28_x86_64'
+            '.whl", hash = "sha256:00", size = 1000 }]\n'
+        )
+    for i in range(chain):
+        deps = "    " + torch_deps
+        if i + 1 < chain:
+            marker = markers[(i + 1) % 3]
+            clause = f', marker = "{marker}"' if marker else ""
+            deps += f'    {{ name = "pkg-{i + 1:04d}"{clause} }},\n'
+        out.append(
+            f'[[package]]\nname = "pkg-{i:04d}"\nversion = "1.{i}"\n'
+            f'source = {{ registry = "{PYPI}" }}\ndependencies = [\n{deps}]\n'
+            f'wheels = [{{ url = "https://files.pythonhosted.org/pkg_{i:04d}-1.{i}-py3-none-any'
+            f'.whl", hash = "sha256:00", size = {i} }}]\n'
+        )
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize(
+    ("platform", "python", "chain", "torch"),
+    [
+        ("linux-x86_64", "3.12", 297, "2.5.0+cu124"),  # every link holds
+        ("linux-x86_64", "3.11", 1, "2.5.0+cu124"),  # pkg-0001 needs 3.12
+        ("macos-arm64", "3.12", 3, "2.5.0"),  # pkg-0003 is Linux-only
+    ],
+)
+def test_a_300_package_lock_resolves(platform: str, python: str, chain: int, torch: str) -> None:
+    text = synthetic_lock(300)
+    lock = parse_lock(text)
+    assert len(lock.packages) == 300
+    got = installed(text, platform, python)
+    assert got["torch"][0] == torch
+    assert sorted(n for n in got if n.startswith("pkg-")) == [f"pkg-{i:04d}" for i in range(chain)]

@@ -385,7 +385,14 @@ def parse_lock(text: str, file: str = "uv.lock") -> Lock:
     for package in packages:  # every marker must parse: fail here, not half way through
         for dependency in (*package.dependencies, *_all(package.optional), *_all(package.groups)):
             if dependency.marker:
-                parse_marker(dependency.marker)
+                try:
+                    parse_marker(dependency.marker)
+                except LockError as error:
+                    raise LockError(
+                        f"{error.message} (in {package.name})",
+                        file=file,
+                        hint="run `uv lock` to write it again",
+                    ) from None
     return lock
 
 

@@ -102,11 +102,17 @@ def verify(
         pyproject = tomllib.loads(pyproject_text)
     except tomllib.TOMLDecodeError as error:
         raise PyprojectError(f"not valid TOML: {error}", file=pyproject_file) from None
-    project = pyproject.get("project", {}).get("name")
-    project = canonicalize_name(project) if isinstance(project, str) else None
-    stale, notes = _staleness(plan, lock, pyproject, project, lock_file)
-    if stale and any("no project named" in reason for reason in stale):
+    name = _table(pyproject, "project").get("name")
+    project = canonicalize_name(name) if isinstance(name, str) else None
+    stale: list[str] = []
+    notes: list[str] = []
+    try:
+        root = lock.root(project)
+    except LockError:
+        stale.append(f"{lock_file} has no project named {project!r}: it was locked for another")
         project = None
+    else:
+        stale, notes = _staleness(plan, lock, root, pyproject, lock_file)
     targets = tuple(
         _check_target(plan, lock, table, build, python, project)
         for build in plan.builds
@@ -214,11 +220,9 @@ def _check_package(
     if exact and got != want:
         problems.append(_tag_problem(got, want, build.index.backend))
     if _public(locked.version) != _public(expected):
-        of = (
-            "the spec's torch" if name == "torch" else f"the {name} of torch {_public(build.torch)}"
-        )
-        if name != "torch" and torch is not None:
-            of = f"the {name} of torch {_public(torch.version)}"
+        of = "the spec's torch"
+        if name != "torch":
+            of = f"the {name} of torch {_public(torch.version if torch else build.torch)}"
         problems.append(f"version {_public(locked.version)}, expected {_public(expected)} ({of})")
     wheel = locked.best_wheel(platform, python)
     if wheel is None:
@@ -342,14 +346,10 @@ class _Source:
 
 
 def _staleness(
-    plan: Plan, lock: Lock, pyproject: Mapping[str, Any], project: str | None, lock_file: str
+    plan: Plan, lock: Lock, root: LockedPackage, pyproject: Mapping[str, Any], lock_file: str
 ) -> tuple[list[str], list[str]]:
     stale: list[str] = []
     notes: list[str] = []
-    try:
-        root = lock.root(project)
-    except LockError:
-        return [f"{lock_file} has no project named {project!r}: it was locked for another"], []
     family = set(plan.packages)
     declared = _declared(pyproject, family)
     sources = _sources(pyproject, family)

@@ -1,0 +1,326 @@
+"""End to end: render, lock with the real uv against the mirror, verify; uv itself agrees; then
+damage the lock or the pyproject the way people do and verify names the target and the reason."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mirror import Mirror, uv_binary
+
+from uvtorch_ci.platforms import PLATFORMS
+
+pytestmark = pytest.mark.e2e
+
+SPECS = {
+    # the seed, with torchvision and two Pythons
+    "seed": """
+        torch = "2.5.0"
+        packages = ["torchvision"]
+        python = ["3.11", "3.12"]
+        [[tool.uvtorch.targets]]
+        platform = "linux-x86_64"
+        backend = "cu124"
+        [[tool.uvtorch.targets]]
+        platform = "macos-arm64"
+        backend = "mps"
+        [[tool.uvtorch.targets]]
+        platform = "linux-aarch64"
+        backend = "cpu"
+    """,
+    "2.9-cuda-arm-and-windows": """
+        torch = "2.9.1"
+        packages = ["torchvision"]
+        python = ["3.12", "3.13"]
+        [[tool.uvtorch.targets]]
+        platform = "linux-aarch64"
+        backend = "cu128"
+        [[tool.uvtorch.targets]]
+        platform = "windows-x86_64"
+        backend = "cu126"
+    """,
+    # two backends on Linux x86_64: extras and conflicts
+    "extras": """
+        torch = "2.5.0"
+        python = ["3.12"]
+        [[tool.uvtorch.targets]]
+        platform = "linux-x86_64"
+        backend = "cpu"
+        [[tool.uvtorch.targets]]
+        platform = "linux-x86_64"
+        backend = "cu124"
+        [[tool.uvtorch.targets]]
+        platform = "macos-arm64"
+        backend = "mps"
+    """,
+}
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+
+
+def uv(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    result = run([str(uv_binary()), *args], cwd, env)
+    assert result.returncode == 0, f"uv {args} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def uvtorch(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return run([sys.executable, "-m", "uvtorch_ci", *args], cwd, env)
+
+
+def make_locked(directory: Path, spec: str, env: dict[str, str]) -> Path:
+    directory.mkdir(parents=True)
+    (directory / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+        "dependencies = []\n\n[tool.uvtorch]\n"
+        + "\n".join(line.strip() for line in spec.strip().splitlines())
+        + "\n"
+    )
+    rendered = uvtorch(["render"], directory, env)
+    assert rendered.returncode == 0, rendered.stderr
+    uv(["lock"], directory, env)
+    return directory
+
+
+def explain(project: Path, env: dict[str, str]) -> dict[str, Any]:
+    result = uvtorch(["explain", "--json"], project, env)
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def uv_says_torch(project: Path, env: dict[str, str], target: dict[str, Any]) -> str:
+    """The torch version uv itself installs for a target: `uv tree` in markers mode; in extras
+    mode `uv sync --dry-run` (uv tree takes no --extra)."""
+    triple = PLATFORMS[target["platform"]].triple
+    if target["extra"] is None:
+        args = ["tree", "--frozen", "--python-platform", triple]
+        out = uv([*args, "--python-version", target["python"]], project, env)
+        found = re.search(r"torch v(\S+)", out)
+    else:
+        args = ["sync", "--frozen", "--dry-run", "--python-platform", triple]
+        result = run([str(uv_binary()), *args, "--extra", target["extra"]], project, env)
+        assert result.returncode == 0, result.stderr
+        found = re.search(r"\+ torch==(\S+)", result.stderr + result.stdout)
+    assert found, out if target["extra"] is None else result.stderr
+    return found.group(1)
+
+
+@pytest.fixture(scope="module")
+def module_env(mirror: Mirror, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return mirror.uv_env(tmp_path_factory.mktemp("uv-cache"))
+
+
+@pytest.mark.parametrize("case", SPECS)
+def test_a_fresh_lock_verifies_and_uv_agrees(
+    case: str, module_env: dict[str, str], tmp_path: Path
+) -> None:
+    project = make_locked(tmp_path / case, SPECS[case], module_env)
+    result = uvtorch(["verify"], project, module_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1].startswith("ok: ")
+    data = explain(project, module_env)
+    assert data["ok"] is True
+    for target in data["targets"]:
+        torch = next(p for p in target["packages"] if p["package"] == "torch")
+        assert torch["version"] == torch["expected_version"]
+        assert uv_says_torch(project, module_env, target) == torch["version"], target["target"]
+
+
+@pytest.fixture(scope="module")
+def seed_locked(module_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_locked(tmp_path_factory.mktemp("seed") / "seed", SPECS["seed"], module_env)
+
+
+def edit(path: Path, old: str, new: str, count: int = -1) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, count))
+
+
+def remove_lines(path: Path, *needles: str) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if not any(needle in line for needle in needles)]
+    assert len(kept) < len(lines)
+    path.write_text("".join(kept))
+
+
+CPU_SOURCE = (
+    '  { index = "pytorch-cpu", marker = "(sys_platform == \'darwin\' and platform_machine == '
+    "'arm64') or (sys_platform == 'linux' and platform_machine == 'aarch64')\" },\n"
+)
+CU124_MARKER = "sys_platform == 'linux' and platform_machine == 'x86_64'"
+
+
+def source_removed(project: Path, mirror: Mirror, env: dict[str, str]) -> None:
+    """The cpu source deleted from pyproject.toml, and locked again."""
+    edit(project / "pyproject.toml", CPU_SOURCE, "")
+    uv(["lock"], project, env)
+
+
+def marker_narrowed(project: Path, mirror: Mirror, env: dict[str, str]) -> None:
+    """The cu124 source narrowed to Python < 3.12, and locked again."""
+    edit(
+        project / "pyproject.toml",
+        f'marker = "{CU124_MARKER}"',
+        f"marker = \"{CU124_MARKER} and python_version < '3.12'\"",
+    )
+    uv(["lock"], project, env)
+
+
+def index_swapped(project: Path, mirror: Mirror, env: dict[str, str]) -> None:
+    """uv.lock edited: the cu124 builds recorded as coming from the cpu index."""
+    edit(
+        project / "uv.lock",
+        f'registry = "{mirror.index_url("cu124")}"',
+        f'registry = "{mirror.index_url("cpu")}"',
+    )
+
+
+def torchvision_from_pypi(project: Path, mirror: Mirror, env: dict[str, str]) -> None:
+    """uv.lock edited: the cu124 torchvision recorded as coming from PyPI."""
+    lock = project / "uv.lock"
+    cu124, pypi = mirror.index_url("cu124"), mirror.pypi_url
+    edit(
+        lock,
+        f'{{ name = "torchvision", version = "0.20.0+cu124", source = {{ registry = "{cu124}" }}',
+        f'{{ name = "torchvision", version = "0.20.0+cu124", source = {{ registry = "{pypi}" }}',
+    )
+    edit(
+        lock,
+        f'name = "torchvision"\nversion = "0.20.0+cu124"\nsource = {{ registry = "{cu124}" }}',
+        f'name = "torchvision"\nversion = "0.20.0+cu124"\nsource = {{ registry = "{pypi}" }}',
+    )
+
+
+def no_cp312_on_macos(project: Path, mirror: Mirror, env: dict[str, str]) -> None:
+    """uv.lock edited: the cp312 macOS wheels deleted."""
+    remove_lines(project / "uv.lock", "cp312-cp312-macosx")
+
+
+def stale(project: Path, mirror: Mirror, env: dict[str, str]) -> None:
+    """The spec moved to torch 2.5.1 and was rendered; nobody ran uv lock."""
+    edit(project / "pyproject.toml", 'torch = "2.5.0"', 'torch = "2.5.1"')
+    assert uvtorch(["render"], project, env).returncode == 0
+
+
+def spec_changed(project: Path, mirror: Mirror, env: dict[str, str]) -> None:
+    """The spec moved to torch 2.5.1; nobody rendered or locked."""
+    edit(project / "pyproject.toml", 'torch = "2.5.0"', 'torch = "2.5.1"')
+
+
+Damage = Callable[[Path, Mirror, dict[str, str]], None]
+DAMAGES: dict[str, tuple[Damage, list[str], list[str]]] = {
+    # name: (damage, lines the output must hold, texts it must not)
+    "source-removed": (
+        source_removed,
+        [
+            "macos-arm64-mps, Python 3.12, torch: comes from {pypi}, which is not a PyTorch "
+            "index: macos-arm64 falls back to the default index (PyPI); expected the cpu index",
+            "linux-aarch64-cpu, Python 3.11, torchvision: comes from {pypi}",
+            "FAIL: 4 of 6 target x Python environments (macos-arm64-mps, linux-aarch64-cpu)",
+        ],
+        ["linux-x86_64-cu124, Python", "stale"],
+    ),
+    "marker-narrowed": (
+        marker_narrowed,
+        [
+            "linux-x86_64-cu124, Python 3.12, torch: comes from {pypi}, which is not a PyTorch "
+            "index: linux-x86_64 falls back to the default index (PyPI); expected the cu124 index",
+            "linux-x86_64-cu124, Python 3.12, torch: local tag none, expected +cu124",
+            "FAIL: 1 of 6 target x Python environments (linux-x86_64-cu124)",
+        ],
+        ["linux-x86_64-cu124, Python 3.11", "stale"],
+    ),
+    "index-swapped": (
+        index_swapped,
+        [
+            "linux-x86_64-cu124, Python 3.11, torch: comes from the cpu index ({cpu}); "
+            "expected the cu124 index ({cu124})",
+            "linux-x86_64-cu124, Python 3.12, torchvision: comes from the cpu index",
+        ],
+        ["macos-arm64-mps, Python", "stale"],
+    ),
+    "torchvision-from-pypi": (
+        torchvision_from_pypi,
+        [
+            "linux-x86_64-cu124, Python 3.12, torchvision: comes from {pypi}, which is not a "
+            "PyTorch index",
+            "FAIL: 2 of 6 target x Python environments (linux-x86_64-cu124)",
+        ],
+        ["linux-x86_64-cu124, Python 3.12, torch:"],
+    ),
+    "no-cp312-wheels-on-macos": (
+        no_cp312_on_macos,
+        [
+            "macos-arm64-mps, Python 3.12, torch: no wheel for cp312 on macos-arm64 in uv.lock "
+            "(it has cp311-cp311-macosx_11_0_arm64, cp311-cp311-manylinux_2_28_aarch64, "
+            "cp312-cp312-manylinux_2_28_aarch64)",
+            "macos-arm64-mps, Python 3.12, torchvision: no wheel for cp312 on macos-arm64",
+            "FAIL: 1 of 6 target x Python environments (macos-arm64-mps)",
+        ],
+        ["Python 3.11, torch"],
+    ),
+    "stale": (
+        stale,
+        [
+            "uv.lock is stale: pyproject.toml changed since it was locked",
+            "torch on linux-x86_64-cu124: pyproject.toml declares torch==2.5.1 from {cu124}, "
+            "uv.lock was locked with torch==2.5.0 from {cu124}",
+            "stale: uv.lock predates pyproject.toml; run `uv lock`, then verify again",
+        ],
+        ["FAIL", "problems:"],
+    ),
+    "spec-changed-not-rendered": (
+        spec_changed,
+        [
+            "linux-x86_64-cu124, Python 3.11, torch: version 2.5.0, expected 2.5.1 "
+            "(the spec's torch)",
+            "note: pyproject.toml is not what the spec renders: run `uvtorch-ci render`, "
+            "then `uv lock`",
+        ],
+        ["stale"],
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_damage_is_named_with_its_target_and_reason(
+    damage: str, seed_locked: Path, mirror: Mirror, module_env: dict[str, str], tmp_path: Path
+) -> None:
+    project = tmp_path / "seed"
+    shutil.copytree(seed_locked, project)
+    assert uvtorch(["verify"], project, module_env).returncode == 0
+    change, expected, absent = DAMAGES[damage]
+    change(project, mirror, module_env)
+    result = uvtorch(["verify"], project, module_env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    urls = {"pypi": mirror.pypi_url, "cpu": mirror.index_url("cpu")}
+    urls["cu124"] = mirror.index_url("cu124")
+    for text in expected:
+        assert text.format(**urls) in result.stdout, result.stdout
+    for text in absent:
+        assert text not in result.stdout, result.stdout
+
+
+def test_verify_and_uv_tree_agree_after_a_fallback(
+    seed_locked: Path, mirror: Mirror, module_env: dict[str, str], tmp_path: Path
+) -> None:
+    """With Python 3.12 on Linux x86_64 falling back to PyPI, both name the untagged torch."""
+    project = tmp_path / "seed"
+    shutil.copytree(seed_locked, project)
+    marker_narrowed(project, mirror, module_env)
+    for target in explain(project, module_env)["targets"]:
+        torch = next(p for p in target["packages"] if p["package"] == "torch")
+        assert uv_says_torch(project, module_env, target) == torch["version"]
+        if target["target"] == "linux-x86_64-cu124":
+            assert torch["version"] == ("2.5.0" if target["python"] == "3.12" else "2.5.0+cu124")

@@ -1,0 +1,778 @@
+# ruff: noqa: E501 (the uv.lock texts below are verbatim, as uv writes them)
+"""verify: uv.lock texts as uv writes them, checked against the plan of their spec; the
+verify and explain commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_lock import PT, PYPI, SEED_LOCK, lock_text, synthetic_lock
+
+from uvtorch_ci.cli import main
+from uvtorch_ci.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_PROBLEM, LockError
+from uvtorch_ci.plan import Plan
+from uvtorch_ci.project import render_project
+from uvtorch_ci.releases import load_table
+from uvtorch_ci.verify import Verdicts, as_json, format_report, verify
+
+# The pyproject.toml each lock below was locked from ({pt} is the PyTorch index base).
+SEED_PYPROJECT = """\
+[project]
+name = "demo"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = ["torch==2.5.0", "torchvision==0.20.0"]
+
+[tool.uvtorch]
+torch = "2.5.0"
+packages = ["torchvision"]
+python = ["3.11", "3.12"]
+[[tool.uvtorch.targets]]
+platform = "linux-x86_64"
+backend = "cu124"
+[[tool.uvtorch.targets]]
+platform = "macos-arm64"
+backend = "mps"
+[[tool.uvtorch.targets]]
+platform = "linux-aarch64"
+backend = "cpu"
+
+[tool.uv]
+required-environments = [
+  "sys_platform == 'linux' and platform_machine == 'x86_64'",
+  "sys_platform == 'darwin' and platform_machine == 'arm64'",
+  "sys_platform == 'linux' and platform_machine == 'aarch64'",
+]
+
+[tool.uv.sources]
+torch = [
+  { index = "pytorch-cu124", marker = "sys_platform == 'linux' and platform_machine == 'x86_64'" },
+  { index = "pytorch-cpu", marker = "(sys_platform == 'darwin' and platform_machine == 'arm64') or (sys_platform == 'linux' and platform_machine == 'aarch64')" },
+]
+torchvision = [
+  { index = "pytorch-cu124", marker = "sys_platform == 'linux' and platform_machine == 'x86_64'" },
+  { index = "pytorch-cpu", marker = "(sys_platform == 'darwin' and platform_machine == 'arm64') or (sys_platform == 'linux' and platform_machine == 'aarch64')" },
+]
+
+[[tool.uv.index]]
+name = "pytorch-cu124"
+url = "{pt}/cu124"
+explicit = true
+
+[[tool.uv.index]]
+name = "pytorch-cpu"
+url = "{pt}/cpu"
+explicit = true
+"""
+
+# Several backends on one platform: extras, conflicts (torch only, Python 3.12).
+EXTRAS_PYPROJECT = """\
+[project]
+name = "demo"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = []
+
+[project.optional-dependencies]
+cpu = [
+  "torch==2.5.0",
+]
+cu124 = [
+  "torch==2.5.0",
+]
+
+[tool.uvtorch]
+torch = "2.5.0"
+python = ["3.12"]
+[[tool.uvtorch.targets]]
+platform = "linux-x86_64"
+backend = "cpu"
+[[tool.uvtorch.targets]]
+platform = "linux-x86_64"
+backend = "cu124"
+[[tool.uvtorch.targets]]
+platform = "macos-arm64"
+backend = "mps"
+
+[tool.uv]
+required-environments = [
+  "sys_platform == 'linux' and platform_machine == 'x86_64'",
+  "sys_platform == 'darwin' and platform_machine == 'arm64'",
+]
+conflicts = [
+  [
+    { extra = "cpu" },
+    { extra = "cu124" },
+  ],
+]
+
+[tool.uv.sources]
+torch = [
+  { index = "pytorch-cpu", extra = "cpu", marker = "(sys_platform == 'linux' and platform_machine == 'x86_64') or (sys_platform == 'darwin' and platform_machine == 'arm64')" },
+  { index = "pytorch-cu124", extra = "cu124", marker = "sys_platform == 'linux' and platform_machine == 'x86_64'" },
+]
+
+[[tool.uv.index]]
+name = "pytorch-cpu"
+url = "{pt}/cpu"
+explicit = true
+
+[[tool.uv.index]]
+name = "pytorch-cu124"
+url = "{pt}/cu124"
+explicit = true
+"""
+
+EXTRAS_LOCK = """\
+version = 1
+revision = 5
+requires-python = ">=3.11"
+resolution-markers = [
+    "platform_machine == 'x86_64' and sys_platform == 'linux' and extra != 'extra-4-demo-cpu' and extra == 'extra-4-demo-cu124'",
+    "(platform_machine != 'x86_64' or sys_platform != 'linux') and extra != 'extra-4-demo-cpu' and extra == 'extra-4-demo-cu124'",
+    "platform_machine == 'x86_64' and sys_platform == 'linux' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124'",
+    "platform_machine == 'arm64' and sys_platform == 'darwin' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124'",
+    "(platform_machine != 'arm64' and platform_machine != 'x86_64' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124') or (platform_machine == 'x86_64' and sys_platform == 'darwin' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124') or (platform_machine == 'arm64' and sys_platform == 'linux' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124') or (sys_platform != 'darwin' and sys_platform != 'linux' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124')",
+    "extra != 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124'",
+]
+required-markers = [
+    "platform_machine == 'x86_64' and sys_platform == 'linux'",
+    "platform_machine == 'arm64' and sys_platform == 'darwin'",
+]
+conflicts = [[
+    { package = "demo", extra = "cpu" },
+    { package = "demo", extra = "cu124" },
+]]
+
+[[package]]
+name = "demo"
+version = "0.1.0"
+source = { virtual = "." }
+
+[package.optional-dependencies]
+cpu = [
+    { name = "torch", version = "2.5.0", source = { registry = "{pypi}" }, marker = "(platform_machine != 'arm64' and platform_machine != 'x86_64' and extra == 'extra-4-demo-cpu') or (platform_machine == 'x86_64' and sys_platform == 'darwin' and extra == 'extra-4-demo-cpu') or (platform_machine == 'arm64' and sys_platform == 'linux' and extra == 'extra-4-demo-cpu') or (sys_platform != 'darwin' and sys_platform != 'linux' and extra == 'extra-4-demo-cpu') or (extra == 'extra-4-demo-cpu' and extra == 'extra-4-demo-cu124')" },
+    { name = "torch", version = "2.5.0", source = { registry = "{pt}/cpu" }, marker = "(platform_machine == 'arm64' and sys_platform == 'darwin' and extra == 'extra-4-demo-cpu') or (extra == 'extra-4-demo-cpu' and extra == 'extra-4-demo-cu124')" },
+    { name = "torch", version = "2.5.0+cpu", source = { registry = "{pt}/cpu" }, marker = "(platform_machine == 'x86_64' and sys_platform == 'linux' and extra == 'extra-4-demo-cpu') or (extra == 'extra-4-demo-cpu' and extra == 'extra-4-demo-cu124')" },
+]
+cu124 = [
+    { name = "torch", version = "2.5.0", source = { registry = "{pypi}" }, marker = "(platform_machine != 'x86_64' or sys_platform != 'linux' or extra == 'extra-4-demo-cpu') and extra == 'extra-4-demo-cu124'" },
+    { name = "torch", version = "2.5.0+cu124", source = { registry = "{pt}/cu124" }, marker = "(platform_machine == 'x86_64' and sys_platform == 'linux' and extra == 'extra-4-demo-cu124') or (extra == 'extra-4-demo-cpu' and extra == 'extra-4-demo-cu124')" },
+]
+
+[package.metadata]
+requires-dist = [
+    { name = "torch", marker = "(platform_machine == 'arm64' and sys_platform == 'darwin' and extra == 'cpu') or (platform_machine == 'x86_64' and sys_platform == 'linux' and extra == 'cpu')", specifier = "==2.5.0", index = "{pt}/cpu", conflict = { package = "demo", extra = "cpu" } },
+    { name = "torch", marker = "(platform_machine != 'arm64' and platform_machine != 'x86_64' and extra == 'cpu') or (platform_machine == 'x86_64' and sys_platform == 'darwin' and extra == 'cpu') or (platform_machine == 'arm64' and sys_platform == 'linux' and extra == 'cpu') or (sys_platform != 'darwin' and sys_platform != 'linux' and extra == 'cpu')", specifier = "==2.5.0" },
+    { name = "torch", marker = "platform_machine == 'x86_64' and sys_platform == 'linux' and extra == 'cu124'", specifier = "==2.5.0", index = "{pt}/cu124", conflict = { package = "demo", extra = "cu124" } },
+    { name = "torch", marker = "(platform_machine != 'x86_64' or sys_platform != 'linux') and extra == 'cu124'", specifier = "==2.5.0" },
+]
+provides-extras = ["cpu", "cu124"]
+
+[[package]]
+name = "torch"
+version = "2.5.0"
+source = { registry = "{pypi}" }
+resolution-markers = [
+    "(platform_machine != 'x86_64' or sys_platform != 'linux') and extra != 'extra-4-demo-cpu' and extra == 'extra-4-demo-cu124'",
+    "(platform_machine != 'arm64' and platform_machine != 'x86_64' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124') or (platform_machine == 'x86_64' and sys_platform == 'darwin' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124') or (platform_machine == 'arm64' and sys_platform == 'linux' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124') or (sys_platform != 'darwin' and sys_platform != 'linux' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124')",
+]
+wheels = [
+    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp312-cp312-macosx_11_0_arm64.whl", hash = "sha256:00" },
+    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp312-cp312-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
+    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
+    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp312-cp312-win_amd64.whl", hash = "sha256:00" },
+]
+
+[[package]]
+name = "torch"
+version = "2.5.0"
+source = { registry = "{pt}/cpu" }
+resolution-markers = [
+    "platform_machine == 'arm64' and sys_platform == 'darwin'",
+]
+wheels = [
+    { url = "{pt}/cpu/torch-2.5.0-cp312-cp312-macosx_11_0_arm64.whl", hash = "sha256:00" },
+    { url = "{pt}/cpu/torch-2.5.0-cp312-cp312-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
+]
+
+[[package]]
+name = "torch"
+version = "2.5.0+cpu"
+source = { registry = "{pt}/cpu" }
+resolution-markers = [
+    "platform_machine == 'x86_64' and sys_platform == 'linux'",
+]
+wheels = [
+    { url = "{pt}/cpu/torch-2.5.0%2Bcpu-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
+    { url = "{pt}/cpu/torch-2.5.0%2Bcpu-cp312-cp312-win_amd64.whl", hash = "sha256:00" },
+]
+
+[[package]]
+name = "torch"
+version = "2.5.0+cu124"
+source = { registry = "{pt}/cu124" }
+resolution-markers = [
+    "platform_machine == 'x86_64' and sys_platform == 'linux'",
+]
+wheels = [
+    { url = "{pt}/cu124/torch-2.5.0%2Bcu124-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
+    { url = "{pt}/cu124/torch-2.5.0%2Bcu124-cp312-cp312-win_amd64.whl", hash = "sha256:00" },
+]
+"""
+
+# A rocm build and the Triton package it needs from the same index (Python 3.12).
+ROCM_PYPROJECT = """\
+[project]
+name = "demo"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = ["torch==2.9.1", "pytorch-triton-rocm ; sys_platform == 'linux' and platform_machine == 'x86_64'"]
+
+[tool.uvtorch]
+torch = "2.9.1"
+python = ["3.12"]
+[[tool.uvtorch.targets]]
+platform = "linux-x86_64"
+backend = "rocm6.4"
+
+[tool.uv]
+required-environments = [
+  "sys_platform == 'linux' and platform_machine == 'x86_64'",
+]
+
+[tool.uv.sources]
+torch = [
+  { index = "pytorch-rocm6.4", marker = "sys_platform == 'linux' and platform_machine == 'x86_64'" },
+]
+pytorch-triton-rocm = [
+  { index = "pytorch-rocm6.4", marker = "sys_platform == 'linux' and platform_machine == 'x86_64'" },
+]
+
+[[tool.uv.index]]
+name = "pytorch-rocm6.4"
+url = "{pt}/rocm6.4"
+explicit = true
+"""
+
+ROCM_LOCK = """\
+version = 1
+revision = 5
+requires-python = ">=3.11"
+resolution-markers = [
+    "platform_machine == 'x86_64' and sys_platform == 'linux'",
+    "platform_machine != 'x86_64' or sys_platform != 'linux'",
+]
+required-markers = [
+    "platform_machine == 'x86_64' and sys_platform == 'linux'",
+]
+
+[[package]]
+name = "demo"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [
+    { name = "pytorch-triton-rocm", marker = "platform_machine == 'x86_64' and sys_platform == 'linux'" },
+    { name = "torch", version = "2.9.1", source = { registry = "{pypi}" }, marker = "platform_machine != 'x86_64' or sys_platform != 'linux'" },
+    { name = "torch", version = "2.9.1+rocm6.4", source = { registry = "{pt}/rocm6.4" }, marker = "platform_machine == 'x86_64' and sys_platform == 'linux'" },
+]
+
+[package.metadata]
+requires-dist = [
+    { name = "pytorch-triton-rocm", marker = "platform_machine == 'x86_64' and sys_platform == 'linux'", index = "{pt}/rocm6.4" },
+    { name = "torch", marker = "platform_machine != 'x86_64' or sys_platform != 'linux'", specifier = "==2.9.1" },
+    { name = "torch", marker = "platform_machine == 'x86_64' and sys_platform == 'linux'", specifier = "==2.9.1", index = "{pt}/rocm6.4" },
+]
+
+[[package]]
+name = "pytorch-triton-rocm"
+version = "3.5.0"
+source = { registry = "{pt}/rocm6.4" }
+wheels = [
+    { url = "{pt}/rocm6.4/pytorch_triton_rocm-3.5.0-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
+    { url = "{pt}/rocm6.4/pytorch_triton_rocm-3.5.0-cp313-cp313-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
+    { url = "{pt}/rocm6.4/pytorch_triton_rocm-3.5.0-cp314-cp314-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
+]
+
+[[package]]
+name = "torch"
+version = "2.9.1"
+source = { registry = "{pypi}" }
+resolution-markers = [
+    "platform_machine != 'x86_64' or sys_platform != 'linux'",
+]
+wheels = [
+    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp312-cp312-macosx_11_0_arm64.whl", hash = "sha256:00" },
+    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp312-cp312-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
+    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
+    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp312-cp312-win_amd64.whl", hash = "sha256:00" },
+    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp313-cp313-macosx_11_0_arm64.whl", hash = "sha256:00" },
+    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp313-cp313-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
+    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp313-cp313-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
+    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp313-cp313-win_amd64.whl", hash = "sha256:00" },
+    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp314-cp314-macosx_11_0_arm64.whl", hash = "sha256:00" },
+    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp314-cp314-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
+    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp314-cp314-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
+    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp314-cp314-win_amd64.whl", hash = "sha256:00" },
+]
+
+[[package]]
+name = "torch"
+version = "2.9.1+rocm6.4"
+source = { registry = "{pt}/rocm6.4" }
+resolution-markers = [
+    "platform_machine == 'x86_64' and sys_platform == 'linux'",
+]
+dependencies = [
+    { name = "pytorch-triton-rocm" },
+]
+wheels = [
+    { url = "{pt}/rocm6.4/torch-2.9.1%2Brocm6.4-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
+    { url = "{pt}/rocm6.4/torch-2.9.1%2Brocm6.4-cp313-cp313-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
+    { url = "{pt}/rocm6.4/torch-2.9.1%2Brocm6.4-cp314-cp314-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
+]
+"""
+
+
+def text(template: str) -> str:
+    return template.replace("{pt}", PT).replace("{pypi}", PYPI)
+
+
+def plan_of(pyproject: str) -> Plan:
+    rendered = render_project(
+        text(pyproject),
+        "pyproject.toml",
+        spec_text=None,
+        spec_label=None,
+        env={},
+        table=load_table(),
+    )
+    return rendered.plan
+
+
+def check(
+    lock: str = SEED_LOCK, pyproject: str = SEED_PYPROJECT, *, spec: str | None = None
+) -> Verdicts:
+    """Verify `lock` locked from `pyproject`, against the spec in `spec` (default: the same)."""
+    return verify(plan_of(spec or pyproject), text(lock), text(pyproject))
+
+
+def rows(verdicts: Verdicts) -> list[tuple[str, str, str, str | None, str]]:
+    return [
+        (t.name, t.python, p.package, p.version, p.index_label)
+        for t in verdicts.targets
+        for p in t.packages
+    ]
+
+
+def failures(verdicts: Verdicts) -> dict[tuple[str, str, str], list[str]]:
+    """(target, python, package or "") -> problems, for what failed."""
+    out: dict[tuple[str, str, str], list[str]] = {}
+    for t in verdicts.targets:
+        if t.problems:
+            out[(t.name, t.python, "")] = list(t.problems)
+        for p in t.packages:
+            if p.problems:
+                out[(t.name, t.python, p.package)] = list(p.problems)
+    return out
+
+
+def test_the_seed_lock_gives_every_target_its_build() -> None:
+    verdicts = check()
+    assert verdicts.ok
+    assert not verdicts.stale
+    assert rows(verdicts) == [
+        (target, python, package, version + tag, index)
+        for target, tag, index in (
+            ("linux-x86_64-cu124", "+cu124", "cu124"),
+            ("macos-arm64-mps", "", "cpu"),
+            ("linux-aarch64-cpu", "", "cpu"),
+        )
+        for python in ("3.11", "3.12")
+        for package, version in (("torch", "2.5.0"), ("torchvision", "0.20.0"))
+    ]
+    wheel = verdicts.targets[3].packages[0].wheel
+    assert wheel == "torch-2.5.0-cp312-cp312-macosx_11_0_arm64.whl"
+    report = format_report(verdicts)
+    assert "FAIL" not in report
+    assert "stale" not in report
+    assert report.splitlines()[-1].startswith("ok: 6 target x Python environments")
+
+
+def test_a_platform_falling_back_to_pypi_is_named() -> None:
+    """The cpu source no longer covers macOS (the pyproject edited and locked again)."""
+    both = "(sys_platform == 'darwin' and platform_machine == 'arm64') or "
+    locked_both = "(platform_machine == 'arm64' and sys_platform == 'darwin') or "
+    complement = (
+        "platform_machine != 'aarch64' and platform_machine != 'arm64' and platform_machine != "
+        "'x86_64' or (platform_machine == 'aarch64' or platform_machine == 'x86_64') and "
+        "sys_platform == 'darwin' or platform_machine == 'arm64' and sys_platform == 'linux' or "
+        "sys_platform != 'darwin' and sys_platform != 'linux'"
+    )
+    assert complement in SEED_LOCK
+    lock = SEED_LOCK.replace(
+        complement,
+        "platform_machine != 'aarch64' and platform_machine != 'x86_64' or sys_platform != 'linux'",
+    ).replace(
+        locked_both + "(platform_machine == 'aarch64' and sys_platform == 'linux')",
+        "platform_machine == 'aarch64' and sys_platform == 'linux'",
+    )
+    pyproject = SEED_PYPROJECT.replace(
+        both + "(sys_platform == 'linux' and platform_machine == 'aarch64')",
+        "sys_platform == 'linux' and platform_machine == 'aarch64'",
+    )
+    verdicts = check(lock, pyproject, spec=SEED_PYPROJECT)
+    assert not verdicts.stale
+    failed = failures(verdicts)
+    assert {key[0] for key in failed} == {"macos-arm64-mps"}
+    problem = failed[("macos-arm64-mps", "3.12", "torch")]
+    assert problem == [
+        f"comes from {PYPI}, which is not a PyTorch index: macos-arm64 falls back to the "
+        f"default index (PyPI); expected the cpu index ({PT}/cpu)"
+    ]
+    assert ("macos-arm64-mps", "3.12", "torchvision", "0.20.0", "PyPI") in rows(verdicts)
+
+
+def test_a_build_from_another_pytorch_index_is_named() -> None:
+    lock = SEED_LOCK.replace('registry = "{pt}/cu124"', 'registry = "{pt}/cpu"')
+    failed = failures(check(lock))
+    assert set(failed) == {
+        ("linux-x86_64-cu124", python, package)
+        for python in ("3.11", "3.12")
+        for package in ("torch", "torchvision")
+    }
+    assert failed[("linux-x86_64-cu124", "3.11", "torch")] == [
+        f"comes from the cpu index ({PT}/cpu); expected the cu124 index ({PT}/cu124)"
+    ]
+
+
+def test_a_companion_built_for_another_cuda_is_named() -> None:
+    lock = (
+        SEED_LOCK.replace(
+            'name = "torchvision", version = "0.20.0+cu124", source = { registry = "{pt}/cu124" }',
+            'name = "torchvision", version = "0.20.0+cu118", source = { registry = "{pt}/cu118" }',
+        )
+        .replace(
+            'version = "0.20.0+cu124"\nsource = { registry = "{pt}/cu124" }',
+            'version = "0.20.0+cu118"\nsource = { registry = "{pt}/cu118" }',
+        )
+        .replace("cu124/torchvision-0.20.0%2Bcu124", "cu118/torchvision-0.20.0%2Bcu118")
+    )
+    failed = failures(check(lock))
+    assert set(failed) == {("linux-x86_64-cu124", p, "torchvision") for p in ("3.11", "3.12")}
+    assert failed[("linux-x86_64-cu124", "3.12", "torchvision")] == [
+        f"comes from the cu118 index ({PT}/cu118); expected the cu124 index ({PT}/cu124)",
+        "local tag +cu118, expected +cu124: built for cu118, not cu124",
+    ]
+
+
+def test_no_wheel_for_one_python_on_one_platform() -> None:
+    lock = "".join(
+        line
+        for line in SEED_LOCK.splitlines(keepends=True)
+        if "cpu/torch-2.5.0-cp312-cp312-macosx_11_0_arm64" not in line
+    )
+    failed = failures(check(lock))
+    assert failed == {
+        ("macos-arm64-mps", "3.12", "torch"): [
+            "no wheel for cp312 on macos-arm64 in uv.lock (it has "
+            "cp311-cp311-macosx_11_0_arm64, cp311-cp311-manylinux_2_28_aarch64, "
+            "cp312-cp312-manylinux_2_28_aarch64)"
+        ]
+    }
+
+
+def test_torch_missing_on_a_targeted_platform() -> None:
+    lock = "".join(
+        line
+        for line in SEED_LOCK.splitlines(keepends=True)
+        if not ("+cu124" in line and "marker = " in line)  # the root's Linux x86_64 entries
+    )
+    failed = failures(check(lock))
+    assert failed[("linux-x86_64-cu124", "3.12", "torch")] == [
+        "torch is missing: nothing in uv.lock installs it on linux-x86_64 with Python 3.12"
+    ]
+    assert {key[0] for key in failed} == {"linux-x86_64-cu124"}
+    assert ("linux-x86_64-cu124", "3.12", "torch", None, "-") in rows(check(lock))
+
+
+def test_a_stale_lock_is_stale_not_wrong_builds() -> None:
+    """The spec moved to torch 2.5.1 and was rendered, but nobody ran uv lock."""
+    pyproject = (
+        SEED_PYPROJECT.replace('torch = "2.5.0"', 'torch = "2.5.1"')
+        .replace('"torch==2.5.0"', '"torch==2.5.1"')
+        .replace('"torchvision==0.20.0"', '"torchvision==0.20.1"')
+    )
+    verdicts = check(SEED_LOCK, pyproject)
+    assert not verdicts.ok
+    assert (
+        f"torch on linux-x86_64-cu124: pyproject.toml declares torch==2.5.1 from {PT}/cu124, "
+        f"uv.lock was locked with torch==2.5.0 from {PT}/cu124"
+    ) in verdicts.stale
+    report = format_report(verdicts)
+    assert "FAIL" not in report
+    assert "problems:" not in report
+    assert report.splitlines()[-1] == (
+        "stale: uv.lock predates pyproject.toml; run `uv lock`, then verify again"
+    )
+    assert all(line.endswith("stale") for line in report.splitlines()[1:13])
+
+
+def test_a_changed_index_url_makes_the_lock_stale() -> None:
+    pyproject = SEED_PYPROJECT.replace('url = "{pt}/cu124"', 'url = "{pt}/cu121"')
+    verdicts = check(SEED_LOCK, pyproject, spec=SEED_PYPROJECT)
+    assert verdicts.stale == (
+        f"torch on linux-x86_64-cu124: pyproject.toml declares torch==2.5.0 from {PT}/cu121, "
+        f"uv.lock was locked with torch==2.5.0 from {PT}/cu124",
+        f"torchvision on linux-x86_64-cu124: pyproject.toml declares torchvision==0.20.0 from "
+        f"{PT}/cu121, uv.lock was locked with torchvision==0.20.0 from {PT}/cu124",
+    )
+
+
+def test_markers_written_differently_are_not_stale() -> None:
+    """uv rewrites markers and specifiers; the comparison is by meaning, not text."""
+    pyproject = (
+        SEED_PYPROJECT.replace(
+            "sys_platform == 'linux' and platform_machine == 'x86_64'",
+            "platform_machine == 'x86_64' and sys_platform == 'linux'",
+        )
+        .replace('"torch==2.5.0"', '"torch == 2.5"')
+        .replace('url = "{pt}/cpu"', 'url = "{pt}/cpu/"')
+    )
+    assert check(SEED_LOCK, pyproject, spec=SEED_PYPROJECT).ok
+
+
+def test_environments_that_leave_a_target_out() -> None:
+    pyproject = SEED_PYPROJECT.replace(
+        "[tool.uv]\n", "[tool.uv]\nenvironments = [\"sys_platform == 'linux'\"]\n"
+    )
+    lock = SEED_LOCK.replace(
+        'requires-python = ">=3.11"\n',
+        'requires-python = ">=3.11"\nsupported-markers = [\n    "sys_platform == \'linux\'",\n]\n',
+    )
+    verdicts = check(lock, pyproject)
+    assert not verdicts.stale
+    assert failures(verdicts)[("macos-arm64-mps", "3.11", "")] == [
+        "uv.lock does not cover macos-arm64 with Python 3.11: [tool.uv] environments leave it out"
+    ]
+    stale = check(SEED_LOCK, pyproject)  # environments added, not locked since
+    assert stale.stale == ("[tool.uv] environments changed for macos-arm64",)
+
+
+def test_a_torch_specifier_accepts_any_matching_release_with_its_companions() -> None:
+    pyproject = (
+        SEED_PYPROJECT.replace('torch = "2.5.0"', 'torch = ">=2.5,<2.6"')
+        .replace('"torch==2.5.0"', '"torch>=2.5,<2.6"')
+        .replace('"torchvision==0.20.0"', '"torchvision>=0.20.0,<=0.20.1"')
+    )
+    lock = SEED_LOCK.replace('specifier = "==2.5.0"', 'specifier = ">=2.5, <2.6"').replace(
+        'specifier = "==0.20.0"', 'specifier = ">=0.20.0, <=0.20.1"'
+    )
+    plan = plan_of(pyproject)
+    assert plan.builds[0].versions["torch"] == "2.5.1+cu124"  # the newest matching
+    verdicts = check(lock, pyproject)
+    assert verdicts.ok, failures(verdicts)
+    mismatched = lock.replace('"0.20.0', '"0.20.1').replace(
+        "torchvision-0.20.0", "torchvision-0.20.1"
+    )
+    failed = failures(check(mismatched, pyproject))
+    assert failed[("linux-aarch64-cpu", "3.11", "torchvision")] == [
+        "version 0.20.1, expected 0.20.0 (the torchvision of torch 2.5.0)"
+    ]
+
+
+def test_extras_mode_checks_each_target_with_its_extra() -> None:
+    verdicts = check(EXTRAS_LOCK, EXTRAS_PYPROJECT)
+    assert verdicts.ok, failures(verdicts)
+    assert rows(verdicts) == [
+        ("linux-x86_64-cpu", "3.12", "torch", "2.5.0+cpu", "cpu"),
+        ("linux-x86_64-cu124", "3.12", "torch", "2.5.0+cu124", "cu124"),
+        ("macos-arm64-mps", "3.12", "torch", "2.5.0", "cpu"),
+    ]
+    cuda = '{ name = "torch", version = "2.5.0+cu124", source = { registry = "{pt}/cu124" }'
+    assert EXTRAS_LOCK.count(cuda) == 1  # the cu124 extra's entry
+    lock = EXTRAS_LOCK.replace(
+        cuda, '{ name = "torch", version = "2.5.0+cpu", source = { registry = "{pt}/cpu" }'
+    )
+    failed = failures(check(lock, EXTRAS_PYPROJECT))
+    assert failed == {
+        ("linux-x86_64-cu124", "3.12", "torch"): [
+            f"comes from the cpu index ({PT}/cpu); expected the cu124 index ({PT}/cu124)",
+            "local tag +cpu, expected +cu124: built for cpu, not cu124",
+        ]
+    }
+
+
+def test_rocm_checks_its_triton_package() -> None:
+    verdicts = check(ROCM_LOCK, ROCM_PYPROJECT)
+    assert verdicts.ok, failures(verdicts)
+    assert rows(verdicts) == [
+        ("linux-x86_64-rocm6.4", "3.12", "torch", "2.9.1+rocm6.4", "rocm6.4"),
+        ("linux-x86_64-rocm6.4", "3.12", "pytorch-triton-rocm", "3.5.0", "rocm6.4"),
+    ]
+    lock = ROCM_LOCK.replace(
+        'name = "pytorch-triton-rocm"\nversion = "3.5.0"\nsource = { registry = "{pt}/rocm6.4" }',
+        'name = "pytorch-triton-rocm"\nversion = "3.5.0"\nsource = { registry = "{pypi}" }',
+    )
+    failed = failures(check(lock, ROCM_PYPROJECT))
+    assert failed == {
+        ("linux-x86_64-rocm6.4", "3.12", "pytorch-triton-rocm"): [
+            f"comes from {PYPI}, which is not a PyTorch index: linux-x86_64 falls back to the "
+            f"default index (PyPI); expected the rocm6.4 index ({PT}/rocm6.4)"
+        ]
+    }
+
+
+BIG_PYPROJECT = """\
+[project]
+name = "big"
+version = "1.0"
+requires-python = ">=3.11"
+dependencies = ["torch==2.5.0"]
+
+[tool.uvtorch]
+torch = "2.5.0"
+python = ["3.12", "3.11"]
+[[tool.uvtorch.targets]]
+platform = "linux-x86_64"
+backend = "cu124"
+"""
+
+
+def test_a_300_package_lock_verifies_with_its_download_size() -> None:
+    verdicts = verify(plan_of(BIG_PYPROJECT), synthetic_lock(300), text(BIG_PYPROJECT))
+    by_python = {t.python: t for t in verdicts.targets}
+    assert by_python["3.12"].ok
+    assert by_python["3.12"].installed == 298
+    assert by_python["3.12"].download_bytes == 1000 + sum(range(297))
+    assert by_python["3.12"].unsized == 0
+    # the synthetic torch has cp312 wheels only
+    assert failures(verdicts) == {
+        ("linux-x86_64-cu124", "3.11", "torch"): [
+            "no wheel for cp311 on linux-x86_64 in uv.lock (it has "
+            "cp312-cp312-manylinux_2_28_x86_64)"
+        ]
+    }
+    assert "staleness not checked" in verdicts.notes[0]
+
+
+def test_download_sizes_are_shown_when_the_lock_records_them() -> None:
+    unknown = format_report(check(), sizes=True)
+    assert "linux-x86_64-cu124  3.12  2 packages  unknown" in unknown
+    sized = SEED_LOCK.replace('hash = "sha256:00" }', 'hash = "sha256:00", size = 1048576 }')
+    report = format_report(check(sized), sizes=True)
+    assert "linux-x86_64-cu124  3.12  2 packages  2.0 MiB" in report
+    partly = SEED_LOCK.replace(
+        'torch-2.5.0%2Bcu124-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" }',
+        'torch-2.5.0%2Bcu124-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00", size = 3000 }',
+    )
+    assert "at least 2.9 KiB (1 files without a recorded size)" in format_report(
+        check(partly), sizes=True
+    )
+
+
+def test_json_keys_are_stable() -> None:
+    data = as_json(check())
+    assert list(data) == ["lock", "ok", "stale", "stale_reasons", "notes", "targets"]
+    target = data["targets"][0]
+    assert list(target) == [
+        "target",
+        "platform",
+        "backend",
+        "extra",
+        "python",
+        "ok",
+        "problems",
+        "installed",
+        "download_bytes",
+        "files_without_size",
+        "packages",
+    ]
+    assert target["packages"][0] == {
+        "package": "torch",
+        "version": "2.5.0+cu124",
+        "expected_version": "2.5.0+cu124",
+        "local_tag": "cu124",
+        "expected_local_tag": "cu124",
+        "index": f"{PT}/cu124",
+        "expected_index": f"{PT}/cu124",
+        "wheel": "torch-2.5.0+cu124-cp311-cp311-manylinux_2_28_x86_64.whl",
+        "ok": True,
+        "problems": [],
+    }
+    assert target["download_bytes"] is None
+    assert target["files_without_size"] == 2
+
+
+def test_an_unreadable_lock_is_bad_input() -> None:
+    with pytest.raises(LockError) as caught:
+        verify(plan_of(SEED_PYPROJECT), "version = [", text(SEED_PYPROJECT))
+    assert caught.value.exit_code == EXIT_BAD_INPUT
+
+
+# -- the commands ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("UVTORCH_INDEX_URL", raising=False)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    directory = tmp_path / "demo"
+    directory.mkdir()
+    (directory / "pyproject.toml").write_text(text(SEED_PYPROJECT))
+    (directory / "uv.lock").write_text(lock_text())
+    return directory
+
+
+def test_verify_command_exit_codes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "--project", str(project)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert out.startswith("TARGET")
+    assert "ok: 6 target x Python environments" in out
+
+    lock = project / "uv.lock"
+    lock.write_text(lock_text().replace(f"{PT}/cu124/torch-2.5.0%2Bcu124-cp312", "x"))
+    assert main(["verify", "--project", str(project)]) == EXIT_PROBLEM
+    out = capsys.readouterr().out
+    assert "linux-x86_64-cu124, Python 3.12, torch: no wheel for cp312 on linux-x86_64" in out
+    assert out.splitlines()[-1] == "FAIL: 1 of 6 target x Python environments (linux-x86_64-cu124)"
+
+    lock.write_text("version = [\n")
+    assert main(["verify", "--project", str(project)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("error: demo/uv.lock: not valid TOML")
+    assert "uv lock" in err
+
+    lock.unlink()
+    assert main(["verify", "--project", str(project)]) == EXIT_BAD_INPUT
+    assert capsys.readouterr().err == (
+        "error: demo/uv.lock: not found\n"
+        "  hint: run `uv lock` in the project to create it, then verify again\n"
+    )
+
+
+def test_verify_annotates_problems_in_github_actions(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    (project / "uv.lock").write_text(lock_text().replace(f"{PT}/cu124", f"{PT}/cpu"))
+    assert main(["verify", "--project", str(project)]) == EXIT_PROBLEM
+    out = capsys.readouterr().out
+    assert "::error file=demo/uv.lock::uv.lock is stale: torch on linux-x86_64-cu124: " in out
+
+
+def test_explain_command(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "--project", str(project)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "download per target" in out
+    assert "unknown" in out
+    # explaining a wrong lock still exits 0: the verdict is in the output
+    (project / "uv.lock").write_text(lock_text().replace(f'"{PT}/cu124"', f'"{PT}/cpu"'))
+    assert main(["explain", "--project", str(project), "--json"]) == EXIT_OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] is False
+    assert data["lock"] == "demo/uv.lock"
+    assert data["targets"][0]["packages"][0]["index"] == f"{PT}/cpu"
