@@ -120,6 +120,183 @@ def explain_cli(project_dir: Path, spec_file: Path | None, as_json: bool) -> Non
     sys.exit(explain_command(project_dir, spec_file, as_json=as_json, env=os.environ))
 
 
+@cli.command("detect")
+@click.option(
+    "--torch",
+    "torch_version",
+    metavar="VERSION",
+    default=None,
+    help="The torch release to choose for (default: the newest in the release table).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the detection as JSON (stable keys).")
+def detect_cli(torch_version: str | None, as_json: bool) -> None:
+    """Detect this machine's platform and the torch backend it should use.
+
+    Reads the NVIDIA driver, ROCm and GPUs. Overrides: UVTORCH_PLATFORM,
+    UVTORCH_CUDA_DRIVER_VERSION and UVTORCH_ROCM_VERSION ("none" for none).
+    """
+    import json
+
+    from .detect import detect, detection_json, format_report
+
+    detection = detect(os.environ, torch=torch_version)
+    click.echo(
+        json.dumps(detection_json(detection), indent=2) if as_json else format_report(detection)
+    )
+
+
+@cli.command("init")
+@click.argument(
+    "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."), required=False
+)
+@click.option(
+    "--torch",
+    "torch_version",
+    metavar="VERSION",
+    default=None,
+    help="The torch version or specifier (default: the newest in the release table).",
+)
+@click.option(
+    "--target",
+    "targets",
+    metavar="PLATFORM:BACKEND[:RUNNER]",
+    multiple=True,
+    help="A CI target, repeatable (default: linux-x86_64 and windows-x86_64 with the newest "
+    "CUDA, macos-arm64:mps, linux-aarch64:cpu).",
+)
+@click.option(
+    "--package",
+    "packages",
+    metavar="NAME",
+    multiple=True,
+    help="A companion package (torchvision, torchaudio), repeatable (default: none).",
+)
+@click.option(
+    "--python",
+    "pythons",
+    metavar="3.X",
+    multiple=True,
+    help="A Python version for the CI jobs, repeatable (default: one the torch release allows).",
+)
+@click.option(
+    "--name",
+    default=None,
+    help="The name of a new project (default: derived from the directory's name).",
+)
+@click.option("--lock", is_flag=True, help="Then run `uv lock` and verify the lock.")
+def init_cli(
+    directory: Path,
+    torch_version: str | None,
+    targets: tuple[str, ...],
+    packages: tuple[str, ...],
+    pythons: tuple[str, ...],
+    name: str | None,
+    lock: bool,
+) -> None:
+    """Bootstrap DIRECTORY (default: here): write a spec, render it, optionally lock.
+
+    With no pyproject.toml it creates a minimal virtual project; otherwise it appends
+    [tool.uvtorch] to the existing pyproject.toml. Flags left out are asked for when a
+    terminal is attached, and take their defaults otherwise.
+    """
+    from .commands import init_command
+
+    sys.exit(
+        init_command(
+            directory,
+            torch=torch_version,
+            targets=targets,
+            packages=packages,
+            python=pythons,
+            name=name,
+            lock=lock,
+            interactive=sys.stdin is not None and sys.stdin.isatty(),
+            env=os.environ,
+        )
+    )
+
+
+@cli.group("releases", invoke_without_command=True)
+@click.option(
+    "--torch",
+    "torch_spec",
+    metavar="SPEC",
+    default=None,
+    help='Only the releases a version or specifier selects ("2.5.1", "2.5", ">=2.9").',
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON (the table's keys).")
+@click.pass_context
+def releases_cli(ctx: click.Context, torch_spec: str | None, as_json: bool) -> None:
+    """Show the release table: torch, companions, Pythons, backends per platform.
+
+    `releases refresh` rebuilds it from the PyTorch indexes and PyPI.
+    """
+    if ctx.invoked_subcommand is not None:
+        if torch_spec is not None or as_json:
+            raise click.UsageError("--torch and --json show the table; give them without refresh")
+        return
+    from .table_view import releases_command
+
+    sys.exit(releases_command(torch_spec, json_output=as_json, echo=click.echo))
+
+
+@releases_cli.command("refresh")
+@click.option(
+    "--index-url",
+    metavar="URL",
+    default=None,
+    help="The base of the PyTorch indexes (default: $UVTORCH_INDEX_URL, "
+    "else https://download.pytorch.org/whl).",
+)
+@click.option(
+    "--pypi-url",
+    metavar="URL",
+    default=None,
+    help="PyPI, for its JSON API (default: https://pypi.org).",
+)
+@click.option(
+    "--table",
+    "table_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The table file to compare and write (default: the one shipped in the package).",
+)
+@click.option("--write", is_flag=True, help="Write the table when it changed (else only diff).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for each answer.",
+)
+def releases_refresh_cli(
+    index_url: str | None,
+    pypi_url: str | None,
+    table_path: Path | None,
+    write: bool,
+    timeout: float,
+) -> None:
+    """Rebuild the release table from the indexes and print the diff.
+
+    Exit 0 when the table is current, 1 when it changed (written with --write), 2 on errors.
+    """
+    from .refresh import refresh_command
+
+    sys.exit(
+        refresh_command(
+            index_url=index_url,
+            pypi_url=pypi_url,
+            table_path=table_path,
+            write=write,
+            timeout=timeout,
+            env=os.environ,
+            echo=click.echo,
+            progress=lambda message: click.echo(message, err=True),
+        )
+    )
+
+
 def _report(error: UvtorchError) -> None:
     text = str(error)
     if os.environ.get("GITHUB_ACTIONS") == "true":

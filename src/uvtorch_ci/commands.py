@@ -196,3 +196,150 @@ def _annotations(verdicts: verify_module.Verdicts) -> list[str]:
             *(f"{p.package}: {text}" for p in target.packages for text in p.problems),
         )
     ]
+
+
+def init_command(
+    directory: Path,
+    *,
+    torch: str | None,
+    targets: tuple[str, ...],
+    packages: tuple[str, ...],
+    python: tuple[str, ...],
+    name: str | None,
+    lock: bool,
+    interactive: bool,
+    env: Mapping[str, str],
+) -> int:
+    """Bootstrap `directory`: a new virtual project holding the spec, or the spec appended to
+    an existing pyproject.toml; then render, and with `lock` run `uv lock` and verify.
+
+    Flags left out are asked for when `interactive`, else take their defaults. Everything is
+    validated and rendered in memory first: on exit 2 nothing on disk has changed. `uv lock`
+    failing, or the lock failing verification, is exit 1 (the files are written by then).
+    """
+    import shutil
+    import subprocess
+    from collections.abc import Callable
+
+    from packaging.utils import canonicalize_name
+
+    from . import init as init_module
+    from .errors import SpecError, UvtorchError
+    from .project import render_project
+    from .pyproject import parse_toml, requires_python
+
+    def ask(question: str, default: str, check: Callable[[str], object]) -> str:
+        def value_proc(text: str) -> str:
+            try:
+                check(text)
+            except ValueError as error:
+                raise click.BadParameter(str(error)) from None
+            return text
+
+        return str(click.prompt(question, default=default, value_proc=value_proc, err=True))
+
+    table = load_table()
+    pyproject_path = directory / "pyproject.toml"
+    label = _label(pyproject_path)
+    standalone = directory / "uvtorch.toml"
+    if standalone.is_file():
+        raise init_module.existing_spec(_label(standalone), "uvtorch.toml")
+    # Refuse what no answer can fix before asking anything.
+    old = read_text(pyproject_path, label)
+    existing = parse_toml(old, label) if old is not None else None
+    if existing is not None:
+        if init_module.has_spec(existing):
+            raise init_module.existing_spec(label, "[tool.uvtorch]")
+        if name is not None:
+            raise SpecError(
+                f"{label} already names the project", where="--name", hint="leave --name out"
+            )
+    answers = init_module.gather_answers(
+        torch=torch,
+        targets=targets,
+        packages=packages,
+        python=python,
+        table=table,
+        ask=ask if interactive else None,
+        requires_python=requires_python(existing) if existing is not None else None,
+    )
+    if old is None:
+        name = name or init_module.project_name(directory.resolve().name)
+        if canonicalize_name(name) in (canonicalize_name(p) for p in ("torch", *answers.packages)):
+            raise SpecError(
+                f'the project cannot be named "{name}": it depends on a package of that name',
+                where="--name",
+                hint="pass --name with another name",
+            )
+        new = init_module.new_pyproject(name, answers, table)
+    else:
+        new = init_module.append_spec(old, answers, file=label)
+    try:
+        rendered = render_project(
+            new,
+            label,
+            spec_text=None,
+            spec_label=None,
+            spec_explicit=False,
+            env=env,
+            table=table,
+            smoke_source=smoke_source(),
+        )
+    except SpecError as error:
+        raise init_module.flag_error(error, answers) from None
+    outputs = [Output(pyproject_path, label, old, rendered.pyproject.text)]
+    for relative, text in rendered.ci_files.items():
+        path = directory / relative
+        output = Output(path, _label(path), read_text(path, _label(path)), text)
+        if output.old is not None and output.changed:
+            raise UvtorchError(
+                "already exists, and init does not overwrite it",
+                file=output.label,
+                hint="move it away and run init again, or add the spec by hand and run "
+                "`uvtorch-ci render`",
+            )
+        outputs.append(output)
+    uv: str | None = None
+    if lock:
+        uv = shutil.which("uv", path=env.get("PATH"))
+        if uv is None:
+            try:
+                from uv import find_uv_bin
+
+                uv = find_uv_bin()
+            except (ImportError, FileNotFoundError):
+                raise UvtorchError(
+                    "--lock: uv is not installed (not on PATH, no `uv` Python package)",
+                    hint="install uv (https://docs.astral.sh/uv/), or leave --lock out and "
+                    "run `uv lock` later",
+                ) from None
+
+    for output in outputs:
+        if output.changed:
+            write_atomic(output.path, output.new, output.label)
+            done = "spec added, rendered" if output.old is not None else "created"
+            click.echo(f"{output.label}: {done}", err=True)
+    for build in rendered.plan.builds:
+        versions = ", ".join(f"{package} {v}" for package, v in build.versions.items())
+        click.echo(f"  {build.target.name}: {versions} from {build.index.url}", err=True)
+    for note in rendered.pyproject.notes:
+        click.echo(f"  {note}", err=True)
+
+    code = EXIT_OK
+    if uv is not None:
+        click.echo(f"running: uv lock (in {_label(directory)})", err=True)
+        try:
+            result = subprocess.run([uv, "lock"], cwd=directory, env=dict(env), check=False)
+        except OSError as error:
+            click.echo(f"uv lock could not run: {error}", err=True)
+            return EXIT_PROBLEM
+        if result.returncode != 0:
+            click.echo(f"uv lock failed (exit {result.returncode})", err=True)
+            return EXIT_PROBLEM
+        code = verify_command(directory, None, env=env)
+    here = directory.resolve() == Path.cwd().resolve()
+    steps = init_module.next_steps(
+        rendered.plan, cd=None if here else _label(directory), locked=uv is not None
+    )
+    click.echo("next:\n" + "".join(f"  {step}\n" for step in steps), err=True, nl=False)
+    return code
