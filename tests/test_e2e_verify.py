@@ -324,3 +324,30 @@ def test_verify_and_uv_tree_agree_after_a_fallback(
         assert uv_says_torch(project, module_env, target) == torch["version"]
         if target["target"] == "linux-x86_64-cu124":
             assert torch["version"] == ("2.5.0" if target["python"] == "3.12" else "2.5.0+cu124")
+
+
+def test_render_lock_renders_locks_and_verifies(mirror: Mirror, tmp_path: Path) -> None:
+    env = mirror.uv_env(tmp_path / "uv-cache")
+    project = tmp_path / "seed"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples" / "seed", project)
+    result = subprocess.run(
+        [sys.executable, "-m", "uvtorch_ci", "render", "--lock"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / "uv.lock").is_file()
+    assert "running: uv lock" in result.stderr
+    assert "2.5.0+cu124" in result.stdout + result.stderr
+    again = subprocess.run(
+        [sys.executable, "-m", "uvtorch_ci", "verify"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr

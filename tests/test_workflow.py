@@ -191,9 +191,10 @@ def test_action_mode_uses_the_action_and_writes_no_smoke_copy() -> None:
     assert steps[1]["uses"] == "my-org/uvtorch-action@0123456789abcdef0123456789abcdef01234567"
     assert steps[1]["with"]["expect"] == "${{ matrix.backend }}"
     assert steps[1]["with"]["require-device"] == "${{ matrix.gpu }}"
-    check = workflow["jobs"]["check"]["steps"][-1]
-    assert check["env"] == {"UVTORCH_CI": "uvtorch-ci==0.1.0"}
-    assert check["run"] == 'uvx --from "$UVTORCH_CI" uvtorch-ci render --check'
+    render_check, verify = workflow["jobs"]["check"]["steps"][-2:]
+    assert render_check["env"] == {"UVTORCH_CI": "uvtorch-ci==0.1.0"}
+    assert render_check["run"] == 'uvx --from "$UVTORCH_CI" uvtorch-ci render --check'
+    assert verify["run"] == 'uvx --from "$UVTORCH_CI" uvtorch-ci verify'
 
 
 def test_inline_mode_runs_the_smoke_copy_with_the_project_interpreter() -> None:

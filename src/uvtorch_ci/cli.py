@@ -52,8 +52,14 @@ def cli() -> None:
 @click.option(
     "--force", is_flag=True, help="Overwrite generated files even where they were edited by hand."
 )
+@click.option("--lock", is_flag=True, help="Then run `uv lock` and verify the lock.")
 def render(
-    project_dir: Path, spec_file: Path | None, check: bool, show_diff: bool, force: bool
+    project_dir: Path,
+    spec_file: Path | None,
+    check: bool,
+    show_diff: bool,
+    force: bool,
+    lock: bool,
 ) -> None:
     """Write the torch blocks into pyproject.toml, and the workflow."""
     from .commands import render_command
@@ -65,6 +71,7 @@ def render(
             check=check,
             show_diff=show_diff,
             force=force,
+            lock=lock,
             env=os.environ,
         )
     )

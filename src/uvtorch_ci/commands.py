@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .errors import EXIT_OK, EXIT_PROBLEM, PyprojectError
+from .errors import EXIT_OK, EXIT_PROBLEM, PyprojectError, UvtorchError
 from .files import Output, read_text, write_atomic
 from .fingerprint import hand_edit
 from .project import Rendered, render_project
@@ -70,7 +70,10 @@ def render_command(
     show_diff: bool,
     env: Mapping[str, str],
     force: bool = False,
+    lock: bool = False,
 ) -> int:
+    """Render; with `lock`, then run `uv lock` and verify the result."""
+    uv = find_uv(env) if lock and not check else None
     rendered, outputs = load_and_render(project_dir, spec_file, env)
     changed = [output for output in outputs if output.changed]
     edited = [
@@ -110,6 +113,8 @@ def render_command(
             )
     if check and changed:
         return EXIT_PROBLEM
+    if uv is not None:
+        return lock_and_verify(uv, project_dir, spec_file, env)
     return EXIT_OK
 
 
@@ -217,8 +222,6 @@ def init_command(
     validated and rendered in memory first: on exit 2 nothing on disk has changed. `uv lock`
     failing, or the lock failing verification, is exit 1 (the files are written by then).
     """
-    import shutil
-    import subprocess
     from collections.abc import Callable
 
     from packaging.utils import canonicalize_name
@@ -299,20 +302,7 @@ def init_command(
                 "`uvtorch-ci render`",
             )
         outputs.append(output)
-    uv: str | None = None
-    if lock:
-        uv = shutil.which("uv", path=env.get("PATH"))
-        if uv is None:
-            try:
-                from uv import find_uv_bin
-
-                uv = find_uv_bin()
-            except (ImportError, FileNotFoundError):
-                raise UvtorchError(
-                    "--lock: uv is not installed (not on PATH, no `uv` Python package)",
-                    hint="install uv (https://docs.astral.sh/uv/), or leave --lock out and "
-                    "run `uv lock` later",
-                ) from None
+    uv = find_uv(env) if lock else None
 
     for output in outputs:
         if output.changed:
@@ -327,19 +317,47 @@ def init_command(
 
     code = EXIT_OK
     if uv is not None:
-        click.echo(f"running: uv lock (in {_label(directory)})", err=True)
-        try:
-            result = subprocess.run([uv, "lock"], cwd=directory, env=dict(env), check=False)
-        except OSError as error:
-            click.echo(f"uv lock could not run: {error}", err=True)
-            return EXIT_PROBLEM
-        if result.returncode != 0:
-            click.echo(f"uv lock failed (exit {result.returncode})", err=True)
-            return EXIT_PROBLEM
-        code = verify_command(directory, None, env=env)
+        code = lock_and_verify(uv, directory, None, env)
     here = directory.resolve() == Path.cwd().resolve()
     steps = init_module.next_steps(
         rendered.plan, cd=None if here else _label(directory), locked=uv is not None
     )
     click.echo("next:\n" + "".join(f"  {step}\n" for step in steps), err=True, nl=False)
     return code
+
+
+def find_uv(env: Mapping[str, str]) -> str:
+    """The uv binary: on PATH, else the one the `uv` Python package ships."""
+    import shutil
+
+    uv = shutil.which("uv", path=env.get("PATH"))
+    if uv is not None:
+        return uv
+    try:
+        from uv import find_uv_bin
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        raise UvtorchError(
+            "--lock: uv is not installed (not on PATH, no `uv` Python package)",
+            hint="install uv (https://docs.astral.sh/uv/), or leave --lock out and "
+            "run `uv lock` yourself",
+        ) from None
+
+
+def lock_and_verify(
+    uv: str, project_dir: Path, spec_file: Path | None, env: Mapping[str, str]
+) -> int:
+    """Run `uv lock` in the project, then verify the lock; exit 1 when either fails."""
+    import subprocess
+
+    click.echo(f"running: uv lock (in {_label(project_dir)})", err=True)
+    try:
+        result = subprocess.run([uv, "lock"], cwd=project_dir, env=dict(env), check=False)
+    except OSError as error:
+        click.echo(f"error: uv lock could not run: {error}", err=True)
+        return EXIT_PROBLEM
+    if result.returncode != 0:
+        click.echo(f"error: uv lock failed (exit {result.returncode})", err=True)
+        return EXIT_PROBLEM
+    return verify_command(project_dir, spec_file, env=env)
