@@ -88,9 +88,52 @@ def merge_blocks(
     environments` setting that shuts one of them out is refused.
     """
     data = parse_toml(old_text, file)
+    _check_shapes(data, file)
     merge = _Merge(old_text, data, blocks_text, file, pytorch_base)
     merge.check_environments(environments or {})
     return merge.run()
+
+
+def _check_shapes(data: Mapping[str, Any], file: str) -> None:
+    """Refuse, naming the key, a value of the wrong type where the merge reads one (uv would
+    refuse the file too), so that nothing below meets a string where it expects a table."""
+
+    def fail(where: str, what: str) -> PyprojectError:
+        return PyprojectError(f"must be {what}", file=file, where=where)
+
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise fail("tool", "a table ([tool])")
+    uv = tool.get("uv", {})
+    if not isinstance(uv, dict):
+        raise fail("[tool].uv", "a table ([tool.uv])")
+    if not isinstance(uv.get("sources", {}), dict):
+        raise fail("[tool.uv].sources", "a table ([tool.uv.sources])")
+    index = uv.get("index", [])
+    if not isinstance(index, list) or not all(isinstance(i, dict) for i in index):
+        raise fail("[tool.uv].index", "an array of tables ([[tool.uv.index]])")
+    conflicts = uv.get("conflicts", [])
+    if not isinstance(conflicts, list) or not all(isinstance(c, list) for c in conflicts):
+        raise fail("[tool.uv].conflicts", 'an array of arrays, e.g. [[{ extra = "cpu" }, ...]]')
+    environments = uv.get("environments", [])
+    if not isinstance(environments, str | list) or not all(
+        isinstance(e, str)
+        for e in ([environments] if isinstance(environments, str) else environments)
+    ):
+        raise fail("[tool.uv].environments", "a marker string or an array of marker strings")
+    project = data.get("project")
+    if not isinstance(project, dict):
+        return  # run() says what is missing
+    if not isinstance(project.get("dynamic", []), list):
+        raise fail("[project].dynamic", "an array of field names")
+    extras = project.get("optional-dependencies", {})
+    if not isinstance(extras, dict):
+        raise fail("[project].optional-dependencies", "a table ([project.optional-dependencies])")
+    for extra, requirements in extras.items():
+        if not isinstance(requirements, list):
+            raise fail(
+                f"[project.optional-dependencies].{extra}", "an array of requirement strings"
+            )
 
 
 @dataclass(frozen=True)
@@ -175,17 +218,38 @@ class _Merge:
                 "dependencies are dynamic, so uvtorch-ci cannot declare torch in them",
                 "list dependencies in [project].dependencies instead",
             )
-        doc = tomlkit.parse(self.old_text)
+        visible, hidden = _hide_arrays_of_tables(self.old_text)
+        doc = tomlkit.parse(visible)
+        if tomlkit.dumps(doc) != visible:
+            raise self._layout_error(_unhide(tomlkit.dumps(doc), hidden))
         self._merge_dependencies(doc)
         removed_extras = self._merge_extras(doc)
         self._merge_uv_keys(doc, removed_extras)
         removals, replaced, renames = self._plan_indexes()
         self._merge_sources(doc, renames)
-        text = self._edit_lines(tomlkit.dumps(doc), removals, replaced)
+        text = _unhide(tomlkit.dumps(doc), hidden)
+        if any(placeholder in text for placeholder in hidden):
+            raise self._layout_error(text)
+        text = self._edit_lines(text, removals, replaced)
         if "\r\n" in self.old_text and not re.search(r"(?<!\r)\n", self.old_text):
             text = re.sub(r"(?<!\r)\n", "\r\n", text)
         self._check(text)
         return Merged(text, tuple(self.notes))
+
+    def _layout_error(self, written: str) -> PyprojectError:
+        """tomlkit would not write the file back as it was: refuse rather than move lines."""
+        old = self.old_text.splitlines()
+        new = written.splitlines()
+        line = next(
+            (i for i, pair in enumerate(zip(old, new, strict=False)) if len(set(pair)) > 1), None
+        )
+        line = min(len(old), len(new)) if line is None else line
+        return self.fail(
+            f"line {line + 1}",
+            "uvtorch-ci cannot edit this file without moving its lines (tomlkit, which it edits "
+            "TOML with, regroups the tables here)",
+            "keep the parts of each table together, then render again",
+        )
 
     # -- requirement arrays: [project].dependencies and the extras ---------------------------
 
@@ -259,6 +323,7 @@ class _Merge:
         if table is None:
             if self.new_extras:
                 self.missing[EXTRAS] = list(self.new_extras)
+                self.notes.append(f"added the extras {', '.join(self.new_extras)}")
             return removed
         inline = isinstance(table, tomlkit.items.InlineTable)
         for extra in list(table.keys()):
@@ -326,10 +391,16 @@ class _Merge:
         removals: list[int] = []
         replaced: dict[int, str] = {}
         renames: dict[str, str] = {}
+        seen: set[str] = set()
         for position, index in enumerate(self._existing_indexes()):
             name = str(index.get("name", ""))
             url = str(index.get("url", ""))
+            if name in seen:  # a second table with one of the tool's index names
+                removals.append(position)
+                self.notes.append(f"removed the duplicate index {name!r} ({url})")
+                continue
             if name in by_name:
+                seen.add(name)
                 if index != by_name[name]:
                     replaced[position] = self.pieces.indexes[name]
                     self.notes.append(f"replaced index {name!r} ({url})")
@@ -442,7 +513,7 @@ class _Merge:
             if found is not None:
                 text_of_keys = "".join(self.pieces.keys[path][key] for key in keys)
                 edits.append((found.body_end, found.body_end, text_of_keys))
-            elif path == EXTRAS:
+            elif path == EXTRAS and "optional-dependencies" not in self.data["project"]:
                 after.setdefault(project.body_end, []).append(self.pieces.table(path, keys))
             elif path == UV and not self._uv_has_dotted_keys():
                 after.setdefault(first_uv, []).append(self.pieces.table(path, keys))
@@ -506,6 +577,50 @@ class _Merge:
         merged = merged and all(names.count(i["name"]) == 1 for i in self.new_indexes)
         if not merged:
             raise self.fail("", "could not merge the torch entries here (please report this)")
+
+
+def _hide_arrays_of_tables(text: str) -> tuple[str, dict[str, str]]:
+    """`text` with each [[array.of.tables]] the tomlkit pass does not edit (all but those
+    under [project] and [tool.uv.sources]) swapped for a placeholder comment line, and the
+    placeholders with the lines they stand for.
+
+    tomlkit regroups the tables of an array split by another table of the same parent
+    ([[tool.uv.index]], [tool.uv.sources], [[tool.uv.index]]) when it writes a document
+    back, which would move the user's lines; those tables are edited on lines anyway.
+    """
+    lines = text.splitlines(keepends=True)
+    headers = scan(lines)
+    token = "#uvtorch-ci-hidden-"
+    while token in text:
+        token += "-"
+    hidden: dict[str, str] = {}
+    arrays: list[tuple[str, ...]] = []
+    out: list[str] = lines[: headers[0].line] if headers else lines
+    for i, header in enumerate(headers):
+        end = headers[i + 1].line if i + 1 < len(headers) else len(lines)
+        section = lines[header.line : end]
+        edited = header.path[:1] == PROJECT or header.path[:3] == SOURCES
+        if header.is_array and not edited:
+            arrays.append(header.path)
+        child = any(header.path[: len(a)] == a for a in arrays)
+        if not child:
+            out += section
+            continue
+        if hidden and out and out[-1] in hidden:  # one placeholder for adjacent sections
+            hidden[out[-1]] += "".join(section)
+            continue
+        last = section[-1]
+        newline = last[len(last.rstrip("\r\n")) :]
+        placeholder = f"{token}{len(hidden)}{newline}"
+        hidden[placeholder] = "".join(section)
+        out.append(placeholder)
+    return "".join(out), hidden
+
+
+def _unhide(text: str, hidden: Mapping[str, str]) -> str:
+    for placeholder, section in hidden.items():
+        text = text.replace(placeholder, section, 1)
+    return text
 
 
 def _owned_conflict(group: Any, owned: set[str]) -> bool:

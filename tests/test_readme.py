@@ -1,0 +1,104 @@
+"""README.md against its one source: action.yml's inputs and outputs, the click commands."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import yaml
+
+from uvtorch_ci.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+ACTION: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text())
+
+
+def table_rows(heading: str) -> list[list[str]]:
+    """The rows of the first Markdown table after the line `heading`."""
+    lines = README.split(f"\n{heading}\n", 1)[1].splitlines()
+    rows = []
+    for line in lines:
+        if line.startswith("|"):
+            rows.append([cell.strip() for cell in line.strip("|").split(" | ")])
+        elif rows:
+            break
+    return rows[2:]  # without the header and the separator
+
+
+def test_action_inputs_table_matches_action_yml() -> None:
+    rows = table_rows("Inputs:")
+    documented = {row[0].strip("`"): (row[1], row[2]) for row in rows}
+    assert list(documented) == list(ACTION["inputs"])
+    for name, spec in ACTION["inputs"].items():
+        description, default = documented[name]
+        assert description == spec["description"], name
+        if spec.get("required"):
+            assert default == "", name
+        else:
+            assert default == f'`"{spec["default"]}"`', name
+
+
+def test_action_outputs_table_matches_action_yml() -> None:
+    rows = table_rows("Outputs:")
+    assert {row[0].strip("`"): row[1] for row in rows} == {
+        name: spec["description"] for name, spec in ACTION["outputs"].items()
+    }
+
+
+def commands() -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in sorted(cli.commands.items()):
+        found.append((name, command))
+        if isinstance(command, click.Group):
+            found += [(f"{name} {sub}", c) for sub, c in sorted(command.commands.items())]
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), commands(), ids=lambda v: str(v))
+def test_every_command_and_option_is_documented(name: str, command: click.Command) -> None:
+    top = name.split()[0]
+    section = README.split(f"\n### uvtorch-ci {top}\n", 1)
+    assert len(section) == 2, f"README has no section for `uvtorch-ci {top}`"
+    body = section[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
+    assert f"uvtorch-ci {name}" in body
+    options = [o for p in command.params for o in p.opts if o.startswith("--")]
+    if name == "smoke":  # its options belong to the standalone smoke check
+        from uvtorch_ci.smoke import build_parser
+
+        options = [o for a in build_parser()._actions for o in a.option_strings if o != "--help"]
+        options = [o for o in options if o.startswith("--")]
+    for option in options:
+        assert re.search(rf"{re.escape(option)}\b", body), f"{name}: {option} undocumented"
+
+
+def test_readme_commands_run() -> None:
+    # The README's first command, minus the install: the example project is up to date.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "uvtorch_ci",
+            "render",
+            "--project",
+            "examples/seed",
+            "--check",
+            "--diff",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert "examples/seed/pyproject.toml: up to date" in result.stderr
+    assert "python -m pip install -e '.[test]' && python -m pytest" in README
+    assert (
+        "python -m pip install -e '.[test]' && python -m pytest" in (ROOT / ".ci/run").read_text()
+    )
