@@ -19,7 +19,8 @@ CORPUS_BROKEN = ROOT.parent / "shared" / "corpus" / "pyproject-broken"
 def cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, **(env or {})}
+    # no fast-path records unless a test asks for them (test_fastcheck.py does)
+    full = {**os.environ, "UVTORCH_CI_CACHE_DIR": "off", **(env or {})}
     full.pop("UVTORCH_INDEX_URL", None) if env is None or "UVTORCH_INDEX_URL" not in env else None
     full.pop("GITHUB_ACTIONS", None)
     return subprocess.run(

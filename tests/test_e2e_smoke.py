@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from mirror import Mirror, uv_binary
 
-from uvtorch_ci.workflow import SMOKE_PATH
+from uvtorch_ci.fastcheck import SMOKE_PATH
 
 pytestmark = pytest.mark.e2e
 

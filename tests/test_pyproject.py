@@ -322,3 +322,34 @@ def test_pytorch_index_detection() -> None:
     assert is_pytorch_index("https://download.pytorch.org/whl/nightly/rocm6.4", base)
     assert not is_pytorch_index("https://pypi.org/simple", base)
     assert not is_pytorch_index("https://flashinfer.ai/whl/cu130/torch2.9", base)
+
+
+def test_environments_that_shut_out_a_target_are_refused() -> None:
+    before = (
+        '[project]\nname = "x"\nversion = "0"\n\n[tool.uv]\n'
+        "environments = [\"sys_platform == 'linux'\"]\n"
+    )
+    with pytest.raises(PyprojectError) as caught:
+        render_project(
+            before + SPEC,
+            "pyproject.toml",
+            spec_text=None,
+            spec_label=None,
+            env={},
+            table=load_table(),
+            check_environments=True,
+        )
+    assert str(caught.value).startswith(
+        "pyproject.toml: [tool.uv].environments: shuts out macos-arm64, which the spec targets"
+    )
+    allowed = before.replace("'linux'\"]", "'linux'\", \"sys_platform == 'darwin'\"]")
+    rendered = render_project(
+        allowed + SPEC,
+        "pyproject.toml",
+        spec_text=None,
+        spec_label=None,
+        env={},
+        table=load_table(),
+        check_environments=True,
+    )
+    assert "environments = [" in rendered.pyproject.text

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +13,9 @@ from .files import Output, read_text, write_atomic
 from .fingerprint import hand_edit
 from .project import Rendered, render_project
 from .releases import load_table
+
+if TYPE_CHECKING:
+    from .verify import Verdicts
 
 
 def _label(path: Path) -> str:
@@ -23,7 +26,7 @@ def _label(path: Path) -> str:
 
 
 def load_and_render(
-    project_dir: Path, spec_file: Path | None, env: Mapping[str, str]
+    project_dir: Path, spec_file: Path | None, env: Mapping[str, str], *, strict: bool = True
 ) -> tuple[Rendered, list[Output]]:
     """Read the project, render everything, and pair each output with what is on disk."""
     pyproject_path = project_dir / "pyproject.toml"
@@ -48,6 +51,7 @@ def load_and_render(
         env=env,
         table=load_table(),
         smoke_source=smoke_source(),
+        check_environments=strict,
     )
     outputs = [Output(pyproject_path, pyproject_label, text, rendered.pyproject.text)]
     for relative, new in rendered.ci_files.items():
@@ -59,7 +63,7 @@ def load_and_render(
 
 def smoke_source() -> str:
     """The standalone smoke check's own source, as shipped in the package."""
-    return resources.files("uvtorch_ci").joinpath("smoke.py").read_text(encoding="utf-8")
+    return (Path(__file__).parent / "smoke.py").read_text(encoding="utf-8")
 
 
 def render_command(
@@ -113,25 +117,25 @@ def render_command(
             )
     if check and changed:
         return EXIT_PROBLEM
+    from .fastcheck import remember
+
+    remember(project_dir, spec_file, env)  # every output is current now
     if uv is not None:
         return lock_and_verify(uv, project_dir, spec_file, env)
     return EXIT_OK
 
 
-# verify and explain (appended: the rest of this module predates them)
-from . import verify as verify_module  # noqa: E402
+# verify and explain
 
 
-def verify_project(
-    project_dir: Path, spec_file: Path | None, env: Mapping[str, str]
-) -> verify_module.Verdicts:
+def verify_project(project_dir: Path, spec_file: Path | None, env: Mapping[str, str]) -> Verdicts:
     """Render the plan in memory, read uv.lock and check it; LockError (exit 2) when uv.lock
     is missing or unreadable. The lock is compared with pyproject.toml as it is on disk; a
     pyproject.toml the spec would render differently is a note."""
     from .errors import LockError, UvtorchError
     from .verify import verify
 
-    rendered, outputs = load_and_render(project_dir, spec_file, env)
+    rendered, outputs = load_and_render(project_dir, spec_file, env, strict=False)
     lock_path = project_dir / "uv.lock"
     lock_label = _label(lock_path)
     hint = "run `uv lock` in the project to create it, then verify again"
@@ -188,7 +192,7 @@ def explain_command(
     return EXIT_OK
 
 
-def _annotations(verdicts: verify_module.Verdicts) -> list[str]:
+def _annotations(verdicts: Verdicts) -> list[str]:
     """GitHub Actions error annotations, one per problem (the job log shows them on top)."""
     file = f" file={verdicts.lock_file}"
     if verdicts.stale:

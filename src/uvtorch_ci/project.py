@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import SpecError
+from .fastcheck import SMOKE_PATH
+from .lock import marker_environment
 from .plan import Plan, plan_from_data
+from .platforms import PLATFORMS
 from .pyproject import Merged, merge_blocks, parse_toml, requires_python
 from .releases import ReleaseTable
 from .render import render_blocks
-from .workflow import SMOKE_PATH, render_smoke_copy, render_workflow
+from .workflow import render_smoke_copy, render_workflow
 
 SPEC_TABLE = "tool.uvtorch"
 
@@ -61,11 +64,14 @@ def render_project(
     env: Mapping[str, str],
     table: ReleaseTable,
     smoke_source: str = "",
+    check_environments: bool = False,
 ) -> Rendered:
     """Validate the spec, plan, render the blocks and merge them into pyproject.toml.
 
     `smoke_source` is the text of the standalone smoke check, copied next to the workflow
-    when the workflow runs it inline (no action of ours to install first).
+    when the workflow runs it inline (no action of ours to install first). With
+    `check_environments`, a `[tool.uv] environments` that shuts out a target is an error
+    (render refuses it; verify reports it per target instead).
     """
     pyproject = parse_toml(pyproject_text, pyproject_label)
     data, file, prefix = spec_data(pyproject, pyproject_label, spec_text, spec_label, spec_explicit)
@@ -77,11 +83,17 @@ def render_project(
         table=table,
         requires_python=requires_python(pyproject),
     )
+    environments = {
+        t.platform: marker_environment(PLATFORMS[t.platform], plan.spec.python[0])
+        for t in plan.spec.targets
+        if check_environments
+    }
     merged = merge_blocks(
         pyproject_text,
         render_blocks(plan),
         file=pyproject_label,
         pytorch_base=plan.spec.index_url,
+        environments=environments,
     )
     ci_files = {plan.spec.workflow: render_workflow(plan)}
     if plan.spec.action is None:

@@ -55,6 +55,15 @@ def parse_toml(text: str, file: str) -> dict[str, Any]:
             raise PyprojectError(
                 f"not valid TOML: {match.group(1)}", file=file, where=match.group(2)
             ) from None
+        match = re.match(r"(.*) \(at end of document\)$", message)
+        if match:
+            line = text.count("\n") + 1
+            column = len(text) - text.rfind("\n")
+            raise PyprojectError(
+                f"not valid TOML: {match.group(1)}",
+                file=file,
+                where=f"line {line}, column {column} (the end of the file)",
+            ) from None
         raise PyprojectError(f"not valid TOML: {message}", file=file) from None
 
 
@@ -220,17 +229,19 @@ class _Merge:
             )
         visible, hidden = _hide_arrays_of_tables(self.old_text)
         doc = tomlkit.parse(visible)
-        if tomlkit.dumps(doc) != visible:
-            raise self._layout_error(_unhide(tomlkit.dumps(doc), hidden))
+        written = tomlkit.dumps(doc)
+        if written != visible:
+            raise self._layout_error(_unhide(written, hidden) or written)
         self._merge_dependencies(doc)
         removed_extras = self._merge_extras(doc)
         self._merge_uv_keys(doc, removed_extras)
         removals, replaced, renames = self._plan_indexes()
         self._merge_sources(doc, renames)
-        text = _unhide(tomlkit.dumps(doc), hidden)
-        if any(placeholder in text for placeholder in hidden):
-            raise self._layout_error(text)
-        text = self._edit_lines(text, removals, replaced)
+        written = tomlkit.dumps(doc)
+        unhidden = _unhide(written, hidden)
+        if unhidden is None:
+            raise self._layout_error(written)
+        text = self._edit_lines(unhidden, removals, replaced)
         if "\r\n" in self.old_text and not re.search(r"(?<!\r)\n", self.old_text):
             text = re.sub(r"(?<!\r)\n", "\r\n", text)
         self._check(text)
@@ -247,7 +258,7 @@ class _Merge:
         return self.fail(
             f"line {line + 1}",
             "uvtorch-ci cannot edit this file without moving its lines (tomlkit, which it edits "
-            "TOML with, regroups the tables here)",
+            "TOML with, would regroup or drop lines here)",
             "keep the parts of each table together, then render again",
         )
 
@@ -440,6 +451,14 @@ class _Merge:
         formatted: Any = self.formatted["tool"]["uv"]["sources"]
         for key in list(sources.keys()):
             name = canonicalize_name(key)
+            if name in self.managed | set(FAMILY) and isinstance(sources[key], tomlkit.items.AoT):
+                # tomlkit drops the lines after an array of tables it replaces or deletes
+                raise self.fail(
+                    f"[[tool.uv.sources.{key}]]",
+                    f"uvtorch-ci writes the sources of {key} itself and cannot replace them "
+                    "when they are written as an array of tables",
+                    f"delete the [[tool.uv.sources.{key}]] tables, then render again",
+                )
             if name in (self.managed | set(FAMILY)) and key not in self.new_sources:
                 reason = "not routed by the spec" if name not in self.managed else "respelt"
                 self.notes.append(f"removed the source for {key!r} ({reason})")
@@ -617,9 +636,12 @@ def _hide_arrays_of_tables(text: str) -> tuple[str, dict[str, str]]:
     return "".join(out), hidden
 
 
-def _unhide(text: str, hidden: Mapping[str, str]) -> str:
+def _unhide(text: str, hidden: Mapping[str, str]) -> str | None:
+    """`text` with the hidden lines back in place; None when a placeholder went missing."""
     for placeholder, section in hidden.items():
-        text = text.replace(placeholder, section, 1)
+        if text.count(placeholder) != 1:
+            return None
+        text = text.replace(placeholder, section)
     return text
 
 

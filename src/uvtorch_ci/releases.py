@@ -6,12 +6,13 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 FORMAT = 1
+TABLE_PATH = Path(__file__).parent / "data" / "releases.toml"
 COMPANIONS = ("torchvision", "torchaudio")
 # On the cpu index these platforms' builds carry no local tag (pain point: pinning `+cpu`
 # everywhere breaks macOS and Linux aarch64; astral-sh/uv#5182, #9036).
@@ -176,7 +177,7 @@ def dump_table(table: ReleaseTable) -> str:
 
 
 def table_text() -> str:
-    return resources.files("uvtorch_ci").joinpath("data/releases.toml").read_text(encoding="utf-8")
+    return TABLE_PATH.read_text(encoding="utf-8")
 
 
 @cache

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
-from pathlib import Path
 
 import jinja2
 
+from .fingerprint import templates_dir
 from .plan import Plan
-
-
-def templates_dir() -> Path:
-    """The templates folder: inside the wheel, or the repository's top-level templates/."""
-    packaged = Path(str(resources.files("uvtorch_ci"))) / "templates"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "templates"
 
 
 def toml_string(value: object) -> str:

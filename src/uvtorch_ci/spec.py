@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,11 +14,11 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .errors import SpecError, did_you_mean, one_of
+from .fastcheck import DEFAULT_WORKFLOW
 from .platforms import PLATFORMS
 from .releases import BACKEND_PATTERN, COMPANIONS
 
 DEFAULT_INDEX_URL = "https://download.pytorch.org/whl"
-DEFAULT_WORKFLOW = ".github/workflows/torch.yml"
 INDEX_URL_ENV = "UVTORCH_INDEX_URL"
 
 TOP_KEYS = ("torch", "packages", "python", "index-url", "workflow", "action", "ci-tool", "targets")
@@ -92,10 +93,12 @@ class _Reader:
     def check_keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
         for name in table:
             if name not in allowed:
-                place = f"{where}.{name}" if where else name
+                quoted = json.dumps(name, ensure_ascii=False)  # a TOML basic string too
+                key = name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else quoted
+                place = f"{where}.{key}" if where else key
                 raise self.fail(
                     place,
-                    f'unknown key "{name}"{did_you_mean(name, allowed)}',
+                    f"unknown key {quoted}{did_you_mean(name, allowed)}",
                     f"valid keys: {', '.join(allowed)}",
                 )
 

@@ -9,15 +9,14 @@ from typing import Any
 
 import jinja2
 
-from .fingerprint import stamp
+from .fastcheck import SMOKE_PATH
+from .fingerprint import stamp, templates_dir
 from .plan import Plan
-from .render import templates_dir
 
 # Pinned by commit, the version in the comment (setup-uv has no moving major tags since v8).
 CHECKOUT = "actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0"
 SETUP_UV = "astral-sh/setup-uv@20cfd1bf945f4377ade1205e4dbc17946fc9a30d # v10.0.1"
 UV_VERSION = "0.13.9"
-SMOKE_PATH = ".github/uvtorch/smoke.py"
 
 
 def matrix(plan: Plan) -> list[dict[str, Any]]:

@@ -1,0 +1,100 @@
+"""The fast `render --check`: answers "up to date" from a recorded digest, and only then."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from uvtorch_ci.fastcheck import state_digest, up_to_date
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = "and the generated files: up to date (unchanged)"
+
+
+def run(*args: str, cwd: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "UVTORCH_CI_CACHE_DIR": str(cache)}
+    env.pop("UVTORCH_INDEX_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "uvtorch_ci", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture
+def seed(tmp_path: Path) -> Path:
+    project = tmp_path / "seed"
+    shutil.copytree(ROOT / "examples" / "seed", project)
+    return project
+
+
+def test_a_full_render_records_and_the_next_check_is_fast(seed: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = run("render", "--check", cwd=seed, cache=cache)
+    assert first.returncode == 0
+    assert FAST not in first.stderr  # nothing recorded yet: the full render decided
+    assert len(list(cache.iterdir())) == 1
+    second = run("render", "--check", cwd=seed, cache=cache)
+    assert second.returncode == 0
+    assert FAST in second.stderr
+
+
+def test_any_change_of_an_input_or_output_goes_the_full_way(seed: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert run("render", cwd=seed, cache=cache).returncode == 0
+    assert FAST in run("render", "--check", cwd=seed, cache=cache).stderr
+
+    pyproject = seed / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('backend = "cpu"', 'backend = "cpu"\ngpu = true')
+    )
+    changed = run("render", "--check", cwd=seed, cache=cache)
+    assert changed.returncode == 1
+    assert "would change" in changed.stderr
+
+    assert run("render", cwd=seed, cache=cache).returncode == 0
+    workflow = seed / ".github" / "workflows" / "torch.yml"
+    workflow.write_text(workflow.read_text() + "# a note\n")
+    edited = run("render", "--check", cwd=seed, cache=cache)
+    assert edited.returncode == 1
+    assert "edited by hand" in edited.stderr
+
+    workflow.unlink()
+    missing = run("render", "--check", cwd=seed, cache=cache)
+    assert missing.returncode == 1
+    assert FAST not in missing.stderr
+
+
+def test_the_digest_covers_the_mirror_url_and_the_cache_can_be_off(
+    seed: Path, tmp_path: Path
+) -> None:
+    plain = state_digest(seed, None, {})
+    mirrored = state_digest(seed, None, {"UVTORCH_INDEX_URL": "http://127.0.0.1:1/whl"})
+    assert plain is not None
+    assert mirrored is not None
+    assert plain != mirrored
+    cache = tmp_path / "cache"
+    assert run("render", cwd=seed, cache=cache).returncode == 0
+    assert up_to_date(seed, None, {"UVTORCH_CI_CACHE_DIR": str(cache)})
+    assert not up_to_date(seed, None, {"UVTORCH_CI_CACHE_DIR": "off"})
+    assert not up_to_date(seed, None, {"UVTORCH_CI_CACHE_DIR": str(tmp_path / "empty")})
+
+
+def test_only_the_plain_check_takes_the_fast_path(seed: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert run("render", cwd=seed, cache=cache).returncode == 0
+    diff = run("render", "--check", "--diff", cwd=seed, cache=cache)
+    assert diff.returncode == 0
+    assert FAST not in diff.stderr
+    other = run("render", "--check", "--project", str(seed), cwd=tmp_path, cache=cache)
+    assert other.returncode == 0
+    assert FAST in other.stderr
+    assert run("--version", cwd=seed, cache=cache).stdout.startswith("uvtorch-ci, version ")
