@@ -1,4 +1,4 @@
-"""Every backend on every platform, locked by real uv: each target (and its extra) gets its build."""
+"""Every backend on every platform, locked by real uv: each target and extra gets its build."""
 
 from __future__ import annotations
 
