@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from email.parser import HeaderParser
 from html.parser import HTMLParser
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -745,7 +744,9 @@ def observe(fetcher: Fetcher, index_url: str, pypi_url: str, previous: ReleaseTa
 
 def shipped_table_path() -> Path:
     """data/releases.toml inside the package (in a checkout: src/uvtorch_ci/data/)."""
-    return Path(str(resources.files("uvtorch_ci").joinpath("data/releases.toml")))
+    from .releases import TABLE_PATH
+
+    return TABLE_PATH
 
 
 def _label(path: Path) -> str:
