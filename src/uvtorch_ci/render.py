@@ -16,18 +16,31 @@ def toml_string(value: object) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+def yaml_scalar(value: object) -> str:
+    """A YAML flow value: JSON is a subset of YAML, and every string comes out double-quoted."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 @cache
-def environment() -> jinja2.Environment:
+def template(name: str, variable_start: str = "{{", variable_end: str = "}}") -> jinja2.Template:
+    """A template of templates/, with the `toml` and `yaml` quoting filters.
+
+    The workflow template changes the variable delimiters, since GitHub's own `${{ }}`
+    expressions fill it.
+    """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
+        variable_start_string=variable_start,
+        variable_end_string=variable_end,
     )
     env.filters["toml"] = toml_string
-    return env
+    env.filters["yaml"] = yaml_scalar
+    return env.get_template(name)
 
 
 def render_blocks(plan: Plan) -> str:
     """The TOML document of every pyproject.toml entry the tool owns."""
-    return environment().get_template("pyproject-blocks.toml.j2").render(plan=plan)
+    return template("pyproject-blocks.toml.j2").render(plan=plan)

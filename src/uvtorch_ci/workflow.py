@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
 from pathlib import PurePath
 from typing import Any
 
-import jinja2
-
 from .fastcheck import SMOKE_PATH
-from .fingerprint import stamp, templates_dir
+from .fingerprint import stamp
 from .plan import Plan
+from .render import template
 
 # Pinned by commit, the version in the comment (setup-uv has no moving major tags since v8).
 CHECKOUT = "actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0"
@@ -40,25 +37,6 @@ def matrix(plan: Plan) -> list[dict[str, Any]]:
     return entries
 
 
-def yaml_scalar(value: object) -> str:
-    """A YAML flow value: JSON is a subset of YAML, and every string comes out double-quoted."""
-    return json.dumps(value, ensure_ascii=False)
-
-
-@cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-        variable_start_string="{=",
-        variable_end_string="=}",
-    )
-    env.filters["yaml"] = yaml_scalar
-    return env
-
-
 def generated_header(plan: Plan) -> list[str]:
     """The first lines of every file `render` writes besides pyproject.toml."""
     spec = plan.spec
@@ -77,17 +55,13 @@ def render_smoke_copy(plan: Plan, smoke_source: str) -> str:
 
 def render_workflow(plan: Plan) -> str:
     spec = plan.spec
-    body = (
-        _environment()
-        .get_template("workflow.yml.j2")
-        .render(
-            checkout=CHECKOUT,
-            setup_uv=SETUP_UV,
-            uv_version=UV_VERSION,
-            matrix=matrix(plan),
-            action=spec.action,
-            ci_tool=spec.ci_tool,
-            smoke_path=SMOKE_PATH,
-        )
+    body = template("workflow.yml.j2", "{=", "=}").render(
+        checkout=CHECKOUT,
+        setup_uv=SETUP_UV,
+        uv_version=UV_VERSION,
+        matrix=matrix(plan),
+        action=spec.action,
+        ci_tool=spec.ci_tool,
+        smoke_path=SMOKE_PATH,
     )
     return stamp(generated_header(plan), body)
