@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from mirror import Mirror, uv_binary
+from mirror import Mirror
+from projects import run, uv, uvtorch, write_project
 
 from uvtorch_ci.platforms import PLATFORMS
 
@@ -129,33 +128,18 @@ CASES: dict[str, tuple[str, str, list[tuple[str, str | None, str, str]]]] = {
 }
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, f"{args}:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
 def installed(project: Path, env: dict[str, str], platform: str, extra: str | None) -> str:
     """What uv itself would install on `platform` from uv.lock (a dry-run sync, frozen)."""
-    args = [str(uv_binary()), "sync", "--frozen", "--dry-run"]
-    args += ["--python-platform", PLATFORMS[platform].triple]
-    if extra:
-        args += ["--extra", extra]
-    result = subprocess.run(args, cwd=project, env=env, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr
+    args = ["sync", "--frozen", "--dry-run", "--python-platform", PLATFORMS[platform].triple]
+    result = uv([*args, "--extra", extra] if extra else args, project, env)
     return result.stdout + result.stderr
 
 
 def make(tmp_path: Path, env: dict[str, str], torch: str, body: str) -> Path:
-    project = tmp_path / "project"
-    project.mkdir()
-    spec = "\n".join(line.strip() for line in body.strip().splitlines())
-    (project / "pyproject.toml").write_text(
-        '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.10"\n'
-        f'\n[tool.uvtorch]\ntorch = "{torch}"\npython = ["3.12"]\n{spec}\n'
-    )
-    run([sys.executable, "-m", "uvtorch_ci", "render"], project, env)
-    run([str(uv_binary()), "lock"], project, env)
+    spec = f'torch = "{torch}"\npython = ["3.12"]\n{body}'
+    project = write_project(tmp_path / "project", spec, requires_python=">=3.10")
+    uvtorch(["render"], project, env)
+    uv(["lock"], project, env)
     return project
 
 
@@ -189,7 +173,7 @@ def test_switching_extras_reinstalls_the_build(mirror: Mirror, tmp_path: Path) -
         ("cu126", "2.9.1+cu126 12.6"),
         ("cpu", "2.9.1+cpu None"),
     ):
-        run([str(uv_binary()), "sync", "--locked", "--extra", extra], project, env)
-        assert run([python, "-c", probe], project, env).strip() == expected
-        smoke = [str(uv_binary()), "run", "--no-sync", "python", ".github/uvtorch/smoke.py"]
-        run([*smoke, "--expect", extra], project, env)
+        uv(["sync", "--locked", "--extra", extra], project, env)
+        assert run([python, "-c", probe], project, env).stdout.strip() == expected
+        smoke = ["run", "--no-sync", "python", ".github/uvtorch/smoke.py"]
+        uv([*smoke, "--expect", extra], project, env)

@@ -7,47 +7,33 @@ proves the workflow's own steps find a matched build and reject a mismatched one
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 from mirror import Mirror, uv_binary
+from projects import run, uv, uvtorch, write_project
 
 from uvtorch_ci.fastcheck import SMOKE_PATH
 
 pytestmark = pytest.mark.e2e
 
 
-def run(
-    args: list[str], cwd: Path, env: dict[str, str], expect: int = 0
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    assert result.returncode == expect, f"{args}:\n{result.stdout}\n{result.stderr}"
-    return result
-
-
 def synced_project(tmp_path: Path, env: dict[str, str], torch: str, backend: str) -> Path:
     """A project whose only target is linux-x86_64 with `backend`, rendered, locked and synced."""
-    project = tmp_path / backend
-    project.mkdir()
-    (project / "pyproject.toml").write_text(
-        f'[project]\nname = "job"\nversion = "0"\nrequires-python = ">=3.11"\n\n'
-        f'[tool.uvtorch]\ntorch = "{torch}"\npackages = ["torchvision"]\n\n'
+    spec = (
+        f'torch = "{torch}"\npackages = ["torchvision"]\n'
         f'[[tool.uvtorch.targets]]\nplatform = "linux-x86_64"\nbackend = "{backend}"\n'
     )
-    import sys
-
-    run([sys.executable, "-m", "uvtorch_ci", "render"], project, env)
+    project = write_project(tmp_path / backend, spec)
+    uvtorch(["render"], project, env)
     assert (project / SMOKE_PATH).is_file()
-    uv = str(uv_binary())
-    run([uv, "lock"], project, env)
-    run([uv, "sync", "--locked"], project, env)
+    uv(["lock"], project, env)
+    uv(["sync", "--locked"], project, env)
     return project
 
 
 def smoke(project: Path, env: dict[str, str], *args: str, expect: int) -> str:
-    command = [str(uv_binary()), "run", "--no-sync", "python", SMOKE_PATH, *args]
-    result = run(command, project, env, expect)
+    result = uv(["run", "--no-sync", "python", SMOKE_PATH, *args], project, env, expect)
     return result.stdout + result.stderr
 
 

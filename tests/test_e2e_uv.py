@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from mirror import Mirror, uv_binary
+from mirror import Mirror
+from projects import run, uv, uvtorch, write_project
 
 from uvtorch_ci.lock import marker_environment, parse_lock
 from uvtorch_ci.platforms import PLATFORMS
@@ -19,20 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "examples" / "seed"
 HAND_WRITTEN = ROOT / "tests" / "data" / "seed-hand-written" / "pyproject.toml"
 PUBLIC = "https://download.pytorch.org/whl"
-
-
-def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-def uvtorch(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return run([sys.executable, "-m", "uvtorch_ci", *args], cwd, env)
-
-
-def uv(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return run([str(uv_binary()), *args], cwd, env)
 
 
 def resolved(project: Path, platform: str, python: str = "3.12") -> dict[str, tuple[str, str]]:
@@ -166,13 +151,7 @@ def test_rendered_spec_locks_each_target_to_its_build(
     case: str, mirror: Mirror, env: dict[str, str], tmp_path: Path
 ) -> None:
     spec, expected, torch, companions, cuda = SPECS[case]
-    text = (
-        '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
-        "dependencies = []\n\n[tool.uvtorch]\n"
-        + "\n".join(line.strip() for line in spec.strip().splitlines())
-        + "\n"
-    )
-    project = make_project(tmp_path, case, text)
+    project = write_project(tmp_path / case, spec)
     uvtorch(["render"], project, env)
     uv(["lock"], project, env)
     for platform, (backend, tag) in expected.items():
