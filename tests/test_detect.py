@@ -10,19 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from uvtorch_ci.detect import (
+from uvtorch_ci.detect import Detection, choose_backend, cuda_version, detect, select_release
+from uvtorch_ci.detect_report import detection_json, format_report, target_snippet
+from uvtorch_ci.machine import (
     DRIVER_ENV,
     PLATFORM_ENV,
     ROCM_ENV,
     DetectError,
-    Detection,
     Gpu,
     Readings,
-    choose_backend,
-    cuda_version,
-    detect,
-    detection_json,
-    format_report,
     parse_proc_version,
     platform_of,
     read_driver,
@@ -30,8 +26,6 @@ from uvtorch_ci.detect import (
     read_machine,
     read_rocm,
     run_nvidia_smi,
-    select_release,
-    target_snippet,
 )
 from uvtorch_ci.releases import Release, load_table
 

@@ -28,23 +28,24 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from uvtorch_ci.cli import main
-from uvtorch_ci.refresh import (
+from uvtorch_ci.index_pages import (
     SIMPLE_JSON,
-    CompanionLink,
     IndexFile,
-    Observed,
-    PyPIRelease,
-    build_table,
     candidate_backends,
     listed_backends,
-    pair_companion,
     parse_simple_page,
-    pypi_backend,
-    refresh_command,
-    triton_pin,
     wheel_build,
 )
+from uvtorch_ci.pypi_metadata import (
+    CompanionLink,
+    PyPIRelease,
+    pair_companion,
+    pypi_backend,
+    triton_pin,
+)
+from uvtorch_ci.refresh import Observed, build_table
 from uvtorch_ci.releases import Release, ReleaseTable, dump_table, load_table
+from uvtorch_ci.releases_refresh import refresh_command
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "refresh-releases.yml"

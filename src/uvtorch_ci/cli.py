@@ -288,7 +288,7 @@ def releases_refresh_cli(
 
     Exit 0 when the table is current, 1 when it changed (written with --write), 2 on errors.
     """
-    from .refresh import refresh_command
+    from .releases_refresh import refresh_command
 
     sys.exit(
         refresh_command(
