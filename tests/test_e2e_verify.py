@@ -6,94 +6,40 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mirror import Mirror, uv_binary
+from lock_texts import CPU_SOURCE, EXTRAS_SPEC, LINUX_X86_64, SEED_SPEC, spec
+from mirror import Mirror
+from projects import uv, uvtorch, write_project
 
 from uvtorch_ci.platforms import PLATFORMS
 
 pytestmark = pytest.mark.e2e
 
 SPECS = {
-    # the seed, with torchvision and two Pythons
-    "seed": """
-        torch = "2.5.0"
-        packages = ["torchvision"]
-        python = ["3.11", "3.12"]
-        [[tool.uvtorch.targets]]
-        platform = "linux-x86_64"
-        backend = "cu124"
-        [[tool.uvtorch.targets]]
-        platform = "macos-arm64"
-        backend = "mps"
-        [[tool.uvtorch.targets]]
-        platform = "linux-aarch64"
-        backend = "cpu"
-    """,
-    "2.9-cuda-arm-and-windows": """
-        torch = "2.9.1"
-        packages = ["torchvision"]
-        python = ["3.12", "3.13"]
-        [[tool.uvtorch.targets]]
-        platform = "linux-aarch64"
-        backend = "cu128"
-        [[tool.uvtorch.targets]]
-        platform = "windows-x86_64"
-        backend = "cu126"
-    """,
-    # two backends on Linux x86_64: extras and conflicts
-    "extras": """
-        torch = "2.5.0"
-        python = ["3.12"]
-        [[tool.uvtorch.targets]]
-        platform = "linux-x86_64"
-        backend = "cpu"
-        [[tool.uvtorch.targets]]
-        platform = "linux-x86_64"
-        backend = "cu124"
-        [[tool.uvtorch.targets]]
-        platform = "macos-arm64"
-        backend = "mps"
-    """,
+    "seed": SEED_SPEC,  # with torchvision and two Pythons
+    "2.9-cuda-arm-and-windows": spec(
+        "2.9.1",
+        ["3.12", "3.13"],
+        [("linux-aarch64", "cu128"), ("windows-x86_64", "cu126")],
+        packages=["torchvision"],
+    ),
+    "extras": EXTRAS_SPEC,  # two backends on Linux x86_64: extras and conflicts
 }
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-
-
-def uv(args: list[str], cwd: Path, env: dict[str, str]) -> str:
-    result = run([str(uv_binary()), *args], cwd, env)
-    assert result.returncode == 0, f"uv {args} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
-def uvtorch(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return run([sys.executable, "-m", "uvtorch_ci", *args], cwd, env)
-
-
-def make_locked(directory: Path, spec: str, env: dict[str, str]) -> Path:
-    directory.mkdir(parents=True)
-    (directory / "pyproject.toml").write_text(
-        '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
-        "dependencies = []\n\n[tool.uvtorch]\n"
-        + "\n".join(line.strip() for line in spec.strip().splitlines())
-        + "\n"
-    )
-    rendered = uvtorch(["render"], directory, env)
-    assert rendered.returncode == 0, rendered.stderr
+def make_locked(directory: Path, spec_text: str, env: dict[str, str]) -> Path:
+    write_project(directory, spec_text)
+    uvtorch(["render"], directory, env)
     uv(["lock"], directory, env)
     return directory
 
 
 def explain(project: Path, env: dict[str, str]) -> dict[str, Any]:
     result = uvtorch(["explain", "--json"], project, env)
-    assert result.returncode == 0, result.stderr
     data: dict[str, Any] = json.loads(result.stdout)
     return data
 
@@ -104,12 +50,11 @@ def uv_says_torch(project: Path, env: dict[str, str], target: dict[str, Any]) ->
     triple = PLATFORMS[target["platform"]].triple
     if target["extra"] is None:
         args = ["tree", "--frozen", "--python-platform", triple]
-        out = uv([*args, "--python-version", target["python"]], project, env)
+        out = uv([*args, "--python-version", target["python"]], project, env).stdout
         found = re.search(r"torch v(\S+)", out)
     else:
         args = ["sync", "--frozen", "--dry-run", "--python-platform", triple]
-        result = run([str(uv_binary()), *args, "--extra", target["extra"]], project, env)
-        assert result.returncode == 0, result.stderr
+        result = uv([*args, "--extra", target["extra"]], project, env)
         found = re.search(r"\+ torch==(\S+)", result.stderr + result.stdout)
     assert found, out if target["extra"] is None else result.stderr
     return found.group(1)
@@ -126,7 +71,6 @@ def test_a_fresh_lock_verifies_and_uv_agrees(
 ) -> None:
     project = make_locked(tmp_path / case, SPECS[case], module_env)
     result = uvtorch(["verify"], project, module_env)
-    assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1].startswith("ok: ")
     data = explain(project, module_env)
     assert data["ok"] is True
@@ -154,13 +98,6 @@ def remove_lines(path: Path, *needles: str) -> None:
     path.write_text("".join(kept))
 
 
-CPU_SOURCE = (
-    '  { index = "pytorch-cpu", marker = "(sys_platform == \'darwin\' and platform_machine == '
-    "'arm64') or (sys_platform == 'linux' and platform_machine == 'aarch64')\" },\n"
-)
-CU124_MARKER = "sys_platform == 'linux' and platform_machine == 'x86_64'"
-
-
 def source_removed(project: Path, mirror: Mirror, env: dict[str, str]) -> None:
     """The cpu source deleted from pyproject.toml, and locked again."""
     edit(project / "pyproject.toml", CPU_SOURCE, "")
@@ -171,8 +108,8 @@ def marker_narrowed(project: Path, mirror: Mirror, env: dict[str, str]) -> None:
     """The cu124 source narrowed to Python < 3.12, and locked again."""
     edit(
         project / "pyproject.toml",
-        f'marker = "{CU124_MARKER}"',
-        f"marker = \"{CU124_MARKER} and python_version < '3.12'\"",
+        f'marker = "{LINUX_X86_64}"',
+        f"marker = \"{LINUX_X86_64} and python_version < '3.12'\"",
     )
     uv(["lock"], project, env)
 
@@ -210,7 +147,7 @@ def no_cp312_on_macos(project: Path, mirror: Mirror, env: dict[str, str]) -> Non
 def stale(project: Path, mirror: Mirror, env: dict[str, str]) -> None:
     """The spec moved to torch 2.5.1 and was rendered; nobody ran uv lock."""
     edit(project / "pyproject.toml", 'torch = "2.5.0"', 'torch = "2.5.1"')
-    assert uvtorch(["render"], project, env).returncode == 0
+    uvtorch(["render"], project, env)
 
 
 def spec_changed(project: Path, mirror: Mirror, env: dict[str, str]) -> None:
@@ -299,11 +236,10 @@ def test_damage_is_named_with_its_target_and_reason(
 ) -> None:
     project = tmp_path / "seed"
     shutil.copytree(seed_locked, project)
-    assert uvtorch(["verify"], project, module_env).returncode == 0
+    uvtorch(["verify"], project, module_env)
     change, expected, absent = DAMAGES[damage]
     change(project, mirror, module_env)
-    result = uvtorch(["verify"], project, module_env)
-    assert result.returncode == 1, result.stdout + result.stderr
+    result = uvtorch(["verify"], project, module_env, expect=1)
     urls = {"pypi": mirror.pypi_url, "cpu": mirror.index_url("cpu")}
     urls["cu124"] = mirror.index_url("cu124")
     for text in expected:
@@ -330,24 +266,8 @@ def test_render_lock_renders_locks_and_verifies(mirror: Mirror, tmp_path: Path) 
     env = mirror.uv_env(tmp_path / "uv-cache")
     project = tmp_path / "seed"
     shutil.copytree(Path(__file__).resolve().parents[1] / "examples" / "seed", project)
-    result = subprocess.run(
-        [sys.executable, "-m", "uvtorch_ci", "render", "--lock"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = uvtorch(["render", "--lock"], project, env)
     assert (project / "uv.lock").is_file()
     assert "running: uv lock" in result.stderr
     assert "2.5.0+cu124" in result.stdout + result.stderr
-    again = subprocess.run(
-        [sys.executable, "-m", "uvtorch_ci", "verify"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert again.returncode == 0, again.stdout + again.stderr
+    uvtorch(["verify"], project, env)

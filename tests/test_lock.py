@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from lock_texts import PT, PYPI, SEED_LOCK, synthetic_lock, text
 
 from uvtorch_ci.errors import EXIT_BAD_INPUT, LockError
 from uvtorch_ci.lock import (
@@ -15,157 +16,11 @@ from uvtorch_ci.lock import (
 )
 from uvtorch_ci.platforms import PLATFORMS
 
-PT = "https://download.pytorch.org/whl"
-PYPI = "https://pypi.org/simple"
-
-# What `uv lock` (0.13) writes for the seed spec with torchvision, Python 3.11 and 3.12, as
-# rendered by uvtorch-ci against the test mirror (hashes shortened; {pt}/{pypi} are the index
-# URLs).
-SEED_LOCK = """\
-version = 1
-revision = 5
-requires-python = ">=3.11"
-resolution-markers = [
-    "platform_machine == 'x86_64' and sys_platform == 'linux'",
-    "(platform_machine == 'arm64' and sys_platform == 'darwin') or (platform_machine == 'aarch64' and sys_platform == 'linux')",
-    "platform_machine != 'aarch64' and platform_machine != 'arm64' and platform_machine != 'x86_64' or (platform_machine == 'aarch64' or platform_machine == 'x86_64') and sys_platform == 'darwin' or platform_machine == 'arm64' and sys_platform == 'linux' or sys_platform != 'darwin' and sys_platform != 'linux'",
-]
-required-markers = [
-    "platform_machine == 'x86_64' and sys_platform == 'linux'",
-    "platform_machine == 'arm64' and sys_platform == 'darwin'",
-    "platform_machine == 'aarch64' and sys_platform == 'linux'",
-]
-
-[[package]]
-name = "demo"
-version = "0.1.0"
-source = { virtual = "." }
-dependencies = [
-    { name = "torch", version = "2.5.0", source = { registry = "{pypi}" }, marker = "platform_machine != 'aarch64' and platform_machine != 'arm64' and platform_machine != 'x86_64' or (platform_machine == 'aarch64' or platform_machine == 'x86_64') and sys_platform == 'darwin' or platform_machine == 'arm64' and sys_platform == 'linux' or sys_platform != 'darwin' and sys_platform != 'linux'" },
-    { name = "torch", version = "2.5.0", source = { registry = "{pt}/cpu" }, marker = "(platform_machine == 'arm64' and sys_platform == 'darwin') or (platform_machine == 'aarch64' and sys_platform == 'linux')" },
-    { name = "torch", version = "2.5.0+cu124", source = { registry = "{pt}/cu124" }, marker = "platform_machine == 'x86_64' and sys_platform == 'linux'" },
-    { name = "torchvision", version = "0.20.0", source = { registry = "{pypi}" }, marker = "platform_machine != 'aarch64' and platform_machine != 'arm64' and platform_machine != 'x86_64' or (platform_machine == 'aarch64' or platform_machine == 'x86_64') and sys_platform == 'darwin' or platform_machine == 'arm64' and sys_platform == 'linux' or sys_platform != 'darwin' and sys_platform != 'linux'" },
-    { name = "torchvision", version = "0.20.0", source = { registry = "{pt}/cpu" }, marker = "(platform_machine == 'arm64' and sys_platform == 'darwin') or (platform_machine == 'aarch64' and sys_platform == 'linux')" },
-    { name = "torchvision", version = "0.20.0+cu124", source = { registry = "{pt}/cu124" }, marker = "platform_machine == 'x86_64' and sys_platform == 'linux'" },
-]
-
-[package.metadata]
-requires-dist = [
-    { name = "torch", marker = "platform_machine != 'aarch64' and platform_machine != 'arm64' and platform_machine != 'x86_64' or (platform_machine == 'aarch64' or platform_machine == 'x86_64') and sys_platform == 'darwin' or platform_machine == 'arm64' and sys_platform == 'linux' or sys_platform != 'darwin' and sys_platform != 'linux'", specifier = "==2.5.0" },
-    { name = "torch", marker = "(platform_machine == 'arm64' and sys_platform == 'darwin') or (platform_machine == 'aarch64' and sys_platform == 'linux')", specifier = "==2.5.0", index = "{pt}/cpu" },
-    { name = "torch", marker = "platform_machine == 'x86_64' and sys_platform == 'linux'", specifier = "==2.5.0", index = "{pt}/cu124" },
-    { name = "torchvision", marker = "platform_machine != 'aarch64' and platform_machine != 'arm64' and platform_machine != 'x86_64' or (platform_machine == 'aarch64' or platform_machine == 'x86_64') and sys_platform == 'darwin' or platform_machine == 'arm64' and sys_platform == 'linux' or sys_platform != 'darwin' and sys_platform != 'linux'", specifier = "==0.20.0" },
-    { name = "torchvision", marker = "(platform_machine == 'arm64' and sys_platform == 'darwin') or (platform_machine == 'aarch64' and sys_platform == 'linux')", specifier = "==0.20.0", index = "{pt}/cpu" },
-    { name = "torchvision", marker = "platform_machine == 'x86_64' and sys_platform == 'linux'", specifier = "==0.20.0", index = "{pt}/cu124" },
-]
-
-[[package]]
-name = "torch"
-version = "2.5.0"
-source = { registry = "{pypi}" }
-resolution-markers = [
-    "platform_machine != 'aarch64' and platform_machine != 'arm64' and platform_machine != 'x86_64' or (platform_machine == 'aarch64' or platform_machine == 'x86_64') and sys_platform == 'darwin' or platform_machine == 'arm64' and sys_platform == 'linux' or sys_platform != 'darwin' and sys_platform != 'linux'",
-]
-wheels = [
-    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp311-cp311-macosx_11_0_arm64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp311-cp311-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp311-cp311-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp311-cp311-win_amd64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp312-cp312-macosx_11_0_arm64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp312-cp312-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp312-cp312-win_amd64.whl", hash = "sha256:00" },
-]
-
-[[package]]
-name = "torch"
-version = "2.5.0"
-source = { registry = "{pt}/cpu" }
-resolution-markers = [
-    "(platform_machine == 'arm64' and sys_platform == 'darwin') or (platform_machine == 'aarch64' and sys_platform == 'linux')",
-]
-wheels = [
-    { url = "{pt}/cpu/torch-2.5.0-cp311-cp311-macosx_11_0_arm64.whl", hash = "sha256:00" },
-    { url = "{pt}/cpu/torch-2.5.0-cp311-cp311-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
-    { url = "{pt}/cpu/torch-2.5.0-cp312-cp312-macosx_11_0_arm64.whl", hash = "sha256:00" },
-    { url = "{pt}/cpu/torch-2.5.0-cp312-cp312-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
-]
-
-[[package]]
-name = "torch"
-version = "2.5.0+cu124"
-source = { registry = "{pt}/cu124" }
-resolution-markers = [
-    "platform_machine == 'x86_64' and sys_platform == 'linux'",
-]
-wheels = [
-    { url = "{pt}/cu124/torch-2.5.0%2Bcu124-cp311-cp311-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-    { url = "{pt}/cu124/torch-2.5.0%2Bcu124-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-]
-
-[[package]]
-name = "torchvision"
-version = "0.20.0"
-source = { registry = "{pypi}" }
-resolution-markers = [
-    "platform_machine != 'aarch64' and platform_machine != 'arm64' and platform_machine != 'x86_64' or (platform_machine == 'aarch64' or platform_machine == 'x86_64') and sys_platform == 'darwin' or platform_machine == 'arm64' and sys_platform == 'linux' or sys_platform != 'darwin' and sys_platform != 'linux'",
-]
-dependencies = [
-    { name = "torch", version = "2.5.0", source = { registry = "{pypi}" } },
-]
-wheels = [
-    { url = "https://files.pythonhosted.org/packages/torchvision-0.20.0-cp311-cp311-macosx_11_0_arm64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torchvision-0.20.0-cp311-cp311-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torchvision-0.20.0-cp311-cp311-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torchvision-0.20.0-cp311-cp311-win_amd64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torchvision-0.20.0-cp312-cp312-macosx_11_0_arm64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torchvision-0.20.0-cp312-cp312-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torchvision-0.20.0-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torchvision-0.20.0-cp312-cp312-win_amd64.whl", hash = "sha256:00" },
-]
-
-[[package]]
-name = "torchvision"
-version = "0.20.0"
-source = { registry = "{pt}/cpu" }
-resolution-markers = [
-    "(platform_machine == 'arm64' and sys_platform == 'darwin') or (platform_machine == 'aarch64' and sys_platform == 'linux')",
-]
-dependencies = [
-    { name = "torch", version = "2.5.0", source = { registry = "{pt}/cpu" } },
-]
-wheels = [
-    { url = "{pt}/cpu/torchvision-0.20.0-cp311-cp311-macosx_11_0_arm64.whl", hash = "sha256:00" },
-    { url = "{pt}/cpu/torchvision-0.20.0-cp311-cp311-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
-    { url = "{pt}/cpu/torchvision-0.20.0-cp312-cp312-macosx_11_0_arm64.whl", hash = "sha256:00" },
-    { url = "{pt}/cpu/torchvision-0.20.0-cp312-cp312-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
-]
-
-[[package]]
-name = "torchvision"
-version = "0.20.0+cu124"
-source = { registry = "{pt}/cu124" }
-resolution-markers = [
-    "platform_machine == 'x86_64' and sys_platform == 'linux'",
-]
-dependencies = [
-    { name = "torch", version = "2.5.0+cu124", source = { registry = "{pt}/cu124" } },
-]
-wheels = [
-    { url = "{pt}/cu124/torchvision-0.20.0%2Bcu124-cp311-cp311-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-    { url = "{pt}/cu124/torchvision-0.20.0%2Bcu124-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-]
-"""
-
-
-def lock_text(template: str = SEED_LOCK) -> str:
-    return template.replace("{pt}", PT).replace("{pypi}", PYPI)
-
 
 def installed(
-    text: str, platform: str, python: str = "3.12", extras: tuple[str, ...] = ()
+    locked: str, platform: str, python: str = "3.12", extras: tuple[str, ...] = ()
 ) -> dict[str, tuple[str, str]]:
-    lock = parse_lock(text)
+    lock = parse_lock(locked)
     packages = lock.resolve(marker_environment(PLATFORMS[platform], python), extras)
     return {name: (p.version, p.source) for name, p in packages.items()}
 
@@ -180,17 +35,17 @@ def installed(
     ],
 )
 def test_resolve_follows_the_markers_uv_wrote(platform: str, tag: str, index: str) -> None:
-    got = installed(lock_text(), platform)
+    got = installed(text(SEED_LOCK), platform)
     assert got == {"torch": ("2.5.0" + tag, index), "torchvision": ("0.20.0" + tag, index)}
 
 
 def test_packages_are_parsed_with_wheels_sizes_and_metadata() -> None:
-    text = lock_text().replace(
+    edited = text(SEED_LOCK).replace(
         'torch-2.5.0%2Bcu124-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00"',
         'torch-2.5.0%2Bcu124-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00", '
         "size = 906414807",
     )
-    lock = parse_lock(text)
+    lock = parse_lock(edited)
     assert lock.requires_python == ">=3.11"
     assert len(lock.required_markers) == 3
     assert [p.version for p in lock.by_name["torch"]] == ["2.5.0", "2.5.0", "2.5.0+cu124"]
@@ -249,13 +104,13 @@ def test_wheel_fits_platform_and_python(
 
 
 def test_best_wheel_prefers_the_most_specific_tag() -> None:
-    text = lock_text().replace(
+    edited = text(SEED_LOCK).replace(
         '{ url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp312-cp312-win_amd64.whl"',
         '{ url = "https://files.pythonhosted.org/packages/torch-2.5.0-py3-none-any.whl", '
         'hash = "sha256:00" },\n'
         '    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp312-cp312-win_amd64.whl"',
     )
-    torch = parse_lock(text).by_name["torch"][0]
+    torch = parse_lock(edited).by_name["torch"][0]
     windows = PLATFORMS["windows-x86_64"]
     best = torch.best_wheel(windows, "3.12")
     assert best is not None
@@ -263,7 +118,7 @@ def test_best_wheel_prefers_the_most_specific_tag() -> None:
     other = torch.best_wheel(windows, "3.13")
     assert other is not None
     assert other.filename == "torch-2.5.0-py3-none-any.whl"
-    assert parse_lock(lock_text()).by_name["torch"][2].best_wheel(windows, "3.12") is None
+    assert parse_lock(text(SEED_LOCK)).by_name["torch"][2].best_wheel(windows, "3.12") is None
 
 
 EXTRAS_ROOT = """\
@@ -312,11 +167,11 @@ wheels = [{ url = "{pt}/cu124/torch-2.5.0%2Bcu124-cp312-cp312-linux_x86_64.whl",
 def test_conflicting_extras_are_evaluated_as_uv_encodes_them(
     extras: tuple[str, ...], version: str | None
 ) -> None:
-    lock = parse_lock(lock_text(EXTRAS_ROOT))
+    lock = parse_lock(text(EXTRAS_ROOT))
     assert lock.conflicts == frozenset(
         {frozenset({("my-app", "extra", "cpu"), ("my-app", "extra", "cu124")})}
     )
-    got = installed(lock_text(EXTRAS_ROOT), "linux-x86_64", extras=extras)
+    got = installed(text(EXTRAS_ROOT), "linux-x86_64", extras=extras)
     assert got.get("torch", (None,))[0] == version
 
 
@@ -372,7 +227,7 @@ def test_resolve_follows_dependency_extras_and_groups(
     platform: str, groups: tuple[str, ...], names: list[str]
 ) -> None:
     """`uv sync` installs the dev group by default, and a dependency's extras."""
-    lock = parse_lock(lock_text(GROUPS_AND_EXTRAS))
+    lock = parse_lock(text(GROUPS_AND_EXTRAS))
     env = marker_environment(PLATFORMS[platform], "3.12")
     assert sorted(["app", *lock.resolve(env, groups=groups)]) == names
 
@@ -404,49 +259,6 @@ def test_unreadable_lock_is_bad_input(text: str, message: str) -> None:
     assert "uv lock" in str(caught.value)
 
 
-def synthetic_lock(count: int) -> str:
-    """A uv-shaped lock with `count` packages: the root needs torch (cu124 on Linux x86_64, cpu
-    elsewhere) and a chain of packages, every third Linux-only and every third from 3.12 on;
-    each needs torch and the next package of the chain."""
-    linux = "platform_machine == 'x86_64' and sys_platform == 'linux'"
-    other = "platform_machine != 'x86_64' or sys_platform != 'linux'"
-    torch_deps = (
-        f'{{ name = "torch", version = "2.5.0+cu124", source = {{ registry = "{PT}/cu124" }}, '
-        f'marker = "{linux}" }},\n'
-        f'    {{ name = "torch", version = "2.5.0", source = {{ registry = "{PT}/cpu" }}, '
-        f'marker = "{other}" }},\n'
-    )
-    markers = ["sys_platform == 'linux'", "python_full_version >= '3.12'", None]
-    chain = count - 3  # the root and two torch builds
-    out = ['version = 1\nrevision = 3\nrequires-python = ">=3.11"\n']
-    root_deps = "    " + torch_deps + '    { name = "pkg-0000" },\n'
-    out.append(
-        '[[package]]\nname = "big"\nversion = "1.0"\nsource = { virtual = "." }\n'
-        f"dependencies = [\n{root_deps}]\n"
-    )
-    for version, index in (("2.5.0+cu124", "cu124"), ("2.5.0", "cpu")):
-        tag = "%2Bcu124" if index == "cu124" else ""
-        out.append(
-            f'[[package]]\nname = "torch"\nversion = "{version}"\n'
-            f'source = {{ registry = "{PT}/{index}" }}\n'
-            f'wheels = [{{ url = "{PT}/{index}/torch-2.5.0{tag}-cp312-cp312-manylinux_2_28_x86_64'
-            '.whl", hash = "sha256:00", size = 1000 }]\n'
-        )
-    for i in range(chain):
-        deps = "    " + torch_deps
-        if i + 1 < chain:
-            marker = markers[(i + 1) % 3]
-            clause = f', marker = "{marker}"' if marker else ""
-            deps += f'    {{ name = "pkg-{i + 1:04d}"{clause} }},\n'
-        out.append(
-            f'[[package]]\nname = "pkg-{i:04d}"\nversion = "1.{i}"\n'
-            f'source = {{ registry = "{PYPI}" }}\ndependencies = [\n{deps}]\n'
-            f'wheels = [{{ url = "https://files.pythonhosted.org/pkg_{i:04d}-1.{i}-py3-none-any'
-            f'.whl", hash = "sha256:00", size = {i} }}]\n'
-        )
-    return "\n".join(out)
-
-
 @pytest.mark.parametrize(
     ("platform", "python", "chain", "torch"),
     [
@@ -456,9 +268,9 @@ def synthetic_lock(count: int) -> str:
     ],
 )
 def test_a_300_package_lock_resolves(platform: str, python: str, chain: int, torch: str) -> None:
-    text = synthetic_lock(300)
-    lock = parse_lock(text)
+    big = synthetic_lock(300)
+    lock = parse_lock(big)
     assert len(lock.packages) == 300
-    got = installed(text, platform, python)
+    got = installed(big, platform, python)
     assert got["torch"][0] == torch
     assert sorted(n for n in got if n.startswith("pkg-")) == [f"pkg-{i:04d}" for i in range(chain)]

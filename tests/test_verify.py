@@ -1,4 +1,3 @@
-# ruff: noqa: E501 (the uv.lock texts below are verbatim, as uv writes them)
 """verify: uv.lock texts as uv writes them, checked against the plan of their spec; the
 verify and explain commands."""
 
@@ -8,7 +7,19 @@ import json
 from pathlib import Path
 
 import pytest
-from test_lock import PT, PYPI, SEED_LOCK, lock_text, synthetic_lock
+from lock_texts import (
+    BIG_PYPROJECT,
+    EXTRAS_LOCK,
+    EXTRAS_PYPROJECT,
+    PT,
+    PYPI,
+    ROCM_LOCK,
+    ROCM_PYPROJECT,
+    SEED_LOCK,
+    SEED_PYPROJECT,
+    synthetic_lock,
+    text,
+)
 
 from uvtorch_ci.cli import main
 from uvtorch_ci.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_PROBLEM, LockError
@@ -16,328 +27,6 @@ from uvtorch_ci.plan import Plan
 from uvtorch_ci.project import render_project
 from uvtorch_ci.releases import load_table
 from uvtorch_ci.verify import Verdicts, as_json, format_report, verify
-
-# The pyproject.toml each lock below was locked from ({pt} is the PyTorch index base).
-SEED_PYPROJECT = """\
-[project]
-name = "demo"
-version = "0.1.0"
-requires-python = ">=3.11"
-dependencies = ["torch==2.5.0", "torchvision==0.20.0"]
-
-[tool.uvtorch]
-torch = "2.5.0"
-packages = ["torchvision"]
-python = ["3.11", "3.12"]
-[[tool.uvtorch.targets]]
-platform = "linux-x86_64"
-backend = "cu124"
-[[tool.uvtorch.targets]]
-platform = "macos-arm64"
-backend = "mps"
-[[tool.uvtorch.targets]]
-platform = "linux-aarch64"
-backend = "cpu"
-
-[tool.uv]
-required-environments = [
-  "sys_platform == 'linux' and platform_machine == 'x86_64'",
-  "sys_platform == 'darwin' and platform_machine == 'arm64'",
-  "sys_platform == 'linux' and platform_machine == 'aarch64'",
-]
-
-[tool.uv.sources]
-torch = [
-  { index = "pytorch-cu124", marker = "sys_platform == 'linux' and platform_machine == 'x86_64'" },
-  { index = "pytorch-cpu", marker = "(sys_platform == 'darwin' and platform_machine == 'arm64') or (sys_platform == 'linux' and platform_machine == 'aarch64')" },
-]
-torchvision = [
-  { index = "pytorch-cu124", marker = "sys_platform == 'linux' and platform_machine == 'x86_64'" },
-  { index = "pytorch-cpu", marker = "(sys_platform == 'darwin' and platform_machine == 'arm64') or (sys_platform == 'linux' and platform_machine == 'aarch64')" },
-]
-
-[[tool.uv.index]]
-name = "pytorch-cu124"
-url = "{pt}/cu124"
-explicit = true
-
-[[tool.uv.index]]
-name = "pytorch-cpu"
-url = "{pt}/cpu"
-explicit = true
-"""
-
-# Several backends on one platform: extras, conflicts (torch only, Python 3.12).
-EXTRAS_PYPROJECT = """\
-[project]
-name = "demo"
-version = "0.1.0"
-requires-python = ">=3.11"
-dependencies = []
-
-[project.optional-dependencies]
-cpu = [
-  "torch==2.5.0",
-]
-cu124 = [
-  "torch==2.5.0",
-]
-
-[tool.uvtorch]
-torch = "2.5.0"
-python = ["3.12"]
-[[tool.uvtorch.targets]]
-platform = "linux-x86_64"
-backend = "cpu"
-[[tool.uvtorch.targets]]
-platform = "linux-x86_64"
-backend = "cu124"
-[[tool.uvtorch.targets]]
-platform = "macos-arm64"
-backend = "mps"
-
-[tool.uv]
-required-environments = [
-  "sys_platform == 'linux' and platform_machine == 'x86_64'",
-  "sys_platform == 'darwin' and platform_machine == 'arm64'",
-]
-conflicts = [
-  [
-    { extra = "cpu" },
-    { extra = "cu124" },
-  ],
-]
-
-[tool.uv.sources]
-torch = [
-  { index = "pytorch-cpu", extra = "cpu", marker = "(sys_platform == 'linux' and platform_machine == 'x86_64') or (sys_platform == 'darwin' and platform_machine == 'arm64')" },
-  { index = "pytorch-cu124", extra = "cu124", marker = "sys_platform == 'linux' and platform_machine == 'x86_64'" },
-]
-
-[[tool.uv.index]]
-name = "pytorch-cpu"
-url = "{pt}/cpu"
-explicit = true
-
-[[tool.uv.index]]
-name = "pytorch-cu124"
-url = "{pt}/cu124"
-explicit = true
-"""
-
-EXTRAS_LOCK = """\
-version = 1
-revision = 5
-requires-python = ">=3.11"
-resolution-markers = [
-    "platform_machine == 'x86_64' and sys_platform == 'linux' and extra != 'extra-4-demo-cpu' and extra == 'extra-4-demo-cu124'",
-    "(platform_machine != 'x86_64' or sys_platform != 'linux') and extra != 'extra-4-demo-cpu' and extra == 'extra-4-demo-cu124'",
-    "platform_machine == 'x86_64' and sys_platform == 'linux' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124'",
-    "platform_machine == 'arm64' and sys_platform == 'darwin' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124'",
-    "(platform_machine != 'arm64' and platform_machine != 'x86_64' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124') or (platform_machine == 'x86_64' and sys_platform == 'darwin' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124') or (platform_machine == 'arm64' and sys_platform == 'linux' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124') or (sys_platform != 'darwin' and sys_platform != 'linux' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124')",
-    "extra != 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124'",
-]
-required-markers = [
-    "platform_machine == 'x86_64' and sys_platform == 'linux'",
-    "platform_machine == 'arm64' and sys_platform == 'darwin'",
-]
-conflicts = [[
-    { package = "demo", extra = "cpu" },
-    { package = "demo", extra = "cu124" },
-]]
-
-[[package]]
-name = "demo"
-version = "0.1.0"
-source = { virtual = "." }
-
-[package.optional-dependencies]
-cpu = [
-    { name = "torch", version = "2.5.0", source = { registry = "{pypi}" }, marker = "(platform_machine != 'arm64' and platform_machine != 'x86_64' and extra == 'extra-4-demo-cpu') or (platform_machine == 'x86_64' and sys_platform == 'darwin' and extra == 'extra-4-demo-cpu') or (platform_machine == 'arm64' and sys_platform == 'linux' and extra == 'extra-4-demo-cpu') or (sys_platform != 'darwin' and sys_platform != 'linux' and extra == 'extra-4-demo-cpu') or (extra == 'extra-4-demo-cpu' and extra == 'extra-4-demo-cu124')" },
-    { name = "torch", version = "2.5.0", source = { registry = "{pt}/cpu" }, marker = "(platform_machine == 'arm64' and sys_platform == 'darwin' and extra == 'extra-4-demo-cpu') or (extra == 'extra-4-demo-cpu' and extra == 'extra-4-demo-cu124')" },
-    { name = "torch", version = "2.5.0+cpu", source = { registry = "{pt}/cpu" }, marker = "(platform_machine == 'x86_64' and sys_platform == 'linux' and extra == 'extra-4-demo-cpu') or (extra == 'extra-4-demo-cpu' and extra == 'extra-4-demo-cu124')" },
-]
-cu124 = [
-    { name = "torch", version = "2.5.0", source = { registry = "{pypi}" }, marker = "(platform_machine != 'x86_64' or sys_platform != 'linux' or extra == 'extra-4-demo-cpu') and extra == 'extra-4-demo-cu124'" },
-    { name = "torch", version = "2.5.0+cu124", source = { registry = "{pt}/cu124" }, marker = "(platform_machine == 'x86_64' and sys_platform == 'linux' and extra == 'extra-4-demo-cu124') or (extra == 'extra-4-demo-cpu' and extra == 'extra-4-demo-cu124')" },
-]
-
-[package.metadata]
-requires-dist = [
-    { name = "torch", marker = "(platform_machine == 'arm64' and sys_platform == 'darwin' and extra == 'cpu') or (platform_machine == 'x86_64' and sys_platform == 'linux' and extra == 'cpu')", specifier = "==2.5.0", index = "{pt}/cpu", conflict = { package = "demo", extra = "cpu" } },
-    { name = "torch", marker = "(platform_machine != 'arm64' and platform_machine != 'x86_64' and extra == 'cpu') or (platform_machine == 'x86_64' and sys_platform == 'darwin' and extra == 'cpu') or (platform_machine == 'arm64' and sys_platform == 'linux' and extra == 'cpu') or (sys_platform != 'darwin' and sys_platform != 'linux' and extra == 'cpu')", specifier = "==2.5.0" },
-    { name = "torch", marker = "platform_machine == 'x86_64' and sys_platform == 'linux' and extra == 'cu124'", specifier = "==2.5.0", index = "{pt}/cu124", conflict = { package = "demo", extra = "cu124" } },
-    { name = "torch", marker = "(platform_machine != 'x86_64' or sys_platform != 'linux') and extra == 'cu124'", specifier = "==2.5.0" },
-]
-provides-extras = ["cpu", "cu124"]
-
-[[package]]
-name = "torch"
-version = "2.5.0"
-source = { registry = "{pypi}" }
-resolution-markers = [
-    "(platform_machine != 'x86_64' or sys_platform != 'linux') and extra != 'extra-4-demo-cpu' and extra == 'extra-4-demo-cu124'",
-    "(platform_machine != 'arm64' and platform_machine != 'x86_64' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124') or (platform_machine == 'x86_64' and sys_platform == 'darwin' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124') or (platform_machine == 'arm64' and sys_platform == 'linux' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124') or (sys_platform != 'darwin' and sys_platform != 'linux' and extra == 'extra-4-demo-cpu' and extra != 'extra-4-demo-cu124')",
-]
-wheels = [
-    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp312-cp312-macosx_11_0_arm64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp312-cp312-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.5.0-cp312-cp312-win_amd64.whl", hash = "sha256:00" },
-]
-
-[[package]]
-name = "torch"
-version = "2.5.0"
-source = { registry = "{pt}/cpu" }
-resolution-markers = [
-    "platform_machine == 'arm64' and sys_platform == 'darwin'",
-]
-wheels = [
-    { url = "{pt}/cpu/torch-2.5.0-cp312-cp312-macosx_11_0_arm64.whl", hash = "sha256:00" },
-    { url = "{pt}/cpu/torch-2.5.0-cp312-cp312-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
-]
-
-[[package]]
-name = "torch"
-version = "2.5.0+cpu"
-source = { registry = "{pt}/cpu" }
-resolution-markers = [
-    "platform_machine == 'x86_64' and sys_platform == 'linux'",
-]
-wheels = [
-    { url = "{pt}/cpu/torch-2.5.0%2Bcpu-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-    { url = "{pt}/cpu/torch-2.5.0%2Bcpu-cp312-cp312-win_amd64.whl", hash = "sha256:00" },
-]
-
-[[package]]
-name = "torch"
-version = "2.5.0+cu124"
-source = { registry = "{pt}/cu124" }
-resolution-markers = [
-    "platform_machine == 'x86_64' and sys_platform == 'linux'",
-]
-wheels = [
-    { url = "{pt}/cu124/torch-2.5.0%2Bcu124-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-    { url = "{pt}/cu124/torch-2.5.0%2Bcu124-cp312-cp312-win_amd64.whl", hash = "sha256:00" },
-]
-"""
-
-# A rocm build and the Triton package it needs from the same index (Python 3.12).
-ROCM_PYPROJECT = """\
-[project]
-name = "demo"
-version = "0.1.0"
-requires-python = ">=3.11"
-dependencies = ["torch==2.9.1", "pytorch-triton-rocm ; sys_platform == 'linux' and platform_machine == 'x86_64'"]
-
-[tool.uvtorch]
-torch = "2.9.1"
-python = ["3.12"]
-[[tool.uvtorch.targets]]
-platform = "linux-x86_64"
-backend = "rocm6.4"
-
-[tool.uv]
-required-environments = [
-  "sys_platform == 'linux' and platform_machine == 'x86_64'",
-]
-
-[tool.uv.sources]
-torch = [
-  { index = "pytorch-rocm6.4", marker = "sys_platform == 'linux' and platform_machine == 'x86_64'" },
-]
-pytorch-triton-rocm = [
-  { index = "pytorch-rocm6.4", marker = "sys_platform == 'linux' and platform_machine == 'x86_64'" },
-]
-
-[[tool.uv.index]]
-name = "pytorch-rocm6.4"
-url = "{pt}/rocm6.4"
-explicit = true
-"""
-
-ROCM_LOCK = """\
-version = 1
-revision = 5
-requires-python = ">=3.11"
-resolution-markers = [
-    "platform_machine == 'x86_64' and sys_platform == 'linux'",
-    "platform_machine != 'x86_64' or sys_platform != 'linux'",
-]
-required-markers = [
-    "platform_machine == 'x86_64' and sys_platform == 'linux'",
-]
-
-[[package]]
-name = "demo"
-version = "0.1.0"
-source = { virtual = "." }
-dependencies = [
-    { name = "pytorch-triton-rocm", marker = "platform_machine == 'x86_64' and sys_platform == 'linux'" },
-    { name = "torch", version = "2.9.1", source = { registry = "{pypi}" }, marker = "platform_machine != 'x86_64' or sys_platform != 'linux'" },
-    { name = "torch", version = "2.9.1+rocm6.4", source = { registry = "{pt}/rocm6.4" }, marker = "platform_machine == 'x86_64' and sys_platform == 'linux'" },
-]
-
-[package.metadata]
-requires-dist = [
-    { name = "pytorch-triton-rocm", marker = "platform_machine == 'x86_64' and sys_platform == 'linux'", index = "{pt}/rocm6.4" },
-    { name = "torch", marker = "platform_machine != 'x86_64' or sys_platform != 'linux'", specifier = "==2.9.1" },
-    { name = "torch", marker = "platform_machine == 'x86_64' and sys_platform == 'linux'", specifier = "==2.9.1", index = "{pt}/rocm6.4" },
-]
-
-[[package]]
-name = "pytorch-triton-rocm"
-version = "3.5.0"
-source = { registry = "{pt}/rocm6.4" }
-wheels = [
-    { url = "{pt}/rocm6.4/pytorch_triton_rocm-3.5.0-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-    { url = "{pt}/rocm6.4/pytorch_triton_rocm-3.5.0-cp313-cp313-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-    { url = "{pt}/rocm6.4/pytorch_triton_rocm-3.5.0-cp314-cp314-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-]
-
-[[package]]
-name = "torch"
-version = "2.9.1"
-source = { registry = "{pypi}" }
-resolution-markers = [
-    "platform_machine != 'x86_64' or sys_platform != 'linux'",
-]
-wheels = [
-    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp312-cp312-macosx_11_0_arm64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp312-cp312-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp312-cp312-win_amd64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp313-cp313-macosx_11_0_arm64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp313-cp313-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp313-cp313-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp313-cp313-win_amd64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp314-cp314-macosx_11_0_arm64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp314-cp314-manylinux_2_28_aarch64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp314-cp314-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-    { url = "https://files.pythonhosted.org/packages/torch-2.9.1-cp314-cp314-win_amd64.whl", hash = "sha256:00" },
-]
-
-[[package]]
-name = "torch"
-version = "2.9.1+rocm6.4"
-source = { registry = "{pt}/rocm6.4" }
-resolution-markers = [
-    "platform_machine == 'x86_64' and sys_platform == 'linux'",
-]
-dependencies = [
-    { name = "pytorch-triton-rocm" },
-]
-wheels = [
-    { url = "{pt}/rocm6.4/torch-2.9.1%2Brocm6.4-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-    { url = "{pt}/rocm6.4/torch-2.9.1%2Brocm6.4-cp313-cp313-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-    { url = "{pt}/rocm6.4/torch-2.9.1%2Brocm6.4-cp314-cp314-manylinux_2_28_x86_64.whl", hash = "sha256:00" },
-]
-"""
-
-
-def text(template: str) -> str:
-    return template.replace("{pt}", PT).replace("{pypi}", PYPI)
 
 
 def plan_of(pyproject: str) -> Plan:
@@ -625,22 +314,6 @@ def test_rocm_checks_its_triton_package() -> None:
     }
 
 
-BIG_PYPROJECT = """\
-[project]
-name = "big"
-version = "1.0"
-requires-python = ">=3.11"
-dependencies = ["torch==2.5.0"]
-
-[tool.uvtorch]
-torch = "2.5.0"
-python = ["3.12", "3.11"]
-[[tool.uvtorch.targets]]
-platform = "linux-x86_64"
-backend = "cu124"
-"""
-
-
 def test_a_300_package_lock_verifies_with_its_download_size() -> None:
     verdicts = verify(plan_of(BIG_PYPROJECT), synthetic_lock(300), text(BIG_PYPROJECT))
     by_python = {t.python: t for t in verdicts.targets}
@@ -666,7 +339,8 @@ def test_download_sizes_are_shown_when_the_lock_records_them() -> None:
     assert "linux-x86_64-cu124  3.12  2 packages  2.0 MiB" in report
     partly = SEED_LOCK.replace(
         'torch-2.5.0%2Bcu124-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00" }',
-        'torch-2.5.0%2Bcu124-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00", size = 3000 }',
+        'torch-2.5.0%2Bcu124-cp312-cp312-manylinux_2_28_x86_64.whl", hash = "sha256:00", '
+        "size = 3000 }",
     )
     assert "at least 2.9 KiB (1 files without a recorded size)" in format_report(
         check(partly), sizes=True
@@ -723,7 +397,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory = tmp_path / "demo"
     directory.mkdir()
     (directory / "pyproject.toml").write_text(text(SEED_PYPROJECT))
-    (directory / "uv.lock").write_text(lock_text())
+    (directory / "uv.lock").write_text(text(SEED_LOCK))
     return directory
 
 
@@ -734,7 +408,7 @@ def test_verify_command_exit_codes(project: Path, capsys: pytest.CaptureFixture[
     assert "ok: 6 target x Python environments" in out
 
     lock = project / "uv.lock"
-    lock.write_text(lock_text().replace(f"{PT}/cu124/torch-2.5.0%2Bcu124-cp312", "x"))
+    lock.write_text(text(SEED_LOCK).replace(f"{PT}/cu124/torch-2.5.0%2Bcu124-cp312", "x"))
     assert main(["verify", "--project", str(project)]) == EXIT_PROBLEM
     out = capsys.readouterr().out
     assert "linux-x86_64-cu124, Python 3.12, torch: no wheel for cp312 on linux-x86_64" in out
@@ -758,7 +432,7 @@ def test_verify_annotates_problems_in_github_actions(
     project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    (project / "uv.lock").write_text(lock_text().replace(f"{PT}/cu124", f"{PT}/cpu"))
+    (project / "uv.lock").write_text(text(SEED_LOCK).replace(f"{PT}/cu124", f"{PT}/cpu"))
     assert main(["verify", "--project", str(project)]) == EXIT_PROBLEM
     out = capsys.readouterr().out
     assert "::error file=demo/uv.lock::uv.lock is stale: torch on linux-x86_64-cu124: " in out
@@ -770,7 +444,7 @@ def test_explain_command(project: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "download per target" in out
     assert "unknown" in out
     # explaining a wrong lock still exits 0: the verdict is in the output
-    (project / "uv.lock").write_text(lock_text().replace(f'"{PT}/cu124"', f'"{PT}/cpu"'))
+    (project / "uv.lock").write_text(text(SEED_LOCK).replace(f'"{PT}/cu124"', f'"{PT}/cpu"'))
     assert main(["explain", "--project", str(project), "--json"]) == EXIT_OK
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] is False

@@ -164,7 +164,7 @@ def verify_project(project_dir: Path, spec_file: Path | None, env: Mapping[str, 
 def verify_command(project_dir: Path, spec_file: Path | None, *, env: Mapping[str, str]) -> int:
     """Print the per-target table; exit 1 when a target gets the wrong build or uv.lock is
     stale."""
-    from .verify import format_report
+    from .verify_report import format_report
 
     verdicts = verify_project(project_dir, spec_file, env)
     click.echo(format_report(verdicts), nl=False)
@@ -181,8 +181,8 @@ def explain_command(
     Explaining is not checking: exit 0 whatever the verdicts, 2 on bad input."""
     import json
 
-    from .verify import as_json as verdicts_json
-    from .verify import format_report
+    from .verify_report import as_json as verdicts_json
+    from .verify_report import format_report
 
     verdicts = verify_project(project_dir, spec_file, env)
     if as_json:

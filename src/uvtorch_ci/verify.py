@@ -3,24 +3,25 @@ for (version, local tag, index, a wheel that fits), or say why not, or that the 
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .errors import LockError, PyprojectError
-from .lock import Lock, LockedPackage, Requested, evaluate, marker_environment, parse_lock
+from .lock import Lock, LockedPackage, marker_environment, parse_lock
 from .plan import Build, Plan
 from .platforms import PLATFORMS
 from .pyproject import is_pytorch_index
 from .releases import ReleaseTable, load_table
+from .staleness import allows_python, normalized_url, staleness
 
-RUN_UV_LOCK = "run `uv lock`, then verify again"
+# The reports, re-exported for the callers that import them from here.
+from .verify_report import RUN_UV_LOCK as RUN_UV_LOCK
+from .verify_report import as_json as as_json
+from .verify_report import format_report as format_report
+from .verify_report import format_sizes as format_sizes
+from .verify_report import format_table as format_table
+from .verify_report import summary as summary
+
 # uv sync installs the `dev` dependency group unless told otherwise.
 DEFAULT_GROUPS = ("dev",)
 
@@ -41,6 +42,20 @@ class PackageVerdict:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def local_tag(self) -> str | None:
+        """The locked version's local tag ("cu124"; "" untagged; None when nothing is locked)."""
+        return _local(self.version) if self.version else None
+
+    @property
+    def expected_local_tag(self) -> str:
+        return _local(self.expected_version)
+
+    @property
+    def wheel_tag(self) -> str | None:
+        """The tags of the wheel uv would install ('cp312-cp312-manylinux_2_28_x86_64')."""
+        return _wheel_tag(self.wheel) if self.wheel else None
 
 
 @dataclass(frozen=True)
@@ -98,27 +113,15 @@ def verify(
     """
     table = table or load_table()
     lock = parse_lock(lock_text, lock_file)
-    try:
-        pyproject = tomllib.loads(pyproject_text)
-    except tomllib.TOMLDecodeError as error:
-        raise PyprojectError(f"not valid TOML: {error}", file=pyproject_file) from None
-    name = _table(pyproject, "project").get("name")
-    project = canonicalize_name(name) if isinstance(name, str) else None
-    stale: list[str] = []
-    notes: list[str] = []
-    try:
-        root = lock.root(project)
-    except LockError:
-        stale.append(f"{lock_file} has no project named {project!r}: it was locked for another")
-        project = None
-    else:
-        stale, notes = _staleness(plan, lock, root, pyproject, lock_file)
+    stale = staleness(
+        plan, lock, pyproject_text, lock_file=lock_file, pyproject_file=pyproject_file
+    )
     targets = tuple(
-        _check_target(plan, lock, table, build, python, project)
+        _check_target(plan, lock, table, build, python, stale.project)
         for build in plan.builds
         for python in plan.spec.python
     )
-    return Verdicts(lock_file, targets, tuple(stale), tuple(notes))
+    return Verdicts(lock_file, targets, stale.reasons, stale.notes)
 
 
 # -- one target x Python -------------------------------------------------------------------
@@ -137,7 +140,7 @@ def _check_target(
             f"uv.lock does not cover {platform.name} with Python {python}: "
             "[tool.uv] environments leave it out"
         )
-    if lock.requires_python and not _allows(lock.requires_python, python):
+    if lock.requires_python and not allows_python(lock.requires_python, python):
         problems.append(f"uv.lock's requires-python ({lock.requires_python}) excludes {python}")
 
     torch = installed.get("torch")
@@ -214,7 +217,7 @@ def _check_package(
         )
     problems: list[str] = []
     got_index = locked.source
-    if _url(got_index) != _url(want_index):
+    if normalized_url(got_index) != normalized_url(want_index):
         problems.append(_index_problem(plan, build, got_index))
     got, want = _local(locked.version), _local(expected)
     if exact and got != want:
@@ -280,17 +283,13 @@ def _wheel_tag(filename: str) -> str:
 
 def _index_label(plan: Plan, url: str) -> str:
     for index in plan.indexes:
-        if _url(index.url) == _url(url):
+        if normalized_url(index.url) == normalized_url(url):
             return index.backend
     if is_pytorch_index(url, plan.spec.index_url):
-        return _url(url).rsplit("/", 1)[-1]
+        return normalized_url(url).rsplit("/", 1)[-1]
     if "://pypi.org/" in url or "://pypi.python.org/" in url:
         return "PyPI"
     return url
-
-
-def _url(url: str) -> str:
-    return url.rstrip("/")
 
 
 def _public(version: str) -> str | None:
@@ -309,374 +308,3 @@ def _local(version: str) -> str:
 
 def _tag(local: str) -> str:
     return f"+{local}" if local else "none"
-
-
-def _allows(specifier: str, python: str) -> bool:
-    try:
-        return SpecifierSet(specifier).contains(f"{python}.0", prereleases=True)
-    except InvalidSpecifier:
-        return True
-
-
-# -- staleness -----------------------------------------------------------------------------
-# The static signal: the root's `[package.metadata] requires-dist` in uv.lock records each
-# torch-family requirement uv locked, with the index its source routed it to, split by marker.
-# For every target environment, the (specifier, index) pairs pyproject.toml declares now must
-# be the ones requires-dist records. Compared by evaluating both at the target's environment,
-# not as text: uv rewrites and reorders markers, so textual comparison would cry wolf.
-
-Want = frozenset[tuple[frozenset[Specifier], str | None, tuple[str, ...]]]
-
-
-@dataclass(frozen=True)
-class _Declared:
-    name: str
-    specifier: SpecifierSet
-    marker: str | None
-    extra: str | None  # the optional-dependency extra it is listed under
-    extras: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class _Source:
-    target: str  # an index URL, or "git", "url", "path"
-    marker: str | None
-    extra: str | None
-    group: str | None
-
-
-def _staleness(
-    plan: Plan, lock: Lock, root: LockedPackage, pyproject: Mapping[str, Any], lock_file: str
-) -> tuple[list[str], list[str]]:
-    stale: list[str] = []
-    notes: list[str] = []
-    family = set(plan.packages)
-    declared = _declared(pyproject, family)
-    sources = _sources(pyproject, family)
-    uv = _table(_table(pyproject, "tool"), "uv")
-    mismatches: dict[tuple[str, Want, Want], list[str]] = {}
-    for build in plan.builds:
-        extra = canonicalize_name(build.extra) if build.extra else ""
-        for python in plan.spec.python:
-            base = marker_environment(PLATFORMS[build.target.platform], python)
-            env = tuple(sorted({**base, "extra": extra}.items()))
-            for name in sorted(family):
-                if root.requires_dist is None:
-                    break
-                want = _want(declared, sources, name, env, extra)
-                have = _have(root.requires_dist, name, env)
-                if want != have:
-                    where = mismatches.setdefault((name, want, have), [])
-                    if build.target.name not in where:
-                        where.append(build.target.name)
-            for key, mine, theirs in (
-                ("environments", uv.get("environments"), lock.supported_markers),
-                ("required-environments", uv.get("required-environments"), lock.required_markers),
-            ):
-                if _any_marker(mine, env, key == "environments") != _any_marker(
-                    theirs, env, key == "environments"
-                ):
-                    reason = f"[tool.uv] {key} changed for {build.target.platform}"
-                    if reason not in stale:
-                        stale.append(reason)
-    if root.requires_dist is None:
-        notes.append(
-            f"{lock_file} records no requires-dist for the project (an old uv wrote it): "
-            "staleness not checked"
-        )
-    for (name, want, have), where in mismatches.items():
-        stale.append(
-            f"{name} on {', '.join(where)}: pyproject.toml declares {_describe(name, want)}, "
-            f"{lock_file} was locked with {_describe(name, have)}"
-        )
-    requires = _table(pyproject, "project").get("requires-python")
-    for python in plan.spec.python:
-        mine = _allows(requires, python) if isinstance(requires, str) else True
-        if lock.requires_python and mine != _allows(lock.requires_python, python):
-            stale.append(
-                f"requires-python is {requires!r} in pyproject.toml, "
-                f"{lock.requires_python!r} in {lock_file}"
-            )
-            break
-    conflicts = _conflicts(uv.get("conflicts"), root.name)
-    if conflicts is not None and conflicts != lock.conflicts:
-        stale.append("[tool.uv] conflicts changed")
-    return stale, notes
-
-
-def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = data.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _declared(pyproject: Mapping[str, Any], family: set[str]) -> list[_Declared]:
-    project = _table(pyproject, "project")
-    listed: list[tuple[object, str | None]] = [(r, None) for r in project.get("dependencies", [])]
-    for optional, items in _table(project, "optional-dependencies").items():
-        if isinstance(items, list):
-            listed += [(r, canonicalize_name(optional)) for r in items]
-    out = []
-    for text, extra in listed:
-        try:
-            requirement = Requirement(str(text))
-        except InvalidRequirement:
-            continue  # uv would have refused the project; nothing to compare
-        name = canonicalize_name(requirement.name)
-        if name in family:
-            marker = str(requirement.marker) if requirement.marker else None
-            extras = tuple(sorted(canonicalize_name(e) for e in requirement.extras))
-            out.append(_Declared(name, requirement.specifier, marker, extra, extras))
-    return out
-
-
-def _sources(pyproject: Mapping[str, Any], family: set[str]) -> dict[str, list[_Source]]:
-    uv = _table(_table(pyproject, "tool"), "uv")
-    urls: dict[object, str] = {
-        entry.get("name"): str(entry.get("url", ""))
-        for entry in uv.get("index", [])
-        if isinstance(entry, dict)
-    }
-    out: dict[str, list[_Source]] = {}
-    for raw_name, value in _table(uv, "sources").items():
-        name = canonicalize_name(raw_name)
-        if name not in family:
-            continue
-        for entry in value if isinstance(value, list) else [value]:
-            if not isinstance(entry, dict):
-                continue
-            if "index" in entry:
-                target = _url(urls.get(entry["index"]) or f"index:{entry['index']}")
-            else:
-                target = next((k for k in ("git", "url", "path") if k in entry), "path")
-            extra = entry.get("extra")
-            out.setdefault(name, []).append(
-                _Source(
-                    target,
-                    entry.get("marker"),
-                    canonicalize_name(extra) if isinstance(extra, str) else None,
-                    entry.get("group"),
-                )
-            )
-    return out
-
-
-def _want(
-    declared: list[_Declared],
-    sources: dict[str, list[_Source]],
-    name: str,
-    env: tuple[tuple[str, str], ...],
-    extra: str,
-) -> Want:
-    """What pyproject.toml asks uv to lock for `name` in `env`: uv applies the first source
-    whose marker and extra hold, else the default index."""
-    out = set()
-    for item in declared:
-        if item.name != name or (item.extra is not None and item.extra != extra):
-            continue
-        if item.marker and not evaluate(item.marker, env):
-            continue
-        target = None
-        for source in sources.get(name, []):
-            if source.group is not None or (source.extra is not None and source.extra != extra):
-                continue
-            if source.marker is None or evaluate(source.marker, env):
-                target = source.target
-                break
-        out.add((frozenset(item.specifier), target, item.extras))
-    return frozenset(out)
-
-
-def _have(requested: tuple[Requested, ...], name: str, env: tuple[tuple[str, str], ...]) -> Want:
-    out = set()
-    for item in requested:
-        if item.name != name or (item.marker and not evaluate(item.marker, env)):
-            continue
-        try:
-            specifier = SpecifierSet(item.specifier)
-        except InvalidSpecifier:
-            specifier = SpecifierSet()
-        source = _url(item.source) if item.source else None
-        out.add((frozenset(specifier), source, item.extras))
-    return frozenset(out)
-
-
-def _describe(name: str, want: Want) -> str:
-    if not want:
-        return "nothing"
-    parts = []
-    for specifiers, source, extras in sorted(want, key=str):
-        spec = ",".join(sorted(str(s) for s in specifiers))
-        extra = f"[{','.join(extras)}]" if extras else ""
-        parts.append(f"{name}{extra}{spec} from {source or 'the default index'}")
-    return " and ".join(parts)
-
-
-def _any_marker(markers: object, env: tuple[tuple[str, str], ...], empty: bool) -> bool:
-    items = [markers] if isinstance(markers, str) else markers
-    if not isinstance(items, list | tuple) or not items:
-        return empty
-    return any(evaluate(str(m), env) for m in items)
-
-
-def _conflicts(raw: object, project: str) -> frozenset[frozenset[tuple[str, str, str]]] | None:
-    if not isinstance(raw, list):
-        return None
-    out = set()
-    for group in raw:
-        if not isinstance(group, list):
-            return None
-        items = set()
-        for item in group:
-            if not isinstance(item, dict):
-                return None
-            kind = "extra" if "extra" in item else "group"
-            package = canonicalize_name(str(item.get("package", project)))
-            items.add((package, kind, canonicalize_name(str(item.get(kind, "")))))
-        out.add(frozenset(items))
-    return frozenset(out)
-
-
-# -- reports -------------------------------------------------------------------------------
-
-
-def format_table(verdicts: Verdicts) -> str:
-    """One row per target x Python x package, and the problems under it."""
-    header = ("TARGET", "PYTHON", "PACKAGE", "LOCKED", "INDEX", "WHEEL", "VERDICT")
-    rows = [header]
-    for target in verdicts.targets:
-        for package in target.packages:
-            verdict = "ok" if package.ok else "FAIL"
-            if verdicts.stale:
-                verdict = "stale"
-            rows.append(
-                (
-                    target.name,
-                    target.python,
-                    package.package,
-                    package.version or "missing",
-                    package.index_label,
-                    _wheel_tag(package.wheel) if package.wheel else "none",
-                    verdict,
-                )
-            )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    problems = [
-        f"  {target.name}, Python {target.python}: {problem}"
-        for target in verdicts.targets
-        for problem in target.problems
-    ] + [
-        f"  {target.name}, Python {target.python}, {package.package}: {problem}"
-        for target in verdicts.targets
-        for package in target.packages
-        for problem in package.problems
-    ]
-    if problems and not verdicts.stale:
-        lines += ["", "problems:", *problems]
-    return "\n".join(lines) + "\n"
-
-
-def format_report(verdicts: Verdicts, *, sizes: bool = False) -> str:
-    """The table, the stale reasons or the problems, notes, the download sizes when asked,
-    and a one-line verdict."""
-    out = [format_table(verdicts)]
-    if verdicts.stale:
-        out.append(
-            f"{verdicts.lock_file} is stale: pyproject.toml changed since it was locked, so the "
-            "rows above show the old lock, not wrong builds.\n"
-            + "".join(f"  {reason}\n" for reason in verdicts.stale)
-        )
-    if sizes:
-        out.append(format_sizes(verdicts))
-    out += [f"note: {note}\n" for note in verdicts.notes]
-    out.append(summary(verdicts) + "\n")
-    return "\n".join(part for part in out if part)
-
-
-def format_sizes(verdicts: Verdicts) -> str:
-    lines = ["download per target (the files `uv sync` fetches):"]
-    rows = []
-    for target in verdicts.targets:
-        rows.append((target.name, target.python, f"{target.installed} packages", _size(target)))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines += [
-        "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def _size(target: TargetVerdict) -> str:
-    if target.unsized and not target.download_bytes:
-        return "unknown (uv.lock records no sizes for these files)"
-    text = _human(target.download_bytes)
-    if target.unsized:
-        return f"at least {text} ({target.unsized} files without a recorded size)"
-    return text
-
-
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"  # pragma: no cover
-
-
-def summary(verdicts: Verdicts) -> str:
-    checked = sum(len(t.packages) for t in verdicts.targets)
-    if verdicts.stale:
-        return f"stale: {verdicts.lock_file} predates pyproject.toml; {RUN_UV_LOCK}"
-    failed = [t for t in verdicts.targets if not t.ok]
-    if not failed:
-        return (
-            f"ok: {len(verdicts.targets)} target x Python environments, {checked} packages, "
-            "each the build the spec asks for"
-        )
-    names = ", ".join(dict.fromkeys(t.name for t in failed))
-    return f"FAIL: {len(failed)} of {len(verdicts.targets)} target x Python environments ({names})"
-
-
-def as_json(verdicts: Verdicts) -> dict[str, Any]:
-    """The verdicts for machines; keys are stable."""
-    return {
-        "lock": verdicts.lock_file,
-        "ok": verdicts.ok,
-        "stale": bool(verdicts.stale),
-        "stale_reasons": list(verdicts.stale),
-        "notes": list(verdicts.notes),
-        "targets": [
-            {
-                "target": t.name,
-                "platform": t.build.target.platform,
-                "backend": t.build.target.backend,
-                "extra": t.build.extra,
-                "python": t.python,
-                "ok": t.ok,
-                "problems": list(t.problems),
-                "installed": t.installed,
-                "download_bytes": t.download_bytes if t.download_bytes or not t.unsized else None,
-                "files_without_size": t.unsized,
-                "packages": [
-                    {
-                        "package": p.package,
-                        "version": p.version,
-                        "expected_version": p.expected_version,
-                        "local_tag": _local(p.version) if p.version else None,
-                        "expected_local_tag": _local(p.expected_version),
-                        "index": p.index,
-                        "expected_index": p.expected_index,
-                        "wheel": p.wheel,
-                        "ok": p.ok,
-                        "problems": list(p.problems),
-                    }
-                    for p in t.packages
-                ],
-            }
-            for t in verdicts.targets
-        ],
-    }
