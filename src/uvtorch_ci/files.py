@@ -41,19 +41,37 @@ def read_text(path: Path, label: str) -> str | None:
         raise PyprojectError("is a directory, not a file", file=label) from None
     except PermissionError:
         raise PyprojectError("cannot be read (permission denied)", file=label) from None
+    except (
+        NotADirectoryError
+    ):  # a directory on its path is a file: it can be neither read nor written
+        raise PyprojectError(
+            "cannot be read or written: a directory on its path is a file",
+            file=label,
+            hint="move that file away, or choose another path",
+        ) from None
+    except OSError as error:
+        raise PyprojectError(f"cannot be read: {error.strerror}", file=label) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
         raise PyprojectError(
-            f"is not UTF-8 text (byte {error.start})", file=label, hint="TOML files are UTF-8"
+            f"is not UTF-8 text: line {line}, column {column} holds the byte "
+            f"0x{data[error.start]:02x}",
+            file=label,
+            hint="TOML files are UTF-8: save it as UTF-8",
         ) from None
 
 
 def write_atomic(path: Path, text: str, label: str) -> None:
     """Write via a temporary file in the same directory and a rename: never half a file.
 
-    The new file keeps the old one's permission bits.
+    The new file keeps the old one's permission bits. A symbolic link stays a link: the file
+    it points to is the one replaced.
     """
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     directory = path.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)

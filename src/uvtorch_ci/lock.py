@@ -16,6 +16,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from .errors import LockError
 from .platforms import PLATFORMS, Platform
+from .tomltext import decode_error_place
 
 _SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
 ROOT_SOURCES = ("virtual", "editable", "directory")
@@ -344,20 +345,36 @@ def _package(raw: Mapping[str, Any]) -> LockedPackage:
 
 def parse_lock(text: str, file: str = "uv.lock") -> Lock:
     """uv.lock text -> Lock; LockError (exit 2) when it is not TOML or not a uv lock file."""
+    hint = "run `uv lock` to write it again"
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise LockError(
-            f"not valid TOML: {error}", file=file, hint="run `uv lock` to write it again"
-        ) from None
+        message, where = decode_error_place(error, text)
+        raise LockError(f"not valid TOML: {message} (at {where})", file=file, hint=hint) from None
     if not isinstance(data.get("version"), int) or not isinstance(data.get("package"), list):
         raise LockError(
             "is not a uv lock file (no version or [[package]])",
             file=file,
             hint="run `uv lock` to write it again",
         )
+    parsed = []
+    for i, raw in enumerate(data["package"]):
+        problem = _shape_problem(raw)
+        if problem is None:
+            try:
+                parsed.append(_package(raw))
+                continue
+            except (KeyError, TypeError, AttributeError, ValueError) as error:
+                problem = _what_is_wrong(error)
+        name = raw.get("name") if isinstance(raw, dict) else None
+        raise LockError(
+            f"is a [[package]] entry uv would not write ({problem})",
+            file=file,
+            where=f"package[{i}]" + (f" ({name})" if isinstance(name, str) else ""),
+            hint=hint,
+        )
+    packages = tuple(parsed)
     try:
-        packages = tuple(_package(raw) for raw in data["package"])
         conflicts = frozenset(
             frozenset(
                 (
@@ -378,22 +395,55 @@ def parse_lock(text: str, file: str = "uv.lock") -> Lock:
         )
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise LockError(
-            f"has a [[package]] entry uv would not write ({error})",
+            f"is not what uv would write ({_what_is_wrong(error)})",
             file=file,
-            hint="run `uv lock` to write it again",
+            where="conflicts / supported-markers / required-markers",
+            hint=hint,
         ) from None
-    for package in packages:  # every marker must parse: fail here, not half way through
+    for i, package in enumerate(packages):  # every marker must parse: fail here, not later
         for dependency in (*package.dependencies, *_all(package.optional), *_all(package.groups)):
             if dependency.marker:
                 try:
                     parse_marker(dependency.marker)
                 except LockError as error:
                     raise LockError(
-                        f"{error.message} (in {package.name})",
+                        f"{error.message} (in the dependency on {dependency.name})",
                         file=file,
-                        hint="run `uv lock` to write it again",
+                        where=f"package[{i}] ({package.name})",
+                        hint=hint,
                     ) from None
     return lock
+
+
+_SHAPES: dict[str, tuple[type, str]] = {
+    "name": (str, "a string"),
+    "version": (str, "a string"),
+    "source": (dict, "a table"),
+    "dependencies": (list, "an array"),
+    "wheels": (list, "an array"),
+    "sdist": (dict, "a table"),
+    "optional-dependencies": (dict, "a table"),
+    "dev-dependencies": (dict, "a table"),
+    "metadata": (dict, "a table"),
+}
+
+
+def _shape_problem(raw: object) -> str | None:
+    """What is wrong with the keys of one [[package]] table, in words; None if nothing."""
+    if not isinstance(raw, dict):
+        return "not a table"
+    if "name" not in raw:
+        return "no 'name' key"
+    for key, (kind, words) in _SHAPES.items():
+        if key in raw and not isinstance(raw[key], kind):
+            return f"{key} must be {words}"
+    return None
+
+
+def _what_is_wrong(error: Exception) -> str:
+    if isinstance(error, KeyError):
+        return f"no {error.args[0]!r} key"
+    return f"a value of the wrong type: {error}"
 
 
 def _all(table: dict[str, tuple[Dependency, ...]]) -> tuple[Dependency, ...]:

@@ -23,7 +23,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from .errors import PyprojectError
-from .tomltext import Header, key_spans, key_texts, scan
+from .tomltext import Header, decode_error_place, key_spans, key_texts, scan
 
 FAMILY = ("torch", "torchvision", "torchaudio")
 BACKEND_EXTRA = re.compile(r"^(cpu|mps|xpu|cu[0-9]{3}|rocm[0-9]+(-[0-9]+)+)$")
@@ -49,22 +49,8 @@ def parse_toml(text: str, file: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        message = str(error)
-        match = re.match(r"(.*) \(at (line \d+, column \d+)\)$", message)
-        if match:
-            raise PyprojectError(
-                f"not valid TOML: {match.group(1)}", file=file, where=match.group(2)
-            ) from None
-        match = re.match(r"(.*) \(at end of document\)$", message)
-        if match:
-            line = text.count("\n") + 1
-            column = len(text) - text.rfind("\n")
-            raise PyprojectError(
-                f"not valid TOML: {match.group(1)}",
-                file=file,
-                where=f"line {line}, column {column} (the end of the file)",
-            ) from None
-        raise PyprojectError(f"not valid TOML: {message}", file=file) from None
+        message, where = decode_error_place(error, text)
+        raise PyprojectError(f"not valid TOML: {message}", file=file, where=where) from None
 
 
 def is_pytorch_index(url: str, base: str) -> bool:
@@ -280,7 +266,9 @@ class _Merge:
                 name = canonicalize_name(Requirement(item).name)
             except InvalidRequirement as error:
                 raise self.fail(
-                    f"{where}[{i}]", f"{item!r} is not a valid requirement: {error}"
+                    f"{where}[{i}]",
+                    f"{item!r} is not a valid requirement: {error}",
+                    'a PEP 508 requirement, e.g. "numpy>=1.26"',
                 ) from None
             if name in FAMILY and name not in self.managed and remove:
                 raise self.fail(
@@ -522,7 +510,11 @@ class _Merge:
         after: dict[int, list[str]] = {}  # line -> new tables inserted there
         project = _find(headers, PROJECT)
         if project is None:
-            raise self.fail("[project]", "is written inline; uvtorch-ci edits a [project] table")
+            raise self.fail(
+                "[project]",
+                "is written inline; uvtorch-ci edits a [project] table",
+                "write it as a [project] table",
+            )
         first_uv = next((h.first for h in headers if h.path[:2] == UV), len(lines))
         for path in (PROJECT, EXTRAS, UV, SOURCES):
             keys = self.missing.get(path)

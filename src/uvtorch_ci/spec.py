@@ -150,6 +150,10 @@ def parse_spec(
     r = _Reader(file, prefix)
     r.check_keys(data, TOP_KEYS, "")
 
+    if not isinstance(data.get("torch", ""), str):  # torch = 2.5: a TOML number
+        raise r.fail(
+            "torch", f"must be a string, not {_kind(data['torch'])}", 'quote it: torch = "2.5.0"'
+        )
     torch_text = r.string(data, "torch", "torch")
     if torch_text is None:
         raise r.fail("torch", 'missing: the torch version is required, e.g. torch = "2.5.0"')
@@ -159,10 +163,10 @@ def parse_spec(
     for i, package in enumerate(packages):
         if package not in COMPANIONS:
             hint = "torch itself is always installed" if package == "torch" else ""
+            suggestion = "" if package == "torch" else did_you_mean(package, COMPANIONS)
             raise r.fail(
                 f"packages[{i}]",
-                f'unknown companion "{package}"{did_you_mean(package, COMPANIONS)}; '
-                f"{one_of(COMPANIONS)}",
+                f'unknown companion "{package}"{suggestion}; {one_of(COMPANIONS)}',
                 hint,
             )
     if len(set(packages)) != len(packages):
@@ -180,8 +184,11 @@ def parse_spec(
     index_url = env.get(INDEX_URL_ENV) or r.string(data, "index-url", "index-url")
     index_url = (index_url or DEFAULT_INDEX_URL).rstrip("/")
     if not re.match(r"^(https?|file)://[^\s\"'`$\\]+$", index_url):
-        where = "index-url" if not env.get(INDEX_URL_ENV) else INDEX_URL_ENV
-        raise r.fail(where, f'"{index_url}" is not an http(s) or file URL')
+        message = f'"{index_url}" is not an http(s) or file URL'
+        hint = f"the base of the PyTorch indexes, e.g. {DEFAULT_INDEX_URL}"
+        if env.get(INDEX_URL_ENV):  # the environment's value: not a key of the spec file
+            raise SpecError(message, where=f"the environment variable {INDEX_URL_ENV}", hint=hint)
+        raise r.fail("index-url", message, hint)
 
     workflow = r.string(data, "workflow", "workflow") or DEFAULT_WORKFLOW
     if (
@@ -222,18 +229,23 @@ def parse_spec(
     )
 
 
+CI_TOOL_HINT = (
+    'e.g. "uvtorch-ci==0.1.0" or "uvtorch-ci@git+https://github.com/org/uvtorch-ci@<sha>"'
+)
+
+
 def _check_requirement(r: _Reader, text: str) -> None:
     try:
         requirement = Requirement(text)
     except InvalidRequirement as error:
-        raise r.fail("ci-tool", f"{text!r} is not a requirement: {error}") from None
+        raise r.fail("ci-tool", f"{text!r} is not a requirement: {error}", CI_TOOL_HINT) from None
     if canonicalize_name(requirement.name) != "uvtorch-ci" or re.search(
         r"[\s\"'`$\\;]", text.replace(" @ ", "@")
     ):
         raise r.fail(
             "ci-tool",
             f"{text!r} must name uvtorch-ci and hold no quotes, spaces or shell characters",
-            'e.g. "uvtorch-ci==0.1.0" or "uvtorch-ci@git+https://github.com/org/uvtorch-ci@<sha>"',
+            CI_TOOL_HINT,
         )
 
 
@@ -328,7 +340,9 @@ def _targets(r: _Reader, raw: object) -> tuple[Target, ...]:
         runner = r.strings(item, "runner", f"{where}.runner")
         if runner is not None:
             if not runner:
-                raise r.fail(f"{where}.runner", "is an empty list")
+                raise r.fail(
+                    f"{where}.runner", "is an empty list; give a runner label or a list of labels"
+                )
             for label in runner:
                 if not SAFE_LABEL.match(label):
                     raise r.fail(
@@ -355,6 +369,16 @@ def _targets(r: _Reader, raw: object) -> tuple[Target, ...]:
                 where=r.key(where),
             )
         )
+    pairs: dict[tuple[str, str], int] = {}
+    for i, target in enumerate(targets):
+        pair = (target.platform, _same_build(target.backend))
+        if pair in pairs and not _distinct_runners(targets[pairs[pair]], target):
+            raise r.fail(
+                f"targets[{i}]",
+                f"{target.platform} with {target.backend} is already targets[{pairs[pair]}]",
+                "remove one, or run them on different runners (and give them distinct names)",
+            )
+        pairs.setdefault(pair, i)
     seen: dict[str, int] = {}
     for i, target in enumerate(targets):
         if target.name in seen:
@@ -364,15 +388,6 @@ def _targets(r: _Reader, raw: object) -> tuple[Target, ...]:
                 "give each target a distinct name",
             )
         seen[target.name] = i
-    pairs: dict[tuple[str, str], int] = {}
-    for i, target in enumerate(targets):
-        pair = (target.platform, _same_build(target.backend))
-        if pair in pairs and not _distinct_runners(targets[pairs[pair]], target):
-            raise r.fail(
-                f"targets[{i}]",
-                f"{target.platform} with {target.backend} is already targets[{pairs[pair]}]",
-            )
-        pairs.setdefault(pair, i)
     return tuple(targets)
 
 

@@ -8,6 +8,7 @@ text already parsed as TOML.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,20 @@ class Header:
     first: int  # first line of the comment block directly above the header (or the header)
     line: int  # the header line itself
     body_end: int  # one past the last non-blank, non-comment line of the table
+
+
+def decode_error_place(error: tomllib.TOMLDecodeError, text: str) -> tuple[str, str]:
+    """tomllib's message without its place, and the place as "line L, column C"."""
+    message = str(error)
+    match = re.match(r"(.*) \(at (line \d+, column \d+)\)$", message, re.DOTALL)
+    if match:
+        return match.group(1), match.group(2)
+    match = re.match(r"(.*) \(at end of document\)$", message, re.DOTALL)
+    if match:
+        line = text.count("\n") + 1
+        column = len(text) - text.rfind("\n")
+        return match.group(1), f"line {line}, column {column}"
+    return message, "line 1"
 
 
 def _header_path(line: str) -> tuple[tuple[str, ...], bool]:
