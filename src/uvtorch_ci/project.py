@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import SpecError
+from .errors import PyprojectError, SpecError
 from .fastcheck import SMOKE_PATH
 from .lock import marker_environment
 from .plan import Plan, plan_from_data
@@ -39,7 +39,12 @@ def spec_data(
 
     An explicit spec file wins; then [tool.uvtorch]; then the project's uvtorch.toml.
     """
-    table = pyproject.get("tool", {}).get("uvtorch")
+    tool = pyproject.get("tool", {})
+    if not isinstance(tool, dict):
+        raise PyprojectError(
+            "must be a table ([tool.…] sections)", file=pyproject_label, where="tool"
+        )
+    table = tool.get("uvtorch")
     if spec_text is not None and spec_label is not None and (spec_explicit or table is None):
         return parse_toml(spec_text, spec_label), spec_label, ""
     if table is None:
