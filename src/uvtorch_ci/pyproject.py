@@ -21,6 +21,8 @@ import tomlkit
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from tomlkit.container import OutOfOrderTableProxy
+from tomlkit.items import Table
 
 from .errors import PyprojectError
 from .tomltext import Header, decode_error_place, key_spans, key_texts, scan
@@ -437,16 +439,9 @@ class _Merge:
         sources = uv["sources"]
         inline = isinstance(sources, tomlkit.items.InlineTable)
         formatted: Any = self.formatted["tool"]["uv"]["sources"]
+        self._refuse_source_tables()
         for key in list(sources.keys()):
             name = canonicalize_name(key)
-            if name in self.managed | set(FAMILY) and isinstance(sources[key], tomlkit.items.AoT):
-                # tomlkit drops the lines after an array of tables it replaces or deletes
-                raise self.fail(
-                    f"[[tool.uv.sources.{key}]]",
-                    f"uvtorch-ci writes the sources of {key} itself and cannot replace them "
-                    "when they are written as an array of tables",
-                    f"delete the [[tool.uv.sources.{key}]] tables, then render again",
-                )
             if name in (self.managed | set(FAMILY)) and key not in self.new_sources:
                 reason = "not routed by the spec" if name not in self.managed else "respelt"
                 self.notes.append(f"removed the source for {key!r} ({reason})")
@@ -469,7 +464,33 @@ class _Merge:
             if _plain(sources[key]) == value:
                 continue
             self.notes.append(f"replaced the source for {key}")
+            if not inline and isinstance(sources[key], Table | OutOfOrderTableProxy):
+                # dotted keys (torch.index = ...): tomlkit would write the new value below
+                # whatever follows them, so they go, and the new key is added on lines
+                del sources[key]
+                self.missing.setdefault(SOURCES, []).append(key)
+                continue
             sources[key] = value if inline else formatted[key]
+
+    def _refuse_source_tables(self) -> None:
+        """The sources of a package the tool routes, written as a table of their own
+        ([tool.uv.sources.torch] or [[tool.uv.sources.torch]]): tomlkit drops the lines after
+        a table it replaces or deletes, so the user removes it instead."""
+        for header in scan(self.old_text.splitlines(keepends=True)):
+            if header.path[:3] != SOURCES or len(header.path) < 4:
+                continue
+            key = header.path[3]
+            if canonicalize_name(key) in self.managed | set(FAMILY):
+                table = ".".join(header.path[:4])
+                shown = (
+                    f"[[{table}]]" if header.is_array and len(header.path) == 4 else f"[{table}]"
+                )
+                raise self.fail(
+                    shown,
+                    f"uvtorch-ci writes the sources of {key} itself and cannot replace them "
+                    "when they are written as a table of their own",
+                    f"delete {shown}, then render again",
+                )
 
     # -- keys and whole tables, on lines ---------------------------------------------------
 
@@ -524,11 +545,11 @@ class _Merge:
             if found is not None:
                 text_of_keys = "".join(self.pieces.keys[path][key] for key in keys)
                 edits.append((found.body_end, found.body_end, text_of_keys))
-            elif path == EXTRAS and "optional-dependencies" not in self.data["project"]:
+            elif path == EXTRAS and not self._dotted(EXTRAS, headers):
                 after.setdefault(project.body_end, []).append(self.pieces.table(path, keys))
             elif path == UV and not self._uv_has_dotted_keys():
                 after.setdefault(first_uv, []).append(self.pieces.table(path, keys))
-            elif path == SOURCES:
+            elif path == SOURCES and not self._dotted(SOURCES, headers):
                 uv_header = _find(headers, UV)
                 anchor = uv_header.body_end if uv_header is not None else first_uv
                 after.setdefault(anchor, []).append(self.pieces.table(path, keys))
@@ -571,6 +592,19 @@ class _Merge:
                 new = "\n" + new
             lines[start:end] = [new] if new else []
         return "".join(lines)
+
+    def _dotted(self, path: tuple[str, ...], headers: list[Header]) -> bool:
+        """The table at `path` has no header but keys that no header under it makes: they are
+        dotted keys in another table, and a [table] header of its own may not follow."""
+        data: Any = self.data
+        for part in path:
+            data = data.get(part) if isinstance(data, dict) else None
+        if not isinstance(data, dict) or _find(headers, path) is not None:
+            return False
+        made = {
+            h.path[len(path)] for h in headers if h.path[: len(path)] == path and h.path != path
+        }
+        return any(key not in made for key in data)
 
     def _uv_has_dotted_keys(self) -> bool:
         """[tool.uv] keys written as `uv.key = ...` under [tool]: no [tool.uv] header can follow."""

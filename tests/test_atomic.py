@@ -1,0 +1,315 @@
+"""Writes never tear: a render killed at any point leaves each file old or new, never a mix, and
+the next render still works; permissions, line endings and links survive; two renders at once
+agree; a path that cannot be written is a clean error that changes nothing."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from uvtorch_ci.entry import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "examples" / "seed" / "pyproject.toml"
+WORKFLOW = ".github/workflows/torch.yml"
+SMOKE = ".github/uvtorch/smoke.py"
+# A long comment block makes pyproject.toml take many write() calls (and some time) to write.
+PADDING = "".join(f"# padding line {n:05d} {'x' * 60}\n" for n in range(1500))
+
+# Runs `render` with files.py's os and tempfile seen through proxies that announce each step on
+# stdout ("chunk <file> <n>", "replace-before <file>", "replace-after <file>") and slow it down,
+# so the test can SIGKILL the process at an exact point of a write.
+DRIVER = r"""
+import os, runpy, sys, tempfile, time, types
+from uvtorch_ci import files
+
+def mark(text):
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+current = [""]
+os_proxy = types.ModuleType("os")
+os_proxy.__dict__.update(os.__dict__)
+tempfile_proxy = types.ModuleType("tempfile")
+tempfile_proxy.__dict__.update(tempfile.__dict__)
+
+def mkstemp(*args, prefix="", **kwargs):
+    current[0] = prefix.strip(".")
+    return tempfile.mkstemp(*args, prefix=prefix, **kwargs)
+
+class Slow:
+    def __init__(self, stream):
+        self.stream = stream
+    def write(self, data):
+        for number, start in enumerate(range(0, len(data), 8192)):
+            self.stream.write(data[start : start + 8192])
+            self.stream.flush()
+            mark(f"chunk {current[0]} {number}")
+            time.sleep(0.002)
+        return len(data)
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+    def __enter__(self):
+        return self
+    def __exit__(self, *exc):
+        return self.stream.__exit__(*exc)
+
+def replace(source, target):
+    mark(f"replace-before {current[0]}")
+    time.sleep(0.02)
+    os.replace(source, target)
+    mark(f"replace-after {current[0]}")
+    time.sleep(0.02)
+
+os_proxy.fdopen = lambda *args, **kwargs: Slow(os.fdopen(*args, **kwargs))
+os_proxy.replace = replace
+tempfile_proxy.mkstemp = mkstemp
+files.os = os_proxy
+files.tempfile = tempfile_proxy
+sys.argv = ["uvtorch-ci", "render"]
+runpy.run_module("uvtorch_ci", run_name="__main__", alter_sys=True)
+"""
+
+
+def environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("UVTORCH_INDEX_URL", "GITHUB_ACTIONS")}
+    return {**env, "UVTORCH_CI_CACHE_DIR": "off"}
+
+
+@pytest.fixture(autouse=True)
+def _no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process renders too: no `render --check` answered from the user's cache."""
+    monkeypatch.setenv("UVTORCH_CI_CACHE_DIR", "off")
+    monkeypatch.delenv("UVTORCH_INDEX_URL", raising=False)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+
+def fresh_text() -> str:
+    """The seed project before its first render, with a long comment block."""
+    text = SEED.read_text(encoding="utf-8").split("\n[tool.uv.sources]")[0]
+    return text.replace('dependencies = ["torch==2.5.0"]', "dependencies = []") + "\n" + PADDING
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """What one undisturbed render writes, by relative path."""
+    project = tmp_path_factory.mktemp("once")
+    (project / "pyproject.toml").write_text(fresh_text(), encoding="utf-8")
+    result = run(project, "render")
+    assert result.returncode == 0, result.stderr
+    return {name: (project / name).read_bytes() for name in ("pyproject.toml", WORKFLOW, SMOKE)}
+
+
+def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "uvtorch_ci", *args],
+        cwd=project,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def render_in_process(project: Path, *args: str) -> int:
+    return main(["render", "--project", str(project), *args])
+
+
+def new_project(directory: Path) -> Path:
+    directory.mkdir()
+    (directory / "pyproject.toml").write_text(fresh_text(), encoding="utf-8")
+    return directory
+
+
+def leftovers(project: Path) -> list[str]:
+    return sorted(str(p.relative_to(project)) for p in project.rglob(".*.tmp"))
+
+
+def check_after_kill(project: Path, rendered: dict[str, bytes], old: bytes) -> dict[str, str]:
+    """Each file is old (or absent) or new, never a mix; then a render and a check succeed."""
+    states = {}
+    for name, new in rendered.items():
+        path = project / name
+        now = path.read_bytes() if path.exists() else None
+        before = old if name == "pyproject.toml" else None
+        assert now in (before, new), f"{name} is neither the old nor the new file"
+        states[name] = "new" if now == new else "old"
+    stray = leftovers(project)
+    assert render_in_process(project) == 0  # a leftover temporary file is ignored
+    assert render_in_process(project, "--check") == 0
+    for name, new in rendered.items():
+        assert (project / name).read_bytes() == new
+    assert leftovers(project) == stray  # neither read nor multiplied
+    return states
+
+
+def kill_at(project: Path, marker: str) -> None:
+    """Start the announcing render and SIGKILL it right after it prints `marker`."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", DRIVER],
+        cwd=project,
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:
+        seen.append(line.strip())
+        if line.strip() == marker:
+            os.kill(process.pid, signal.SIGKILL)
+            break
+    process.wait(timeout=60)
+    process.stdout.close()
+    assert marker in seen, f"the render never reached {marker!r} (it printed {seen[-3:]})"
+
+
+KILL_POINTS = [
+    # (where the render is killed, what pyproject.toml / the workflow / the smoke copy are then)
+    ("chunk pyproject.toml 0", ("old", "old", "old")),
+    ("chunk pyproject.toml 5", ("old", "old", "old")),
+    ("replace-before pyproject.toml", ("old", "old", "old")),
+    ("replace-after pyproject.toml", ("new", "old", "old")),
+    ("chunk torch.yml 0", ("new", "old", "old")),
+    ("replace-before torch.yml", ("new", "old", "old")),
+    ("replace-after torch.yml", ("new", "new", "old")),
+    ("chunk smoke.py 1", ("new", "new", "old")),
+    ("replace-before smoke.py", ("new", "new", "old")),
+    ("replace-after smoke.py", ("new", "new", "new")),
+]
+
+
+@pytest.mark.parametrize(("marker", "expected"), KILL_POINTS, ids=[m for m, _ in KILL_POINTS])
+def test_killed_at_a_point_of_a_write(
+    tmp_path: Path, rendered: dict[str, bytes], marker: str, expected: tuple[str, str, str]
+) -> None:
+    project = new_project(tmp_path / "p")
+    old = (project / "pyproject.toml").read_bytes()
+    kill_at(project, marker)
+    states = check_after_kill(project, rendered, old)
+    assert (states["pyproject.toml"], states[WORKFLOW], states[SMOKE]) == expected
+
+
+def test_killed_at_random_times(tmp_path: Path, rendered: dict[str, bytes]) -> None:
+    """Plain renders (nothing slowed down) killed at random moments of their run."""
+    start = time.monotonic()
+    assert run(new_project(tmp_path / "timing"), "render").returncode == 0
+    duration = time.monotonic() - start
+    chance = random.Random(20261124)
+    outcomes = []
+    for attempt in range(10):
+        project = new_project(tmp_path / f"p{attempt}")
+        old = (project / "pyproject.toml").read_bytes()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvtorch_ci", "render"],
+            cwd=project,
+            env=environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(chance.uniform(0.5, 1.1) * duration)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        outcomes.append(check_after_kill(project, rendered, old)["pyproject.toml"])
+    assert set(outcomes) <= {"old", "new"}
+
+
+def test_two_renders_at_once_agree(tmp_path: Path, rendered: dict[str, bytes]) -> None:
+    """Both slowed down like the killed ones, so that their writes overlap."""
+    for attempt in range(10):
+        project = new_project(tmp_path / f"p{attempt}")
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", DRIVER],
+                cwd=project,
+                env=environment(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        for process in processes:
+            _, err = process.communicate(timeout=60)
+            assert process.returncode == 0, err
+        for name, new in rendered.items():
+            assert (project / name).read_bytes() == new
+        assert leftovers(project) == []
+        assert render_in_process(project, "--check") == 0
+
+
+def test_crlf_permissions_and_a_link_survive(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    real = tmp_path / "shared" / "pyproject.toml"
+    real.parent.mkdir()
+    crlf = fresh_text().replace("\n", "\r\n")
+    real.write_bytes(crlf.encode("utf-8"))
+    real.chmod(0o640)
+    (project / "pyproject.toml").symlink_to(real)
+    assert render_in_process(project) == 0
+    assert (project / "pyproject.toml").is_symlink()  # the link's target was written
+    text = real.read_bytes().decode("utf-8")
+    assert text != crlf
+    assert "\n" not in text.replace("\r\n", "")  # every line still ends in CRLF
+    assert text.startswith(crlf.split("dependencies = []")[0])
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert render_in_process(project, "--check") == 0
+
+
+def test_a_rewritten_workflow_keeps_its_permissions(tmp_path: Path) -> None:
+    project = new_project(tmp_path / "p")
+    assert render_in_process(project) == 0
+    workflow = project / WORKFLOW
+    workflow.chmod(0o600)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('torch = "2.5.0"', 'torch = "2.5.1"'))
+    before = workflow.read_bytes()
+    assert render_in_process(project) == 0
+    assert workflow.read_bytes() != before
+    assert stat.S_IMODE(workflow.stat().st_mode) == 0o600
+
+
+def snapshot(directory: Path) -> Iterator[tuple[str, bytes | None]]:
+    for path in sorted(directory.rglob("*")):
+        yield str(path.relative_to(directory)), path.read_bytes() if path.is_file() else None
+
+
+@pytest.mark.parametrize(
+    ("blocker", "message"),
+    [
+        (".github", "error: .github/workflows/torch.yml: cannot be read or written: "),
+        (".github/uvtorch", "error: .github/uvtorch/smoke.py: cannot be read or written: "),
+    ],
+)
+def test_unwritable_path_is_a_clean_error(tmp_path: Path, blocker: str, message: str) -> None:
+    """A directory on the output's path is a file (what even root cannot write through)."""
+    project = new_project(tmp_path / "p")
+    (project / blocker).parent.mkdir(parents=True, exist_ok=True)
+    (project / blocker).write_text("not a directory\n")
+    before = list(snapshot(project))
+    result = run(project, "render")
+    assert result.returncode == 2
+    assert result.stderr.startswith(message), result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(snapshot(project)) == before
+
+
+def test_output_that_is_a_directory_is_a_clean_error(tmp_path: Path) -> None:
+    project = new_project(tmp_path / "p")
+    (project / WORKFLOW).mkdir(parents=True)
+    before = list(snapshot(project))
+    result = run(project, "render")
+    assert result.returncode == 2
+    assert result.stderr == f"error: {WORKFLOW}: is a directory, not a file\n"
+    assert list(snapshot(project)) == before

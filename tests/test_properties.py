@@ -1,0 +1,974 @@
+"""Property-based tests: for any spec and any pyproject.toml, `render` either fails cleanly or
+writes TOML (and a workflow) that keeps every byte it does not own and renders the same again.
+
+Profiles: "ci" (the default: derandomized, a few thousand examples in all) and "thorough"
+(random, ten times as many); pick one with UVTORCH_HYPOTHESIS_PROFILE=thorough.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomlkit
+import yaml
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from ruamel.yaml import YAML
+
+from uvtorch_ci.errors import EXIT_BAD_INPUT, UvtorchError
+from uvtorch_ci.platforms import PLATFORMS
+from uvtorch_ci.project import Rendered, render_project
+from uvtorch_ci.pyproject import FAMILY, is_backend_extra, is_pytorch_index
+from uvtorch_ci.releases import Release, load_table
+
+# Every example builds its input from the strategies below, so the default health checks on
+# generation speed would only measure the machine; `too_slow` is suppressed for that reason.
+settings.register_profile(
+    "ci",
+    max_examples=600,
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=6000,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+PROFILE = os.environ.get("UVTORCH_HYPOTHESIS_PROFILE", "ci")
+SCALE = {"ci": 1, "thorough": 10}.get(PROFILE, 1)
+
+
+def examples(ci: int) -> Callable[[Any], Any]:
+    """The test's own example count under the active profile (the ci count x the scale)."""
+    return settings(settings.get_profile(PROFILE), max_examples=ci * SCALE)
+
+
+TABLE = load_table()
+PYPROJECT = "pyproject.toml"
+SPEC_FILE = "uvtorch.toml"
+HEAD = '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.9"\n'
+
+# --- strategies: the spec ---------------------------------------------------------------------
+
+METACHARACTERS = [
+    "a: b",
+    "x #y",
+    "$(id)",
+    "`id`",
+    "'q'",
+    '"q"',
+    "${{ secrets.TOKEN }}",
+    "{{ x }}",
+    "{= x =}",
+    "a\nb",
+    "- item",
+    "*anchor",
+    "&ref",
+    "!tag",
+    "@at",
+    "yes",
+    "on",
+    "null",
+    "~",
+    "01",
+    "1e3",
+    "a;b",
+    "a|b",
+    "a>b",
+    "ünïcødé",
+    "名前",
+    "emoji-🔥",
+    "",
+    " ",
+    "a" * 64,
+    "a" * 63,
+    "-leading",
+    "ok-name",
+    "ok.name_2",
+]
+BACKENDS = [
+    "cpu",
+    "mps",
+    "xpu",
+    "cu118",
+    "cu121",
+    "cu124",
+    "cu126",
+    "cu128",
+    "cu130",
+    "rocm6.2",
+    "rocm6.2.4",
+    "rocm6.4",
+    "rocm5.7",
+    "cu999",
+    "rocm6",
+    "CUDA",
+    "cu12.4",
+    "gpu",
+]
+TORCH_TEXTS = [
+    *TABLE.versions(),
+    ">=2.5,<2.6",
+    "~=2.4.0",
+    "==2.5.*",
+    " 2.5.0 ",
+    "2.5",
+    "2.5.0+cu124",
+    "",
+    "latest",
+    "2.99.0",
+    ">=3",
+    "1.0.0",
+    "2.5.0.post1",
+    "<2",
+    ">=2.0",
+    "!=2.5.0",
+    "===2.5.0",
+    ">=2.10,<2.12",
+]
+PYTHONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.7", "3", "3.x", "2.7"]
+
+
+SCALARS = st.one_of(
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.dates(),
+)
+# any value TOML can hold, for keys given the wrong type
+TOML_VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def sometimes(value: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """The value, or (one time in eight) something of the wrong type."""
+    return st.one_of(*[value] * 7, TOML_VALUES)
+
+
+def some(choices: list[str], size: int = 10) -> st.SearchStrategy[Any]:
+    """One of `choices` or any text, sometimes of the wrong type."""
+    return sometimes(st.one_of(st.sampled_from(choices), st.text(max_size=size)))
+
+
+names = st.one_of(st.sampled_from(METACHARACTERS), st.text(max_size=12))
+SAFE_NAMES = ["gpu", "Linux.CUDA_12-4", "a" * 63, "x1"]
+COMPANION_NAMES = ["torchvision", "torchaudio", "torch", "torchtext", "Torchvision"]
+WILD_TARGET = st.fixed_dictionaries(
+    {},
+    optional={
+        "platform": some([*PLATFORMS, "linux", "macos-x86", "win64"], 6),
+        "backend": some(BACKENDS, 6),
+        "runner": sometimes(st.one_of(names, st.lists(names, max_size=3))),
+        "gpu": sometimes(st.booleans()),
+        "name": sometimes(names),
+    },
+)
+WILD_SPEC = st.fixed_dictionaries(
+    {},
+    optional={
+        "torch": some(TORCH_TEXTS, 12),
+        "packages": sometimes(
+            st.one_of(
+                st.lists(st.sampled_from(COMPANION_NAMES), max_size=3),
+                st.sampled_from(["torchvision", "vision"]),
+            )
+        ),
+        "python": sometimes(
+            st.one_of(st.lists(st.sampled_from(PYTHONS), max_size=3), st.sampled_from(PYTHONS))
+        ),
+        "index-url": some(
+            ["https://x.example/whl", "ftp://x", "https://a b", "https://x/$(id)", "file:///w"]
+        ),
+        "workflow": some(
+            ["ci.yml", "../x.yml", "/abs.yml", "a b.yml", "x.txt", "é.yml", ".github/w/t.yaml"]
+        ),
+        "action": some(["./", "org/action@v1", "org@v1", "org/a@$(id)", "./path/to"]),
+        "ci-tool": some(
+            ["uvtorch-ci", "uvtorch-ci==0.1", "other==1", "uvtorch-ci; rm -rf /", "uvtorch-ci[x"]
+        ),
+        "targets": sometimes(st.lists(WILD_TARGET, max_size=4)),
+    },
+)
+EXTRA_KEYS = st.dictionaries(
+    st.one_of(
+        st.sampled_from(["torhc", "target", "backend", "Torch", "index_url"]), st.text(max_size=6)
+    ),
+    TOML_VALUES,
+    max_size=2,
+)
+
+
+@cache
+def _pairs(release: Release) -> tuple[tuple[str, str], ...]:
+    """Every (platform, backend) the release publishes."""
+    pairs = [(p, b) for p in release.builds if p in PLATFORMS for b in release.builds[p]]
+    pairs += [(p, "mps") for p in release.builds if p.startswith("macos")]
+    return tuple(pairs)
+
+
+@st.composite
+def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
+    """Specs built from the release table: most of them render."""
+    release = draw(st.sampled_from(TABLE.releases))
+    chosen = draw(st.lists(st.sampled_from(_pairs(release)), min_size=1, max_size=4, unique=True))
+    targets = []
+    for platform, backend in chosen:
+        target: dict[str, Any] = {"platform": platform, "backend": backend}
+        if draw(st.booleans()):
+            target["gpu"] = draw(st.booleans())
+        if draw(st.integers(0, 3)) == 0:
+            target["runner"] = draw(
+                st.one_of(
+                    st.sampled_from(["ubuntu-latest", "gpu-runner", "self-hosted"]),
+                    st.lists(st.sampled_from(["self-hosted", "linux", "gpu", "x64"]), min_size=1),
+                )
+            )
+        if draw(st.integers(0, 3)) == 0:
+            target["name"] = draw(st.one_of(st.sampled_from(SAFE_NAMES), names, names))
+        targets.append(target)
+    spec: dict[str, Any] = {
+        "torch": draw(
+            st.sampled_from([release.torch, f"=={release.torch}", f"~={release.minor}.0"])
+        )
+    }
+    if draw(st.booleans()):
+        spec["packages"] = draw(
+            st.lists(st.sampled_from(["torchvision", "torchaudio"]), unique=True)
+        )
+    if draw(st.booleans()):
+        spec["python"] = draw(
+            st.lists(st.sampled_from(release.python), min_size=1, max_size=3, unique=True)
+        )
+    if draw(st.integers(0, 4)) == 0:
+        spec["index-url"] = draw(
+            st.sampled_from(
+                ["https://mirror.example.com/whl/", "http://127.0.0.1:8000/whl", "file:///srv/whl"]
+            )
+        )
+    if draw(st.integers(0, 4)) == 0:
+        spec["workflow"] = draw(st.sampled_from([".github/workflows/gpu.yaml", "ci/torch.yml"]))
+    if draw(st.integers(0, 5)) == 0:
+        spec["action"] = draw(st.sampled_from(["./", "org/uvtorch-action@v1", "o/r/sub@abc123"]))
+    if draw(st.integers(0, 5)) == 0:
+        spec["ci-tool"] = draw(
+            st.sampled_from(
+                ["uvtorch-ci==0.1.0", "uvtorch-ci @ git+https://github.com/org/uvtorch-ci@abc"]
+            )
+        )
+    spec["targets"] = targets
+    return spec
+
+
+@st.composite
+def wild_specs(draw: st.DrawFn) -> dict[str, Any]:
+    """Specs from anything: random keys, types, versions, platforms, backends and names."""
+    spec: dict[str, Any] = draw(WILD_SPEC)
+    if draw(st.integers(0, 3)) == 0:
+        for key, value in draw(EXTRA_KEYS).items():
+            spec.setdefault(key, value)
+    return spec
+
+
+specs = st.one_of(valid_specs(), valid_specs(), wild_specs())
+
+
+def spec_toml(spec: dict[str, Any], table: str | None) -> str:
+    """The spec as TOML text, at the top level or under `table` (e.g. tool.uvtorch)."""
+    if table is None:
+        return tomlkit.dumps(spec)
+    data: dict[str, Any] = spec
+    for part in reversed(table.split(".")):
+        data = {part: data}
+    return tomlkit.dumps(data)
+
+
+# --- strategies: pyproject.toml, as lines each marked with who owns it ------------------------
+
+FOREIGN, OWNED, MIXED = "foreign", "owned", "mixed"
+Line = tuple[str, str]  # (text without newline, owner)
+
+FOREIGN_DEPS = [
+    "numpy>=1.26",
+    "rich",
+    "requests[socks]>=2; python_version >= '3.9'",
+    "pytorch-lightning>=2",
+    "torchmetrics>=1",
+    "einops",
+]
+TORCH_DEPS = [
+    "torchaudio==2.5.0",
+    "torch",
+    "torch>=2.0",
+    "torch==2.4.1+cu121",
+    "torch[opt-einsum]>=2; sys_platform == 'linux'",
+    "torchvision",
+    "torchvision>=0.15",
+    "Torch>=2",
+    "torch ; python_version >= '3.10'",
+    "torch @ https://download.pytorch.org/whl/cu121/torch-2.1.0%2Bcu121-cp311-cp311-linux_x86_64.whl",
+]
+COMMENTS = [
+    "# a comment",
+    "# [tool.uv.index]",
+    '# torch = "2.0"',
+    "#",
+    "# ünïcødé ]] [[",
+    "   # indented",
+]
+PYTORCH_INDEXES = [
+    ("pytorch", "https://download.pytorch.org/whl/cu124"),
+    ("pytorch-cu124", "https://download.pytorch.org/whl/cu124/"),
+    ("pytorch-cpu", "https://download.pytorch.org/whl/cpu"),
+    ("torch-nightly", "https://download.pytorch.org/whl/nightly/cu126"),
+    ("pytorch-cu121", "https://download.pytorch.org/whl/cu121"),
+    ("rocm", "https://download.pytorch.org/whl/rocm6.2"),
+]
+OTHER_INDEXES = [
+    ("private", "https://pypi.example.com/simple"),
+    ("flashinfer", "https://flashinfer.ai/whl/cu124/torch2.5"),
+    ("testpypi", "https://test.pypi.org/simple/"),
+]
+FAMILY_SOURCES = [
+    '{ index = "pytorch" }',
+    '{ index = "pytorch-cu124", marker = "sys_platform == \'linux\'" }',
+    '[{ index = "pytorch-cu124", marker = "sys_platform == \'linux\'" }, '
+    '{ index = "pytorch-cpu", marker = "sys_platform != \'linux\'" }]',
+    '[{ index = "pytorch-cpu", extra = "cpu" }, { index = "pytorch-cu124", extra = "cu124" }]',
+    '{ url = "https://download.pytorch.org/whl/cpu/torch-2.5.0-cp311-none-macosx_11_0_arm64.whl" }',
+]
+OTHER_SOURCES = [
+    'mylib = { path = "../mylib", editable = true }',
+    'other = { git = "https://github.com/a/b", rev = "v1" }',
+    "ws = { workspace = true }",
+]
+
+
+COMMENT_LISTS = st.lists(st.sampled_from(COMMENTS), max_size=2)
+
+
+def comment_lines(draw: st.DrawFn, owner: str = FOREIGN) -> list[Line]:
+    return [(c, owner) for c in draw(COMMENT_LISTS)]
+
+
+TRAILING = st.sampled_from(("", "", "", "  # why", " # ]"))
+
+
+def trailing(draw: st.DrawFn) -> str:
+    return draw(TRAILING)
+
+
+def family_name(requirement: str) -> bool:
+    return canonicalize_name(Requirement(requirement).name) in FAMILY
+
+
+DEPENDENCY_ITEMS = st.lists(
+    st.one_of(st.sampled_from(FOREIGN_DEPS), st.sampled_from(TORCH_DEPS)), max_size=5
+)
+
+
+@st.composite
+def dependency_lines(draw: st.DrawFn, key: str = "dependencies") -> list[Line]:
+    items = draw(DEPENDENCY_ITEMS)
+    if draw(st.integers(0, 2)) == 1:
+        return [(f"{key} = {json.dumps(items)}{trailing(draw)}", MIXED)]
+    lines: list[Line] = [(f"{key} = [{trailing(draw)}", MIXED)]
+    for number, item in enumerate(items):
+        lines += comment_lines(draw)
+        comma = "," if number < len(items) - 1 or draw(st.booleans()) else ""
+        owner = OWNED if family_name(item) else FOREIGN
+        lines.append((f"    {json.dumps(item)}{comma}{trailing(draw)}", owner))
+    lines.append(("]", MIXED))
+    return lines
+
+
+@st.composite
+def project_block(draw: st.DrawFn) -> list[Line]:
+    lines: list[Line] = [("[project]", FOREIGN), ('name = "demo"' + trailing(draw), FOREIGN)]
+    lines.append(('version = "0.1.0"', FOREIGN))
+    requires = draw(st.sampled_from((None, ">=3.9", ">=3.11", ">=3.10,<3.13", "<3.10", "~=3.12")))
+    if requires:
+        lines.append((f'requires-python = "{requires}"', FOREIGN))
+    if draw(st.booleans()):
+        lines += [('description = """', FOREIGN), ("[tool.uv.sources]", FOREIGN)]
+        lines += [("torch = 1", FOREIGN), ('"""', FOREIGN)]
+    lines += comment_lines(draw)
+    if draw(st.integers(0, 5)):
+        lines += draw(DEPENDENCY_LINES)
+    extras = {3: "inline", 4: "dotted"}.get(draw(st.integers(0, 9)))
+    if extras == "inline":
+        lines.append(
+            ('optional-dependencies = { dev = ["pytest"], cpu = ["torch==2.4.0"] }', MIXED)
+        )
+    elif extras == "dotted":
+        lines.append(('optional-dependencies.dev = ["pytest"]', FOREIGN))
+        lines.append(('optional-dependencies.cu124 = ["torch"]', OWNED))
+    if draw(st.integers(0, 19)) == 9:  # values of the wrong type
+        weird = ('dynamic = ["dependencies"]', 'dynamic = "version"', "dependencies = 1")
+        lines.append((draw(st.sampled_from(weird)), FOREIGN))
+    return lines
+
+
+EXTRAS_CHOICES = st.lists(
+    st.sampled_from(
+        (
+            ('dev = ["pytest>=8"]', FOREIGN),
+            ('gpu = ["torch>=2"]', FOREIGN),
+            ('cpu = ["torch==2.4.0"]', OWNED),
+            ('cu124 = [ "torch", "numpy" ]', MIXED),
+            ('"rocm6-2" = []', OWNED),
+            ('docs = [\n  "sphinx",\n]', FOREIGN),
+        )
+    ),
+    unique=True,
+    max_size=4,
+)
+
+
+@st.composite
+def extras_block(draw: st.DrawFn) -> list[Line]:
+    lines: list[Line] = [("[project.optional-dependencies]", FOREIGN)]
+    chosen = draw(EXTRAS_CHOICES)
+    if draw(st.integers(0, 19)) == 9:
+        chosen.append(('xpu = "torch"', OWNED))  # not an array
+    for text, owner in chosen:
+        lines += comment_lines(draw)
+        lines += [(part, owner) for part in text.split("\n")]
+    return lines
+
+
+UV_CHOICES = st.lists(
+    st.sampled_from(
+        (
+            ("package = false  # a virtual project", FOREIGN),
+            ('dev-dependencies = ["pytest"]', FOREIGN),
+            ("required-environments = [\"sys_platform == 'linux'\"]", OWNED),
+            ('cache-keys = [{ file = "pyproject.toml" }]', FOREIGN),
+            ("environments = [\"sys_platform != 'emscripten'\"]", FOREIGN),
+        )
+    ),
+    unique=True,
+    max_size=3,
+)
+WEIRD_UV = st.sampled_from(
+    (
+        'sources = { mylib = { path = "." } }',
+        'index = [{ name = "private", url = "https://pypi.example.com/simple" }]',
+        "index = [1]",
+        'sources = "x"',
+        "conflicts = 1",
+        "environments = [1]",
+        'sources.mylib = { path = "." }',
+    )
+)
+
+
+@st.composite
+def uv_block(draw: st.DrawFn) -> list[Line]:
+    lines: list[Line] = [("[tool.uv]", FOREIGN)]
+    chosen = draw(UV_CHOICES)
+    conflicts = draw(st.integers(0, 5))
+    if conflicts == 1:
+        chosen.append(('conflicts = [[{ extra = "cpu" }, { extra = "cu124" }]]', OWNED))
+    elif conflicts == 2:
+        chosen.append(
+            (
+                'conflicts = [\n  [{ group = "a" }, { group = "b" }],\n  [{ extra = "cpu" }, '
+                '{ extra = "cu126" }],\n]',
+                MIXED,
+            )
+        )
+    if draw(st.integers(0, 7)) == 3:  # uncommon: inline tables, values of the wrong type
+        chosen.append((draw(WEIRD_UV), MIXED))
+    for text, owner in draw(st.permutations(chosen)):
+        lines += comment_lines(draw)
+        lines += [(part, owner) for part in text.split("\n")]
+    return lines
+
+
+SOURCE_ENTRIES = st.lists(
+    st.sampled_from(
+        (
+            *((text, FOREIGN) for text in OTHER_SOURCES),
+            ('triton = { index = "pytorch" }', MIXED),
+            *(
+                (f"{package} = {value}", OWNED)
+                for package in ("torch", "torchvision", '"torch"', "Torch")
+                for value in FAMILY_SOURCES
+            ),
+            ('torch.index = "pytorch-cpu"', OWNED),
+        )
+    ),
+    max_size=4,
+)
+
+
+@st.composite
+def sources_block(draw: st.DrawFn) -> list[Line]:
+    lines: list[Line] = [("[tool.uv.sources]", FOREIGN)]
+    chosen = draw(SOURCE_ENTRIES)
+    seen: set[str] = set()
+    for text, owner in chosen:
+        key = canonicalize_name(text.split("=")[0].split(".")[0].strip().strip('"'))
+        if key in seen:
+            continue
+        seen.add(key)
+        lines += comment_lines(draw)
+        lines.append((text + trailing(draw), owner))
+    entries = [owner for line, owner in lines[1:] if not line.lstrip().startswith("#")]
+    if entries and all(owner == OWNED for owner in entries):
+        # tomlkit drops the header of a table left empty when it has a subtable
+        lines[0] = (lines[0][0], OWNED)
+    return lines
+
+
+@st.composite
+def index_block(draw: st.DrawFn) -> list[Line]:
+    pytorch = draw(st.booleans())
+    name, url = draw(st.sampled_from(tuple(PYTORCH_INDEXES if pytorch else OTHER_INDEXES)))
+    owner = OWNED if pytorch else FOREIGN
+    lines = comment_lines(draw, owner)
+    lines += [("[[tool.uv.index]]", owner), (f'name = "{name}"', owner), (f'url = "{url}"', owner)]
+    if draw(st.booleans()):
+        lines.append(("explicit = true", owner))
+    return lines
+
+
+ARRAY_SOURCES = st.lists(
+    st.sampled_from(
+        (("pytorch-cpu", "sys_platform == 'darwin'"), ("pytorch", "sys_platform == 'linux'"))
+    ),
+    min_size=1,
+    max_size=2,
+)
+
+
+@st.composite
+def sources_array_block(draw: st.DrawFn) -> list[Line]:
+    """A package's sources written as an array of tables: [[tool.uv.sources.torch]]."""
+    package = draw(st.sampled_from(("other", "other", "torch", "torchvision")))
+    owner = FOREIGN if package == "other" else OWNED
+    lines: list[Line] = []
+    if draw(st.integers(0, 3)) == 2:  # one table: [tool.uv.sources.torch]
+        lines.append((f"[tool.uv.sources.{package}]", owner))
+        lines.append(('index = "pytorch-cpu"', MIXED if package == "other" else owner))
+        return lines
+    for index, marker in draw(ARRAY_SOURCES):
+        lines.append((f"[[tool.uv.sources.{package}]]", owner))
+        lines.append((f'index = "{index}"', MIXED if package == "other" else owner))
+        lines.append((f'marker = "{marker}"', owner))
+    return lines
+
+
+OTHER_BLOCKS = (
+    "[tool.ruff]\nline-length = 100",
+    '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"',
+    '[[tool.mypy.overrides]]\nmodule = ["a.*"]',
+    '[[tool.mypy.overrides]]\nmodule = ["b.*"]\nignore_errors = true',
+    '[tool.notes]\ntext = """\n[tool.uv.sources]\ntorch = { index = "x" }\n"""',
+    "[tool.literal]\ntext = '''\n[[tool.uv.index]]\n'''\nx = '[project]'",
+    "[tool.hatch.metadata]\nallow-direct-references = true",
+    '[dependency-groups]\ndev = ["pytest", { include-group = "lint" }]\nlint = ["ruff"]',
+    '[tool.uv.pip]\nextra-index-url = ["https://download.pytorch.org/whl/cu124"]',
+    '[tool.uv.workspace]\nmembers = ["pkgs/*"]',
+)
+# dotted keys at the top level: only before the first table header
+ROOT_KEYS = 'tool.black.line-length = 100\ntool.isort.profile = "black"'
+
+
+@st.composite
+def other_block(draw: st.DrawFn) -> list[Line]:
+    return [(line, FOREIGN) for line in draw(st.sampled_from(OTHER_BLOCKS)).split("\n")]
+
+
+DEPENDENCY_LINES = dependency_lines()
+PROJECT_BLOCK = project_block()
+BLOCKS = [
+    st.lists(strategy, max_size=most, unique_by=str)
+    for strategy, most in (
+        (extras_block(), 1),
+        (uv_block(), 1),
+        (sources_block(), 1),
+        (sources_array_block(), 1),
+        (index_block(), 4),
+        (other_block(), 4),
+    )
+]
+
+
+@dataclass(frozen=True)
+class Project:
+    """A generated pyproject.toml, its lines' owners, and the spec (inside it or beside it)."""
+
+    text: str
+    lines: tuple[Line, ...]
+    spec_text: str | None
+
+
+@st.composite
+def projects(draw: st.DrawFn, spec_strategy: st.SearchStrategy[dict[str, Any]]) -> Project:
+    blocks: list[list[Line]] = [draw(PROJECT_BLOCK)]
+    for strategy in BLOCKS:
+        blocks += draw(strategy)
+    spec = draw(spec_strategy)
+    in_pyproject = draw(st.booleans())
+    if in_pyproject:
+        blocks.append([(line, FOREIGN) for line in spec_toml(spec, "tool.uvtorch").splitlines()])
+    order = draw(st.permutations(range(len(blocks))))
+    lines: list[Line] = comment_lines(draw)
+    if draw(st.integers(0, 4)) == 0:
+        lines += [(line, FOREIGN) for line in ROOT_KEYS.split("\n")]
+    for number in order:
+        if draw(st.booleans()) and lines:
+            lines.append(("", FOREIGN))
+        (header, owner), *body = blocks[number]
+        if header.startswith("["):  # a comment after a table header
+            header += trailing(draw)
+        lines += [(header, owner), *body]
+        lines += comment_lines(draw)
+    for number, (line, owner) in enumerate(lines):
+        if owner == OWNED and not line.lstrip().startswith("#"):
+            above = number - 1  # the comments directly above an owned entry may go with it
+            while above >= 0 and lines[above][0].lstrip().startswith("#"):
+                lines[above] = (lines[above][0], OWNED)
+                above -= 1
+    newline = "\r\n" if draw(st.integers(0, 4)) == 0 else "\n"
+    text = newline.join(line for line, _ in lines)
+    if draw(st.integers(0, 5)):
+        text += newline
+    return Project(text, tuple(lines), None if in_pyproject else spec_toml(spec, None))
+
+
+# --- the properties ---------------------------------------------------------------------------
+
+
+def render(text: str, spec_text: str | None) -> Rendered:
+    return render_project(
+        text,
+        PYPROJECT,
+        spec_text=spec_text,
+        spec_label=SPEC_FILE if spec_text is not None else None,
+        env={},
+        table=TABLE,
+        smoke_source="print('smoke')\n",
+    )
+
+
+def check_error(error: UvtorchError, spec_text: str | None) -> None:
+    """A clean error: exit code 2, names a file it read, and a key or line in it."""
+    assert error.exit_code == EXIT_BAD_INPUT
+    files = {PYPROJECT} | ({SPEC_FILE} if spec_text is not None else set())
+    assert error.file in files, str(error)
+    text = str(error)
+    assert text.startswith(f"{error.file}: "), text
+    assert error.where or re.search(r"\[[a-z.]+\]", error.message), f"no key or line: {text}"
+    assert "please report" not in text, text
+    assert error.message.strip(), text
+
+
+def try_render(project: Project) -> Rendered | None:
+    """Render; None after checking that an error is a clean one. Nothing else may escape."""
+    try:
+        return render(project.text, project.spec_text)
+    except UvtorchError as error:
+        check_error(error, project.spec_text)
+        event(f"error: {type(error).__name__}")
+        return None
+
+
+@cache
+def workflow_validator() -> Any:
+    import jsonschema  # type: ignore[import-untyped]
+
+    vendor = resources.files("check_jsonschema.builtin_schemas.vendor")
+    schema = json.loads(vendor.joinpath("github-workflows.json").read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def yaml12(text: str) -> Any:
+    """The workflow as GitHub reads it (YAML 1.2: `on` is a key, not true), as ruamel.yaml
+    loads it for check-jsonschema."""
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def load_workflow(text: str) -> Any:
+    """PyYAML's fast loader, with YAML 1.1's `on: -> true` undone: every value in the
+    generated workflow is quoted, so the key is the one difference from YAML 1.2."""
+    document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    assert isinstance(document, dict)
+    if True in document:
+        document["on"] = document.pop(True)
+    return document
+
+
+def check_workflow(rendered: Rendered) -> None:
+    for path, text in rendered.ci_files.items():
+        if not path.endswith((".yml", ".yaml")):
+            continue
+        document = load_workflow(text)
+        errors = [
+            f"{list(e.absolute_path)}: {e.message}"
+            for e in workflow_validator().iter_errors(document)
+        ]
+        assert not errors, errors
+        entries = document["jobs"]["torch"]["strategy"]["matrix"]["include"]
+        assert [e["target"] for e in entries] == [j.build.target.name for j in rendered.plan.jobs]
+
+
+def check_output(project: Project, rendered: Rendered) -> None:
+    new = rendered.pyproject.text
+    parsed = tomllib.loads(new)
+    assert parsed["project"].get("dependencies") is not None or rendered.plan.mode == "extras"
+
+    # a second render changes nothing and has nothing to say
+    again = render(new, project.spec_text)
+    assert again.pyproject.text == new
+    assert again.pyproject.notes == ()
+    assert again.ci_files == rendered.ci_files
+
+    # line endings: a CRLF file stays CRLF
+    if "\r\n" in project.text and not re.search(r"(?<!\r)\n", project.text):
+        assert not re.search(r"(?<!\r)\n", new), "a CRLF file got LF lines"
+
+    # every foreign line is still there, in order
+    # (an array item may gain the comma that separates it from an item added after it)
+    kept = [_bare(line) for line, owner in project.lines if owner == FOREIGN and line.strip()]
+    out = [_bare(line) for line in new.splitlines()]
+    position = 0
+    for line in kept:
+        while position < len(out) and out[position] != line:
+            position += 1
+        assert position < len(out), f"lost or moved {line!r}"
+        position += 1
+
+    # every added line is one of the tool's
+    original = {_bare(line) for line in project.text.splitlines()}
+    for line in new.splitlines():
+        if _bare(line) in original:
+            continue
+        assert FAMILY_WORD.search(line) or ADDED_SHAPES.match(line) or MIXED_KEY.match(line), (
+            f"added {line!r}"
+        )
+
+    # semantically: equal once the owned entries are taken out
+    managed = {canonicalize_name(p) for p in rendered.plan.packages} | set(FAMILY)
+    base = rendered.plan.spec.index_url
+    ours = {index.name: index.url for index in rendered.plan.indexes}
+    assert strip_owned(project.text, managed, base, ours) == strip_owned(new, managed, base, ours)
+
+
+FAMILY_WORD = re.compile(r"\b(torch|torchvision|torchaudio|pytorch|triton)\b|/whl/", re.I)
+ADDED_SHAPES = re.compile(
+    r"^\s*($|\]|\],|\[|explicit = true|\[\[tool\.uv\.index\]\]|\[tool\.uv\.sources\]|"
+    r"\[tool\.uv\]|\[project\.optional-dependencies\]|dependencies = \[|"
+    r"required-environments = \[|conflicts = \[|\{ extra = \"[a-z0-9-]+\" \},|"
+    r"\"sys_platform == '[a-z0-9]+' and platform_machine == '[A-Za-z0-9_]+'\",|"
+    r"(cpu|xpu|cu[0-9]{3}|rocm[0-9]+(-[0-9]+)+) = \[)"
+)
+# keys whose one-line value mixes the user's and the tool's entries: tomlkit rewrites the line
+MIXED_KEY = re.compile(r"^\s*(dependencies|optional-dependencies|sources|conflicts|cu124) = ")
+
+
+def _bare(line: str) -> str:
+    """A line without the comma an array item gains when an item is added after it."""
+    return re.sub(r'^("[^"]*"),', r"\1", line.strip()).removesuffix(",")
+
+
+def _family(requirements: list[str], managed: set[str]) -> list[str]:
+    out = []
+    for requirement in requirements:
+        try:
+            name: str = canonicalize_name(Requirement(requirement).name)
+        except InvalidRequirement:
+            name = ""
+        if name not in managed:
+            out.append(requirement)
+    return out
+
+
+def strip_owned(text: str, managed: set[str], base: str, ours: dict[str, str]) -> dict[str, Any]:
+    """The parsed file without what the tool owns (indexes compared by URL, not name; `ours`
+    gives the URL of the tool's indexes, which a source may name before they exist)."""
+    data = tomllib.loads(text)
+    project = data.get("project", {})
+    if "dependencies" in project:
+        project["dependencies"] = _family(project["dependencies"], managed)
+        if not project["dependencies"]:
+            del project["dependencies"]
+    extras = project.get("optional-dependencies", {})
+    for extra in list(extras):
+        if is_backend_extra(extra):
+            extras[extra] = _family(extras[extra], managed)
+            if not extras[extra]:
+                del extras[extra]
+    if "optional-dependencies" in project and not extras:
+        del project["optional-dependencies"]
+    tool = data.get("tool", {})
+    uv = tool.get("uv", {})
+    uv.pop("required-environments", None)
+    if "conflicts" in uv:
+        uv["conflicts"] = [
+            group
+            for group in uv["conflicts"]
+            if not all(set(item) == {"extra"} and is_backend_extra(item["extra"]) for item in group)
+        ]
+        if not uv["conflicts"]:
+            del uv["conflicts"]
+    indexes = uv.get("index", [])
+    urls = dict(ours)
+    urls |= {str(i.get("name")): str(i.get("url")) for i in indexes if isinstance(i, dict)}
+    for name, url in urls.items():  # a PyTorch index is known by its backend (mirrors move it)
+        url = url.rstrip("/")
+        urls[name] = f"pytorch:{url.rsplit('/', 1)[-1]}" if is_pytorch_index(url, base) else url
+    sources = uv.get("sources", {})
+    for key in list(sources):
+        if canonicalize_name(key) in managed:
+            del sources[key]
+            continue
+        for entry in sources[key] if isinstance(sources[key], list) else [sources[key]]:
+            if isinstance(entry, dict) and "index" in entry:
+                entry["index"] = urls.get(entry["index"], entry["index"])
+    if "sources" in uv and not sources:
+        del uv["sources"]
+    if "index" in uv:
+        uv["index"] = [i for i in indexes if not is_pytorch_index(i.get("url", ""), base)]
+        if not uv["index"]:
+            del uv["index"]
+    if "uv" in tool and not uv:
+        del tool["uv"]
+    if "tool" in data and not tool:
+        del data["tool"]
+    return data
+
+
+SEED_SPECS: list[dict[str, Any]] = [
+    {
+        "torch": "2.5.0",
+        "packages": ["torchvision"],
+        "targets": [
+            {"platform": "linux-x86_64", "backend": "cu124"},
+            {"platform": "macos-arm64", "backend": "mps"},
+            {"platform": "linux-aarch64", "backend": "cpu"},
+        ],
+    },
+    {
+        "torch": "2.9.1",
+        "targets": [
+            {"platform": "linux-x86_64", "backend": "cpu"},
+            {"platform": "linux-x86_64", "backend": "cu126"},
+            {"platform": "windows-x86_64", "backend": "cu126"},
+        ],
+    },
+    {
+        "torch": "2.5.1",
+        "packages": ["torchaudio", "torchvision"],
+        "targets": [
+            {"platform": "linux-x86_64", "backend": "rocm6.2"},
+            {"platform": "linux-x86_64", "backend": "cu124", "gpu": True, "runner": "gpu"},
+        ],
+    },
+]
+
+
+@examples(ci=600)
+@given(projects(st.one_of(st.sampled_from(SEED_SPECS), valid_specs())))
+def test_any_pyproject_renders_cleanly(project: Project) -> None:
+    event("toml" if _parses(project.text) else "not toml")
+    rendered = try_render(project)
+    event("rendered" if rendered else "refused")
+    if rendered is not None:
+        check_output(project, rendered)
+
+
+@examples(ci=600)
+@given(projects(specs))
+def test_any_spec_renders_cleanly(project: Project) -> None:
+    rendered = try_render(project)
+    event("rendered" if rendered else "refused")
+    if rendered is not None:
+        check_output(project, rendered)
+        check_workflow(rendered)
+
+
+@examples(ci=300)
+@given(st.one_of(specs, st.sampled_from(SEED_SPECS)))
+def test_any_spec_gives_a_valid_workflow(spec: dict[str, Any]) -> None:
+    project = Project(
+        HEAD, tuple((line, FOREIGN) for line in HEAD.splitlines()), spec_toml(spec, None)
+    )
+    rendered = try_render(project)
+    event("rendered" if rendered else "refused")
+    if rendered is not None:
+        check_output(project, rendered)
+        check_workflow(rendered)
+
+
+@examples(ci=1000)
+@given(st.text(max_size=200), st.sampled_from(["pyproject", "spec"]))
+def test_any_text_is_a_clean_error_or_renders(text: str, where: str) -> None:
+    spec = spec_toml(SEED_SPECS[0], None)
+    project = Project(
+        text if where == "pyproject" else HEAD,
+        (),
+        text if where == "spec" else spec,
+    )
+    rendered = try_render(project)
+    if rendered is not None:
+        tomllib.loads(rendered.pyproject.text)
+
+
+def _parses(text: str) -> bool:
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return False
+    return True
+
+
+def test_in_process_schema_agrees_with_check_jsonschema(tmp_path: Path) -> None:
+    """The in-process validator above is the one `tests/validators.schema` runs."""
+    from validators import schema
+
+    for number, spec in enumerate(SEED_SPECS):
+        rendered = render(HEAD, spec_toml(spec, None))
+        (workflow,) = (t for p, t in rendered.ci_files.items() if p.endswith(".yml"))
+        path = tmp_path / f"w{number}.yml"
+        path.write_text(workflow, encoding="utf-8")
+        assert schema(path, "workflow") == []
+        check_workflow(rendered)
+        assert load_workflow(workflow) == yaml12(workflow)
+    broken = tmp_path / "broken.yml"
+    broken.write_text(workflow.replace("contents: read", "contents: maybe"))
+    assert schema(broken, "workflow")
+    assert list(workflow_validator().iter_errors(yaml12(broken.read_text())))
+
+
+@pytest.mark.parametrize(
+    "text", ['tool = "x"\n' + HEAD, HEAD + "[[tool]]\nx = 1\n"], ids=["string", "array"]
+)
+def test_tool_that_is_not_a_table_is_a_clean_error(text: str) -> None:
+    with pytest.raises(UvtorchError) as caught:
+        render(text, spec_toml(SEED_SPECS[0], None))
+    check_error(caught.value, spec_toml(SEED_SPECS[0], None))
