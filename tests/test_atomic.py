@@ -64,10 +64,11 @@ class Slow:
         return self.stream.__exit__(*exc)
 
 def replace(source, target):
-    mark(f"replace-before {current[0]}")
+    name = os.path.basename(target)
+    mark(f"replace-before {name}")
     time.sleep(0.02)
     os.replace(source, target)
-    mark(f"replace-after {current[0]}")
+    mark(f"replace-after {name}")
     time.sleep(0.02)
 
 os_proxy.fdopen = lambda *args, **kwargs: Slow(os.fdopen(*args, **kwargs))
@@ -176,14 +177,15 @@ def kill_at(project: Path, marker: str) -> None:
 
 KILL_POINTS = [
     # (where the render is killed, what pyproject.toml / the workflow / the smoke copy are then)
+    # Every temporary file is written before the first rename (files.write_all).
     ("chunk pyproject.toml 0", ("old", "old", "old")),
     ("chunk pyproject.toml 5", ("old", "old", "old")),
+    ("chunk torch.yml 0", ("old", "old", "old")),
+    ("chunk smoke.py 1", ("old", "old", "old")),
     ("replace-before pyproject.toml", ("old", "old", "old")),
     ("replace-after pyproject.toml", ("new", "old", "old")),
-    ("chunk torch.yml 0", ("new", "old", "old")),
     ("replace-before torch.yml", ("new", "old", "old")),
     ("replace-after torch.yml", ("new", "new", "old")),
-    ("chunk smoke.py 1", ("new", "new", "old")),
     ("replace-before smoke.py", ("new", "new", "old")),
     ("replace-after smoke.py", ("new", "new", "new")),
 ]

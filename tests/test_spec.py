@@ -148,8 +148,8 @@ def test_python_the_release_has_no_wheels_for() -> None:
 def test_intel_macos_after_2_2() -> None:
     text = SEED.replace('platform = "macos-arm64"', 'platform = "macos-x86_64"')
     message = error(text)
-    assert "torch 2.5.0 publishes no builds for macos-x86_64" in message
-    assert "the last release with macos-x86_64 builds is 2.2.2" in message
+    assert "targets[1].platform: torch 2.5.0 publishes no builds for macos-x86_64" in message
+    assert "the last release with macos-x86_64 builds is torch 2.2.2" in message
     assert plan(
         text.replace('"2.5.0"', '"2.2.2"').replace("cu124", "cu121"), requires_python=">=3.9"
     )

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 import click
 
 from .errors import EXIT_OK, EXIT_PROBLEM, PyprojectError, UvtorchError
-from .files import Output, read_text, write_atomic
+from .files import Output, read_text, write_all
 from .fingerprint import hand_edit
+from .paths import display_path
 from .project import Rendered, render_project
 from .releases import load_table
 
@@ -18,19 +19,12 @@ if TYPE_CHECKING:
     from .verify import Verdicts
 
 
-def _label(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def load_and_render(
     project_dir: Path, spec_file: Path | None, env: Mapping[str, str], *, strict: bool = True
 ) -> tuple[Rendered, list[Output]]:
     """Read the project, render everything, and pair each output with what is on disk."""
     pyproject_path = project_dir / "pyproject.toml"
-    pyproject_label = _label(pyproject_path)
+    pyproject_label = display_path(pyproject_path)
     text = read_text(pyproject_path, pyproject_label)
     if text is None:
         raise PyprojectError(
@@ -38,7 +32,7 @@ def load_and_render(
         )
     explicit = spec_file is not None
     spec_path = spec_file if spec_file is not None else project_dir / "uvtorch.toml"
-    spec_label = _label(spec_path)
+    spec_label = display_path(spec_path)
     spec_text = read_text(spec_path, spec_label)
     if spec_text is None and explicit:
         raise PyprojectError("not found", file=spec_label)
@@ -56,7 +50,7 @@ def load_and_render(
     outputs = [Output(pyproject_path, pyproject_label, text, rendered.pyproject.text)]
     for relative, new in rendered.ci_files.items():
         path = project_dir / relative
-        label = _label(path)
+        label = display_path(path)
         outputs.append(Output(path, label, read_text(path, label), new))
     return rendered, outputs
 
@@ -105,16 +99,16 @@ def render_command(
         click.echo(f"{build.target.name}: {packages} from {build.index.url}", err=True)
     for note in rendered.pyproject.notes:
         click.echo(f"  {note}", err=True)
+    if not check:  # all or nothing: a write that fails leaves every file as it was
+        write_all([(o.path, o.new, o.label) for o in outputs if o.changed])
     for output in outputs:
         if not output.changed:
-            click.echo(f"{output.label}: up to date", err=True)
+            state = "up to date"
         elif check:
-            click.echo(f"{output.label}: would change", err=True)
+            state = "would change"
         else:
-            write_atomic(output.path, output.new, output.label)
-            click.echo(
-                f"{output.label}: {'updated' if output.old is not None else 'created'}", err=True
-            )
+            state = "updated" if output.old is not None else "created"
+        click.echo(f"{output.label}: {state}", err=True)
     if check and changed:
         return EXIT_PROBLEM
     from .fastcheck import remember
@@ -137,7 +131,7 @@ def verify_project(project_dir: Path, spec_file: Path | None, env: Mapping[str, 
 
     rendered, outputs = load_and_render(project_dir, spec_file, env, strict=False)
     lock_path = project_dir / "uv.lock"
-    lock_label = _label(lock_path)
+    lock_label = display_path(lock_path)
     hint = "run `uv lock` in the project to create it, then verify again"
     try:
         lock_text = read_text(lock_path, lock_label)
@@ -247,10 +241,10 @@ def init_command(
 
     table = load_table()
     pyproject_path = directory / "pyproject.toml"
-    label = _label(pyproject_path)
+    label = display_path(pyproject_path)
     standalone = directory / "uvtorch.toml"
     if standalone.is_file():
-        raise init_module.existing_spec(_label(standalone), "uvtorch.toml")
+        raise init_module.existing_spec(display_path(standalone), "uvtorch.toml")
     # Refuse what no answer can fix before asking anything.
     old = read_text(pyproject_path, label)
     existing = parse_toml(old, label) if old is not None else None
@@ -297,7 +291,7 @@ def init_command(
     outputs = [Output(pyproject_path, label, old, rendered.pyproject.text)]
     for relative, text in rendered.ci_files.items():
         path = directory / relative
-        output = Output(path, _label(path), read_text(path, _label(path)), text)
+        output = Output(path, display_path(path), read_text(path, display_path(path)), text)
         if output.old is not None and output.changed:
             raise UvtorchError(
                 "already exists, and init does not overwrite it",
@@ -308,9 +302,9 @@ def init_command(
         outputs.append(output)
     uv = find_uv(env) if lock else None
 
+    write_all([(o.path, o.new, o.label) for o in outputs if o.changed])
     for output in outputs:
         if output.changed:
-            write_atomic(output.path, output.new, output.label)
             done = "spec added, rendered" if output.old is not None else "created"
             click.echo(f"{output.label}: {done}", err=True)
     for build in rendered.plan.builds:
@@ -324,7 +318,7 @@ def init_command(
         code = lock_and_verify(uv, directory, None, env)
     here = directory.resolve() == Path.cwd().resolve()
     steps = init_module.next_steps(
-        rendered.plan, cd=None if here else _label(directory), locked=uv is not None
+        rendered.plan, cd=None if here else display_path(directory), locked=uv is not None
     )
     click.echo("next:\n" + "".join(f"  {step}\n" for step in steps), err=True, nl=False)
     return code
@@ -355,7 +349,7 @@ def lock_and_verify(
     """Run `uv lock` in the project, then verify the lock; exit 1 when either fails."""
     import subprocess
 
-    click.echo(f"running: uv lock (in {_label(project_dir)})", err=True)
+    click.echo(f"running: uv lock (in {display_path(project_dir)})", err=True)
     try:
         result = subprocess.run([uv, "lock"], cwd=project_dir, env=dict(env), check=False)
     except OSError as error:

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .paths import display_path
+
 
 def _render_check_paths(args: list[str]) -> tuple[Path, Path | None] | None:
     """(project, spec) when `args` is exactly `render --check [--project D] [--spec F]`."""
@@ -34,13 +36,6 @@ def _render_check_paths(args: list[str]) -> tuple[Path, Path | None] | None:
     return project, spec
 
 
-def _label(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args == ["--version"]:
@@ -53,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .fastcheck import up_to_date
 
         if up_to_date(paths[0], paths[1], os.environ):
-            label = _label(paths[0] / "pyproject.toml")
+            label = display_path(paths[0] / "pyproject.toml")
             print(f"{label} and the generated files: up to date (unchanged)", file=sys.stderr)
             return 0
     from .cli import main as cli_main

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +24,11 @@ class Output:
 
     @property
     def changed(self) -> bool:
-        return self.old != self.new
+        """Whether writing would change the file; line endings alone are no change (a CRLF
+        checkout of a generated file is the same file)."""
+        if self.old is None:
+            return True
+        return self.old.replace("\r\n", "\n") != self.new.replace("\r\n", "\n")
 
     def diff(self) -> str:
         old = [] if self.old is None else self.old.splitlines(keepends=True)
@@ -70,11 +76,41 @@ def write_atomic(path: Path, text: str, label: str) -> None:
     The new file keeps the old one's permission bits. A symbolic link stays a link: the file
     it points to is the one replaced.
     """
+    write_all([(path, text, label)])
+
+
+def write_all(files: Sequence[tuple[Path, str, str]]) -> None:
+    """Write several files (path, text, label) all or none: every temporary file is written
+    first, and only when all of them are does any rename happen."""
+    prepared: list[tuple[str, Path, str]] = []
+    created: list[Path] = []
+    try:
+        for path, text, label in files:
+            prepared.append((*_prepare(path, text, label, created), label))
+        for temporary, path, label in prepared:
+            try:
+                os.replace(temporary, path)
+            except OSError as error:
+                raise WriteError(f"cannot write: {error.strerror}", file=label) from None
+    except WriteError:
+        for temporary, _, _ in prepared:
+            Path(temporary).unlink(missing_ok=True)
+        for directory in reversed(created):
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise
+
+
+def _prepare(path: Path, text: str, label: str, created: list[Path]) -> tuple[str, Path]:
+    """The temporary file holding `text` beside `path` (followed through a link), ready to be
+    renamed over it; directories made on the way are added to `created`."""
     if path.is_symlink():
         path = Path(os.path.realpath(path))
     directory = path.parent
     try:
+        missing = [d for d in (directory, *directory.parents) if not d.exists()]
         directory.mkdir(parents=True, exist_ok=True)
+        created.extend(reversed(missing))
         mode = path.stat().st_mode & 0o7777 if path.exists() else None
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as error:
@@ -84,14 +120,11 @@ def write_atomic(path: Path, text: str, label: str) -> None:
             stream.write(text.encode("utf-8"))
             stream.flush()
             os.fsync(stream.fileno())
-        if mode is not None:
-            os.chmod(temporary, mode)
-        else:
-            os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
+        os.chmod(temporary, mode if mode is not None else 0o666 & ~_umask())
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)
         raise WriteError(f"cannot write: {error.strerror}", file=label) from None
+    return temporary, path
 
 
 def _umask() -> int:

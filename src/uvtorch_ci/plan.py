@@ -258,7 +258,10 @@ def _check_target(
             key=lambda r: r.version,
             default=None,
         )
-        hint = f"the last release with {target.platform} builds is {last.torch}" if last else ""
+        hint = (
+            f"the last release with {target.platform} builds is torch {last.torch}" if last else ""
+        )
+        raise _fail(spec, f"{target.where}.platform", message, hint)
     else:
         message = (
             f"torch {newest.torch} does not publish {shown} for {target.platform}; "

@@ -9,18 +9,12 @@ from pathlib import Path
 from .errors import EXIT_OK, EXIT_PROBLEM
 from .files import Output, read_text, write_atomic
 from .index_reader import Fetcher, RefreshError, observe
+from .paths import display_path
 from .refresh import build_table, summarize
 from .releases import TABLE_PATH, dump_table, parse_table
 from .spec import DEFAULT_INDEX_URL, INDEX_URL_ENV
 
 DEFAULT_PYPI_URL = "https://pypi.org"
-
-
-def _label(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def refresh_command(
@@ -38,7 +32,7 @@ def refresh_command(
     shipped table) and write it only when `write`. 0 when current, 1 when it changed."""
     index_url = index_url or env.get(INDEX_URL_ENV) or DEFAULT_INDEX_URL
     path = table_path if table_path is not None else TABLE_PATH
-    label = _label(path)
+    label = display_path(path)
     old = read_text(path, label)
     if old is None:
         raise RefreshError("not found", file=label, hint="--table names the release table file")
