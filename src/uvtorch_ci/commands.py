@@ -35,7 +35,11 @@ def load_and_render(
     spec_label = display_path(spec_path)
     spec_text = read_text(spec_path, spec_label)
     if spec_text is None and explicit:
-        raise PyprojectError("not found", file=spec_label)
+        raise PyprojectError(
+            "not found",
+            file=spec_label,
+            hint="--spec names a uvtorch.toml; without it [tool.uvtorch] in pyproject.toml is used",
+        )
     rendered = render_project(
         text,
         pyproject_label,
