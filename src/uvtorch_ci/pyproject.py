@@ -25,10 +25,10 @@ from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.items import Table
 
 from .errors import PyprojectError
+from .releases import BACKEND_PATTERN
 from .tomltext import Header, decode_error_place, key_spans, key_texts, scan
 
 FAMILY = ("torch", "torchvision", "torchaudio")
-BACKEND_EXTRA = re.compile(r"^(cpu|mps|xpu|cu[0-9]{3}|rocm[0-9]+(-[0-9]+)+)$")
 PYTORCH_INDEX_URL = re.compile(r"/whl/(?:nightly/|test/)?(?:cpu|cu[0-9]+|rocm[0-9.]+|xpu)/?$")
 PROJECT = ("project",)
 EXTRAS = ("project", "optional-dependencies")
@@ -62,7 +62,8 @@ def is_pytorch_index(url: str, base: str) -> bool:
 
 
 def is_backend_extra(name: str) -> bool:
-    return bool(BACKEND_EXTRA.match(canonicalize_name(name)))
+    """An extra named after a backend (plan.extra_name's form: rocm6.2 is the extra rocm6-2)."""
+    return bool(BACKEND_PATTERN.match(canonicalize_name(name).replace("-", ".")))
 
 
 def requires_python(data: Mapping[str, Any]) -> str | None:

@@ -16,7 +16,7 @@ from packaging.version import InvalidVersion, Version
 from .errors import SpecError, did_you_mean, one_of
 from .fastcheck import DEFAULT_WORKFLOW
 from .platforms import PLATFORMS
-from .releases import BACKEND_PATTERN, COMPANIONS
+from .releases import BACKEND_PATTERN, COMPANIONS, index_backend
 
 DEFAULT_INDEX_URL = "https://download.pytorch.org/whl"
 INDEX_URL_ENV = "UVTORCH_INDEX_URL"
@@ -371,7 +371,7 @@ def _targets(r: _Reader, raw: object) -> tuple[Target, ...]:
         )
     pairs: dict[tuple[str, str], int] = {}
     for i, target in enumerate(targets):
-        pair = (target.platform, _same_build(target.backend))
+        pair = (target.platform, index_backend(target.backend))
         if pair in pairs and not _distinct_runners(targets[pairs[pair]], target):
             raise r.fail(
                 f"targets[{i}]",
@@ -389,10 +389,6 @@ def _targets(r: _Reader, raw: object) -> tuple[Target, ...]:
             )
         seen[target.name] = i
     return tuple(targets)
-
-
-def _same_build(backend: str) -> str:
-    return "cpu" if backend == "mps" else backend
 
 
 def _distinct_runners(a: Target, b: Target) -> bool:
