@@ -12,8 +12,8 @@ import pytest
 
 from uvtorch_ci.errors import PyprojectError
 from uvtorch_ci.project import render_project
-from uvtorch_ci.pyproject import FAMILY, is_pytorch_index
 from uvtorch_ci.releases import load_table
+from uvtorch_ci.tomldata import FAMILY, is_pytorch_index
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 if not CORPUS.is_dir():  # a clone with shared/ beside the repository

@@ -30,8 +30,9 @@ from ruamel.yaml import YAML
 from uvtorch_ci.errors import EXIT_BAD_INPUT, UvtorchError
 from uvtorch_ci.platforms import PLATFORMS
 from uvtorch_ci.project import Rendered, render_project
-from uvtorch_ci.pyproject import FAMILY, is_backend_extra, is_pytorch_index
+from uvtorch_ci.pyproject import is_backend_extra
 from uvtorch_ci.releases import Release, load_table
+from uvtorch_ci.tomldata import FAMILY, is_pytorch_index
 
 # Every example builds its input from the strategies below, so the default health checks on
 # generation speed would only measure the machine; `too_slow` is suppressed for that reason.

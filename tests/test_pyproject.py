@@ -9,8 +9,8 @@ import pytest
 
 from uvtorch_ci.errors import PyprojectError
 from uvtorch_ci.project import render_project
-from uvtorch_ci.pyproject import is_pytorch_index, parse_toml
 from uvtorch_ci.releases import load_table
+from uvtorch_ci.tomldata import is_pytorch_index, parse_toml
 
 SPEC = """
 [tool.uvtorch]

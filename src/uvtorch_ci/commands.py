@@ -231,7 +231,7 @@ def init_command(
     from . import init as init_module
     from .errors import SpecError, UvtorchError
     from .project import render_project
-    from .pyproject import parse_toml, requires_python
+    from .tomldata import parse_toml, requires_python
 
     def ask(question: str, default: str, check: Callable[[str], object]) -> str:
         def value_proc(text: str) -> str:

@@ -15,9 +15,9 @@ from packaging.version import InvalidVersion, Version
 
 from .errors import PyprojectError, SpecError
 from .plan import Plan, plan_from_data
-from .pyproject import parse_toml
 from .releases import COMPANIONS, Release, ReleaseTable
 from .render import toml_string
+from .tomldata import parse_toml
 
 # The seed's three platforms plus Windows; None: the newest CUDA the release publishes there.
 DEFAULT_TARGETS: tuple[tuple[str, str | None], ...] = (

@@ -11,9 +11,10 @@ from .fastcheck import SMOKE_PATH
 from .lock import marker_environment
 from .plan import Plan, plan_from_data
 from .platforms import PLATFORMS
-from .pyproject import Merged, merge_blocks, parse_toml, requires_python
+from .pyproject import Merged, merge_blocks
 from .releases import ReleaseTable
 from .render import render_blocks
+from .tomldata import parse_toml, requires_python
 from .workflow import render_smoke_copy, render_workflow
 
 SPEC_TABLE = "tool.uvtorch"

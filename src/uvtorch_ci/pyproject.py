@@ -26,10 +26,9 @@ from tomlkit.items import Table
 
 from .errors import PyprojectError
 from .releases import BACKEND_PATTERN
-from .tomltext import Header, decode_error_place, key_spans, key_texts, scan
+from .tomldata import FAMILY, is_pytorch_index, parse_toml
+from .tomltext import Header, key_spans, key_texts, scan
 
-FAMILY = ("torch", "torchvision", "torchaudio")
-PYTORCH_INDEX_URL = re.compile(r"/whl/(?:nightly/|test/)?(?:cpu|cu[0-9]+|rocm[0-9.]+|xpu)/?$")
 PROJECT = ("project",)
 EXTRAS = ("project", "optional-dependencies")
 UV = ("tool", "uv")
@@ -46,30 +45,9 @@ class Merged:
     notes: tuple[str, ...]
 
 
-def parse_toml(text: str, file: str) -> dict[str, Any]:
-    """tomllib.loads with the error turned into a PyprojectError naming the line."""
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        message, where = decode_error_place(error, text)
-        raise PyprojectError(f"not valid TOML: {message}", file=file, where=where) from None
-
-
-def is_pytorch_index(url: str, base: str) -> bool:
-    """True for an index URL of the PyTorch layout (<base>/<backend>) or under `base`."""
-    url = url.rstrip("/")
-    return url.startswith(base.rstrip("/") + "/") or bool(PYTORCH_INDEX_URL.search(url))
-
-
 def is_backend_extra(name: str) -> bool:
     """An extra named after a backend (plan.extra_name's form: rocm6.2 is the extra rocm6-2)."""
     return bool(BACKEND_PATTERN.match(canonicalize_name(name).replace("-", ".")))
-
-
-def requires_python(data: Mapping[str, Any]) -> str | None:
-    project = data.get("project")
-    value = project.get("requires-python") if isinstance(project, dict) else None
-    return value if isinstance(value, str) else None
 
 
 def merge_blocks(

@@ -10,9 +10,9 @@ from packaging.version import InvalidVersion, Version
 from .lock import Lock, LockedPackage, marker_environment, parse_lock
 from .plan import Build, Plan
 from .platforms import PLATFORMS
-from .pyproject import is_pytorch_index
 from .releases import ReleaseTable, load_table
 from .staleness import allows_python, normalized_url, staleness
+from .tomldata import is_pytorch_index
 
 # The reports, re-exported for the callers that import them from here.
 from .verify_report import RUN_UV_LOCK as RUN_UV_LOCK
