@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from uvtorch_ci.fastcheck import state_digest, up_to_date
+from uvtorch_ci.fastcheck import inputs_digest, up_to_date
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = "and the generated files: up to date (unchanged)"
@@ -76,8 +76,8 @@ def test_any_change_of_an_input_or_output_goes_the_full_way(seed: Path, tmp_path
 def test_the_digest_covers_the_mirror_url_and_the_cache_can_be_off(
     seed: Path, tmp_path: Path
 ) -> None:
-    plain = state_digest(seed, None, {})
-    mirrored = state_digest(seed, None, {"UVTORCH_INDEX_URL": "http://127.0.0.1:1/whl"})
+    plain = inputs_digest(seed, None, {})
+    mirrored = inputs_digest(seed, None, {"UVTORCH_INDEX_URL": "http://127.0.0.1:1/whl"})
     assert plain is not None
     assert mirrored is not None
     assert plain != mirrored
@@ -98,3 +98,74 @@ def test_only_the_plain_check_takes_the_fast_path(seed: Path, tmp_path: Path) ->
     assert other.returncode == 0
     assert FAST in other.stderr
     assert run("--version", cwd=seed, cache=cache).stdout.startswith("uvtorch-ci, version ")
+
+
+def test_a_torn_or_foreign_record_is_not_trusted(seed: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert run("render", cwd=seed, cache=cache).returncode == 0
+    (record,) = cache.iterdir()
+    whole = record.read_text()
+    assert whole.endswith("\nend\n")
+    record.write_text(whole.removesuffix("end\n"))  # a record cut short: the last line lost
+    assert FAST not in run("render", "--check", cwd=seed, cache=cache).stderr
+    record.write_bytes(b"\xff\xfe")
+    assert FAST not in run("render", "--check", cwd=seed, cache=cache).stderr
+    # the full render rewrote the record, so the next check is fast again
+    assert FAST in run("render", "--check", cwd=seed, cache=cache).stderr
+
+
+def test_a_standalone_spec_file_is_an_input(seed: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    pyproject = seed / "pyproject.toml"
+    text = pyproject.read_text()
+    head, _, rest = text.partition("[tool.uvtorch]\n")
+    spec, _, tail = rest.partition("[tool.uv]\n")
+    pyproject.write_text(f"{head}[tool.uv]\n{tail}")
+    spec = spec.replace("[[tool.uvtorch.targets]]", "[[targets]]")
+    (seed / "uvtorch.toml").write_text(spec)
+    assert run("render", cwd=seed, cache=cache).returncode == 0
+    assert FAST in run("render", "--check", cwd=seed, cache=cache).stderr
+    (seed / "uvtorch.toml").write_text(
+        spec.replace('backend = "cpu"', 'backend = "cpu"\ngpu = true')
+    )
+    changed = run("render", "--check", cwd=seed, cache=cache)
+    assert changed.returncode == 1
+    assert FAST not in changed.stderr
+    named = tmp_path / "other.toml"
+    named.write_text(spec)
+    assert inputs_digest(seed, named, {}) != inputs_digest(seed, None, {})
+
+
+def test_the_fast_path_loads_nothing_heavy(seed: Path, tmp_path: Path) -> None:
+    """Compared with a bare interpreter, an up-to-date check imports only our four small
+    modules and CPython's built-in sha256: no click, Jinja2, tomlkit, packaging, tomllib,
+    pathlib or re."""
+    cache = tmp_path / "cache"
+    assert run("render", cwd=seed, cache=cache).returncode == 0
+    show = "import os, sys; print(' '.join(sorted(sys.modules)))"  # os: loaded by site
+    fast = (
+        "import sys; from uvtorch_ci.entry import main; code = main(['render', '--check']); "
+        f"{show}; sys.exit(code)"
+    )
+    src = str(Path(__import__("uvtorch_ci").__file__).parents[1])
+    env = {"PYTHONPATH": src, "UVTORCH_CI_CACHE_DIR": str(cache), "HOME": str(tmp_path)}
+
+    def modules(code: str) -> set[str]:
+        # -S: without site, so this machine's own .pth hooks don't blur the comparison
+        done = subprocess.run(
+            [sys.executable, "-S", "-c", code], cwd=seed, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return set(done.stdout.split())
+
+    extra = modules(fast) - modules(show)
+    assert {"uvtorch_ci.entry", "uvtorch_ci.fastcheck"} <= extra
+    assert extra <= {
+        "__future__",
+        "uvtorch_ci",
+        "uvtorch_ci.entry",
+        "uvtorch_ci.fastcheck",
+        "uvtorch_ci.paths",
+        "_sha2",
+        "_sha256",
+    }, extra

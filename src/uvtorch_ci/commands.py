@@ -117,7 +117,7 @@ def render_command(
         return EXIT_PROBLEM
     from .fastcheck import remember
 
-    remember(project_dir, spec_file, env)  # every output is current now
+    remember(project_dir, spec_file, env, list(rendered.ci_files))  # all current now
     if uv is not None:
         return lock_and_verify(uv, project_dir, spec_file, env)
     return EXIT_OK

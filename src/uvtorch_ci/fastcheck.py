@@ -1,109 +1,221 @@
-"""`render --check` without rendering: "up to date" from a digest of every input and output.
+"""`render --check` without rendering: "up to date" from a record of the last render.
 
-When a full render finds (or leaves) every output current, it records the sha256 of all it
-read and wrote: the pyproject text, the spec file, UVTORCH_INDEX_URL, the generated files as
-they are on disk, and the tool's own table, templates and smoke check. Rendering is
-deterministic, so when the same digest comes up again nothing would change, and the command
-answers before importing jinja2, tomlkit or packaging. The record is an empty file named by
-the digest in the user's cache folder; nothing in the project is written. Anything
-unexpected means a full render decides.
+When a full render finds (or leaves) every output current, it records what it saw. The
+record is named by a digest of every input: the tool's own table, templates and smoke check,
+the project's path, the spec file named on the command line, UVTORCH_INDEX_URL, the
+pyproject text and the uvtorch.toml text (or its absence). It holds the digest of each
+generated file as it was on disk. Rendering is deterministic, so when the inputs digest to a
+known record and every generated file still has its recorded digest, a render would change
+nothing, and the command answers without parsing TOML or importing click, Jinja2, tomlkit
+or packaging. Anything unexpected means a full render decides.
+
+The records live in the user's cache folder (UVTORCH_CI_CACHE_DIR, `off` to disable; else
+$XDG_CACHE_HOME/uvtorch-ci or ~/.cache/uvtorch-ci); nothing in the project is written. This
+module is on the path of every `render --check`, so it imports only what the interpreter
+has already loaded at start-up (os, sys), plus a sha256.
 """
 
 from __future__ import annotations
 
-import hashlib
-import tomllib
-from collections.abc import Mapping
-from pathlib import Path
+import os
+import sys
 
-from .fingerprint import package_digest
+from .paths import display_path
+
+TYPE_CHECKING = False  # typing itself would load re and collections
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from hashlib import sha256
+else:  # CPython's own sha256: hashlib's would first load OpenSSL, a few ms per process
+    try:
+        from _sha2 import sha256  # 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256  # 3.11
+        except ImportError:
+            from hashlib import sha256
 
 DEFAULT_WORKFLOW = ".github/workflows/torch.yml"
 SMOKE_PATH = ".github/uvtorch/smoke.py"
 CACHE_ENV = "UVTORCH_CI_CACHE_DIR"  # "" or "off" turns the cache off
+INDEX_URL_ENV = "UVTORCH_INDEX_URL"
 KEEP = 512  # records kept; older ones are pruned
+END = "end"  # a record's last line: a record without it is not trusted
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def cache_dir(env: Mapping[str, str]) -> Path | None:
-    chosen = env.get(CACHE_ENV)
-    if chosen is not None:
-        return None if chosen in ("", "off") else Path(chosen)
-    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".cache")
-    return Path(base) / "uvtorch-ci"
+def templates_folder() -> str:
+    """The templates folder: inside the wheel, or the repository's top-level templates/."""
+    packaged = os.path.join(PACKAGE_DIR, "templates")
+    if os.path.isdir(packaged):
+        return packaged
+    return os.path.join(os.path.dirname(os.path.dirname(PACKAGE_DIR)), "templates")
 
 
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+def package_digest() -> str:
+    """sha256 of everything of the tool's own that shapes its output."""
+    from . import __version__
 
-
-def state_digest(project_dir: Path, spec_file: Path | None, env: Mapping[str, str]) -> str | None:
-    """The digest of every input and output of a render of this project, or None."""
-    pyproject_text = _read(project_dir / "pyproject.toml")
-    if pyproject_text is None:
-        return None
-    try:
-        spec_path = spec_file
-        if spec_path is None and "uvtorch" not in tomllib.loads(pyproject_text).get("tool", {}):
-            spec_path = project_dir / "uvtorch.toml"
-        spec_text = _read(spec_path) if spec_path is not None else None
-        if spec_path is not None and spec_text is None:
-            return None
-        spec = (
-            tomllib.loads(spec_text)
-            if spec_text is not None
-            else tomllib.loads(pyproject_text)["tool"]["uvtorch"]
-        )
-    except (tomllib.TOMLDecodeError, KeyError, TypeError):
-        return None
-    workflow = spec.get("workflow", DEFAULT_WORKFLOW) if isinstance(spec, dict) else None
-    if not isinstance(workflow, str):
-        return None
-    generated = [project_dir / workflow]
-    if spec.get("action") is None:
-        generated.append(project_dir / SMOKE_PATH)
-    parts = [
-        package_digest(),
-        str(project_dir.resolve()),
-        str(spec_path.resolve()) if spec_path is not None else "",
-        env.get("UVTORCH_INDEX_URL", ""),
-        pyproject_text,
-        spec_text or "",
+    folder = templates_folder()
+    files = [
+        os.path.join(PACKAGE_DIR, "data", "releases.toml"),
+        os.path.join(PACKAGE_DIR, "smoke.py"),
     ]
-    for path in generated:
-        text = _read(path)
-        if text is None:
-            return None
-        parts.append(text)
-    hasher = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8")
-        hasher.update(len(data).to_bytes(8, "big") + data)
+    files += sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".j2"))
+    hasher = sha256(__version__.encode())
+    for path in files:
+        with open(path, "rb") as file:
+            hasher.update(file.read())
     return hasher.hexdigest()
 
 
-def up_to_date(project_dir: Path, spec_file: Path | None, env: Mapping[str, str]) -> bool:
-    """True when a render with exactly these inputs and outputs already found nothing to do."""
+def cache_dir(env: Mapping[str, str]) -> str | None:
+    chosen = env.get(CACHE_ENV)
+    if chosen is not None:
+        return None if chosen in ("", "off") else chosen
+    base = env.get("XDG_CACHE_HOME") or os.path.join(
+        env.get("HOME") or os.path.expanduser("~"), ".cache"
+    )
+    return os.path.join(base, "uvtorch-ci")
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError:
+        return None
+
+
+def _file_digest(path: str) -> str | None:
+    data = _read(path)
+    return None if data is None else sha256(data).hexdigest()
+
+
+def inputs_digest(
+    project_dir: str | os.PathLike[str],
+    spec_file: str | os.PathLike[str] | None,
+    env: Mapping[str, str],
+) -> str | None:
+    """The digest of every input of a render of this project; None without a pyproject."""
+    project = os.path.abspath(project_dir)
+    pyproject = _read(os.path.join(project, "pyproject.toml"))
+    if pyproject is None:
+        return None
+    spec_path = os.path.abspath(spec_file) if spec_file is not None else ""
+    spec = _read(spec_path or os.path.join(project, "uvtorch.toml"))
+    parts = [
+        package_digest().encode(),
+        project.encode("utf-8", "surrogateescape"),
+        spec_path.encode("utf-8", "surrogateescape"),
+        env.get(INDEX_URL_ENV, "").encode("utf-8", "surrogateescape"),
+        pyproject,
+        b"\0absent" if spec is None else b"\1" + spec,
+    ]
+    hasher = sha256()
+    for part in parts:
+        hasher.update(len(part).to_bytes(8, "big") + part)
+    return hasher.hexdigest()
+
+
+def up_to_date(
+    project_dir: str | os.PathLike[str],
+    spec_file: str | os.PathLike[str] | None,
+    env: Mapping[str, str],
+) -> bool:
+    """True when a render with exactly these inputs left exactly these generated files."""
     folder = cache_dir(env)
-    if folder is None:
+    key = inputs_digest(project_dir, spec_file, env) if folder is not None else None
+    record = _read(os.path.join(folder, key)) if folder is not None and key is not None else None
+    if record is None:
         return False
-    key = state_digest(project_dir, spec_file, env)
-    return key is not None and (folder / key).is_file()
+    try:
+        lines = record.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        return False
+    if lines[-2:] != [END, ""]:
+        return False
+    project = os.path.abspath(project_dir)
+    for line in lines[:-2]:
+        digest, _, relative = line.partition(" ")
+        if not relative or _file_digest(os.path.join(project, relative)) != digest:
+            return False
+    return True
 
 
-def remember(project_dir: Path, spec_file: Path | None, env: Mapping[str, str]) -> None:
-    """Record that the project's outputs are current (after a render found or made them so)."""
+def remember(
+    project_dir: str | os.PathLike[str],
+    spec_file: str | os.PathLike[str] | None,
+    env: Mapping[str, str],
+    generated: list[str],
+) -> None:
+    """Record that the project's outputs are current (after a render found or made them so).
+
+    `generated` are the generated files' paths relative to the project. A cache that cannot
+    be written only costs speed, so every failure here is silent.
+    """
     folder = cache_dir(env)
-    key = state_digest(project_dir, spec_file, env) if folder is not None else None
+    key = inputs_digest(project_dir, spec_file, env) if folder is not None else None
     if folder is None or key is None:
         return
+    project = os.path.abspath(project_dir)
+    lines = []
+    for relative in generated:
+        digest = _file_digest(os.path.join(project, relative))
+        if digest is None or "\n" in relative:
+            return
+        lines.append(f"{digest} {relative}\n")
+    lines.append(END + "\n")
+    temporary = os.path.join(folder, f".{key}.{os.getpid()}.tmp")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / key).touch()
-        records = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)
-        for old in records[:-KEEP]:
-            old.unlink(missing_ok=True)
+        os.makedirs(folder, exist_ok=True)
+        with open(temporary, "w", encoding="utf-8") as file:
+            file.writelines(lines)
+        os.replace(temporary, os.path.join(folder, key))  # readers never see half a record
+        _prune(folder)
     except OSError:
-        pass  # a cache that cannot be written only costs speed
+        _unlink(temporary)
+
+
+def _prune(folder: str) -> None:
+    with os.scandir(folder) as entries:
+        records = sorted(
+            (entry.stat().st_mtime, entry.path)
+            for entry in entries
+            if not entry.name.startswith(".")
+        )
+    for _, path in records[:-KEEP]:
+        _unlink(path)
+
+
+def _unlink(path: str) -> None:
+    try:  # noqa: SIM105 - contextlib would be one more import on the fast path
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def main(args: list[str]) -> int | None:
+    """Answer `render --check [--project D] [--spec F]` when the record says up to date;
+    None for anything else (the full CLI decides)."""
+    if args[:1] != ["render"] or "--check" not in args:
+        return None
+    project, spec = ".", None
+    rest = [a for a in args[1:] if a != "--check"]
+    while rest:
+        name, _, value = rest.pop(0).partition("=")
+        if name not in ("--project", "--spec"):
+            return None
+        if not value:
+            if not rest:
+                return None
+            value = rest.pop(0)
+        if name == "--project":
+            project = value
+        else:
+            spec = value
+    if not up_to_date(project, spec, os.environ):
+        return None
+    label = display_path(os.path.join(project, "pyproject.toml"))
+    print(f"{label} and the generated files: up to date (unchanged)", file=sys.stderr)
+    return 0

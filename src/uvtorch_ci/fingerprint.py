@@ -6,6 +6,8 @@ import hashlib
 import re
 from pathlib import Path
 
+from .fastcheck import templates_folder
+
 MARK = "uvtorch-ci-fingerprint: sha256:"
 _STAMP = re.compile(r"^# uvtorch-ci-fingerprint: sha256:([0-9a-f]{64})\r?$", re.MULTILINE)
 
@@ -36,22 +38,6 @@ def hand_edit(text: str) -> str | None:
     return None
 
 
-PACKAGE_DIR = Path(__file__).parent
-
-
 def templates_dir() -> Path:
     """The templates folder: inside the wheel, or the repository's top-level templates/."""
-    packaged = PACKAGE_DIR / "templates"
-    return packaged if packaged.is_dir() else PACKAGE_DIR.parents[1] / "templates"
-
-
-def package_digest() -> str:
-    """sha256 of everything of the tool's own that shapes its output."""
-    from . import __version__
-
-    files = [PACKAGE_DIR / "data" / "releases.toml", PACKAGE_DIR / "smoke.py"]
-    files += sorted(templates_dir().glob("*.j2"))
-    hasher = hashlib.sha256(__version__.encode())
-    for path in files:
-        hasher.update(path.read_bytes())
-    return hasher.hexdigest()
+    return Path(templates_folder())

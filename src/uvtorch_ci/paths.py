@@ -1,12 +1,18 @@
-"""How the tool names a file to the user: relative to the working directory when inside it."""
+"""How the tool names a file to the user: relative to the working directory when inside it.
 
-from __future__ import annotations
+Only os.path here: the fast `render --check` (fastcheck.py) names files too, and must not
+pay for importing pathlib.
+"""
 
-from pathlib import Path
+import os
 
 
-def display_path(path: Path) -> str:
+def display_path(path: str | os.PathLike[str]) -> str:
+    text = os.fspath(path)
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError, RuntimeError):  # outside the cwd, unreadable, a symlink loop
-        return str(path)
+        full, cwd = os.path.realpath(text), os.path.realpath(os.getcwd())
+    except (OSError, ValueError):  # an unreadable cwd, a NUL in the name
+        return text
+    if full == cwd or full.startswith(cwd.rstrip(os.sep) + os.sep):
+        return os.path.relpath(full, cwd)
+    return text
