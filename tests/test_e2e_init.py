@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from mirror import Mirror, uv_binary
 
-from uvtorch_ci.lock import marker_environment, parse_lock
+from uvtorch_ci.lock import parse_lock
 from uvtorch_ci.platforms import PLATFORMS
 
 pytestmark = pytest.mark.e2e
@@ -42,7 +42,7 @@ def uvtorch(
 
 def resolved(project: Path, platform: str, python: str) -> dict[str, tuple[str, str]]:
     lock = parse_lock((project / "uv.lock").read_text())
-    packages = lock.resolve(marker_environment(PLATFORMS[platform], python))
+    packages = lock.resolve(PLATFORMS[platform].marker_environment(python))
     return {name: (p.version, p.source) for name, p in packages.items()}
 
 

@@ -9,7 +9,7 @@ import pytest
 from mirror import Mirror
 from projects import run, uv, uvtorch, write_project
 
-from uvtorch_ci.lock import marker_environment, parse_lock
+from uvtorch_ci.lock import parse_lock
 from uvtorch_ci.platforms import PLATFORMS
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +23,7 @@ PUBLIC = "https://download.pytorch.org/whl"
 def resolved(project: Path, platform: str, python: str = "3.12") -> dict[str, tuple[str, str]]:
     """package -> (version, registry) that uv.lock installs for CPython `python` on `platform`."""
     lock = parse_lock((project / "uv.lock").read_text())
-    packages = lock.resolve(marker_environment(PLATFORMS[platform], python))
+    packages = lock.resolve(PLATFORMS[platform].marker_environment(python))
     return {name: (p.version, p.source) for name, p in packages.items()}
 
 

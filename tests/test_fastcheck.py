@@ -41,7 +41,7 @@ def test_a_full_render_records_and_the_next_check_is_fast(seed: Path, tmp_path: 
     first = run("render", "--check", cwd=seed, cache=cache)
     assert first.returncode == 0
     assert FAST not in first.stderr  # nothing recorded yet: the full render decided
-    assert len(list(cache.iterdir())) == 1
+    assert len(list((cache / "records").iterdir())) == 1
     second = run("render", "--check", cwd=seed, cache=cache)
     assert second.returncode == 0
     assert FAST in second.stderr
@@ -103,7 +103,7 @@ def test_only_the_plain_check_takes_the_fast_path(seed: Path, tmp_path: Path) ->
 def test_a_torn_or_foreign_record_is_not_trusted(seed: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     assert run("render", cwd=seed, cache=cache).returncode == 0
-    (record,) = cache.iterdir()
+    (record,) = (cache / "records").iterdir()
     whole = record.read_text()
     assert whole.endswith("\nend\n")
     record.write_text(whole.removesuffix("end\n"))  # a record cut short: the last line lost
@@ -169,3 +169,47 @@ def test_the_fast_path_loads_nothing_heavy(seed: Path, tmp_path: Path) -> None:
         "_sha2",
         "_sha256",
     }, extra
+
+
+def test_compiled_templates_are_kept_and_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jinja2
+
+    from uvtorch_ci import render
+    from uvtorch_ci.plan import plan_from_data
+    from uvtorch_ci.releases import load_table
+
+    plan = plan_from_data(
+        {"torch": "2.5.0", "targets": [{"platform": "linux-x86_64", "backend": "cu124"}]},
+        file="uvtorch.toml",
+        prefix="",
+        env={},
+        table=load_table(),
+    )
+    folder = tmp_path / "templates"
+    name = "pyproject-blocks.toml.j2"
+    render.environment.cache_clear()
+    first = render.environment(str(folder)).get_template(name).render(plan=plan)
+    assert len(list(folder.glob("*.cache"))) == 1
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the template was compiled again")
+
+    render.environment.cache_clear()
+    monkeypatch.setattr(jinja2.Environment, "_parse", no_parsing)
+    try:
+        again = render.environment(str(folder)).get_template(name).render(plan=plan)
+    finally:
+        render.environment.cache_clear()
+    assert again == first
+    assert 'url = "https://download.pytorch.org/whl/cu124"' in again
+
+
+def test_a_cache_folder_that_cannot_be_written_only_costs_speed(seed: Path, tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    done = run("render", cwd=seed, cache=blocked)
+    assert done.returncode == 0, done.stderr
+    assert "up to date" in done.stderr
+    assert blocked.read_text() == "not a folder"

@@ -10,7 +10,6 @@ from uvtorch_ci.errors import EXIT_BAD_INPUT, LockError
 from uvtorch_ci.lock import (
     Artifact,
     compatible_tags,
-    marker_environment,
     parse_lock,
     parse_marker,
 )
@@ -21,7 +20,7 @@ def installed(
     locked: str, platform: str, python: str = "3.12", extras: tuple[str, ...] = ()
 ) -> dict[str, tuple[str, str]]:
     lock = parse_lock(locked)
-    packages = lock.resolve(marker_environment(PLATFORMS[platform], python), extras)
+    packages = lock.resolve(PLATFORMS[platform].marker_environment(python), extras)
     return {name: (p.version, p.source) for name, p in packages.items()}
 
 
@@ -228,7 +227,7 @@ def test_resolve_follows_dependency_extras_and_groups(
 ) -> None:
     """`uv sync` installs the dev group by default, and a dependency's extras."""
     lock = parse_lock(text(GROUPS_AND_EXTRAS))
-    env = marker_environment(PLATFORMS[platform], "3.12")
+    env = PLATFORMS[platform].marker_environment("3.12")
     assert sorted(["app", *lock.resolve(env, groups=groups)]) == names
 
 

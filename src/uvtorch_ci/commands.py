@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -9,11 +10,13 @@ from typing import TYPE_CHECKING
 import click
 
 from .errors import EXIT_OK, EXIT_PROBLEM, PyprojectError, UvtorchError
+from .fastcheck import cache_dir
 from .files import Output, read_text, write_all
 from .fingerprint import hand_edit
 from .paths import display_path
 from .project import Rendered, render_project
 from .releases import load_table
+from .render import keep_compiled_templates
 
 if TYPE_CHECKING:
     from .verify import Verdicts
@@ -30,6 +33,8 @@ def load_and_render(
         raise PyprojectError(
             "not found", file=pyproject_label, hint="run in a project, or pass --project DIR"
         )
+    cache = cache_dir(env)
+    keep_compiled_templates(os.path.join(cache, "templates") if cache is not None else None)
     explicit = spec_file is not None
     spec_path = spec_file if spec_file is not None else project_dir / "uvtorch.toml"
     spec_label = display_path(spec_path)

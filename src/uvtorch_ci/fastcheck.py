@@ -10,9 +10,9 @@ nothing, and the command answers without parsing TOML or importing click, Jinja2
 or packaging. Anything unexpected means a full render decides.
 
 The records live in the user's cache folder (UVTORCH_CI_CACHE_DIR, `off` to disable; else
-$XDG_CACHE_HOME/uvtorch-ci or ~/.cache/uvtorch-ci); nothing in the project is written. This
-module is on the path of every `render --check`, so it imports only what the interpreter
-has already loaded at start-up (os, sys), plus a sha256.
+$XDG_CACHE_HOME/uvtorch-ci or ~/.cache/uvtorch-ci), under records/; nothing in the project
+is written. This module is on the path of every `render --check`, so it imports only what
+the interpreter has already loaded at start-up (os, sys), plus a sha256.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def package_digest() -> str:
 
 
 def cache_dir(env: Mapping[str, str]) -> str | None:
+    """The tool's cache folder (records in records/, compiled templates in templates/)."""
     chosen = env.get(CACHE_ENV)
     if chosen is not None:
         return None if chosen in ("", "off") else chosen
@@ -118,13 +119,18 @@ def inputs_digest(
     return hasher.hexdigest()
 
 
+def records_dir(env: Mapping[str, str]) -> str | None:
+    folder = cache_dir(env)
+    return None if folder is None else os.path.join(folder, "records")
+
+
 def up_to_date(
     project_dir: str | os.PathLike[str],
     spec_file: str | os.PathLike[str] | None,
     env: Mapping[str, str],
 ) -> bool:
     """True when a render with exactly these inputs left exactly these generated files."""
-    folder = cache_dir(env)
+    folder = records_dir(env)
     key = inputs_digest(project_dir, spec_file, env) if folder is not None else None
     record = _read(os.path.join(folder, key)) if folder is not None and key is not None else None
     if record is None:
@@ -154,7 +160,7 @@ def remember(
     `generated` are the generated files' paths relative to the project. A cache that cannot
     be written only costs speed, so every failure here is silent.
     """
-    folder = cache_dir(env)
+    folder = records_dir(env)
     key = inputs_digest(project_dir, spec_file, env) if folder is not None else None
     if folder is None or key is None:
         return

@@ -18,7 +18,6 @@ from .errors import LockError
 from .platforms import PLATFORMS, Platform
 from .tomltext import decode_error_place
 
-_SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
 ROOT_SOURCES = ("virtual", "editable", "directory")
 # The newest system each platform's default GitHub-hosted runner has: a wheel tagged for a newer
 # glibc or macOS does not install there (ubuntu-24.04: glibc 2.39; macos-15).
@@ -186,24 +185,6 @@ class Lock:
 
 def _conflict_name(project: str, kind: str, name: str) -> str:
     return f"{kind}-{len(project)}-{project}-{canonicalize_name(name)}"
-
-
-def marker_environment(platform: Platform, python: str) -> dict[str, str]:
-    """The PEP 508 environment of CPython `python` on `platform`."""
-    return {
-        "sys_platform": platform.sys_platform,
-        "platform_machine": platform.machine,
-        "platform_system": _SYSTEMS[platform.sys_platform],
-        "os_name": "nt" if platform.sys_platform == "win32" else "posix",
-        "python_version": python,
-        "python_full_version": f"{python}.0",
-        "implementation_name": "cpython",
-        "platform_python_implementation": "CPython",
-        "platform_release": "",
-        "platform_version": "",
-        "implementation_version": f"{python}.0",
-        "extra": "",
-    }
 
 
 def _frozen(environment: Mapping[str, str]) -> Environment:

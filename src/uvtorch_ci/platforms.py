@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+_SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
+
 
 @dataclass(frozen=True)
 class Platform:
@@ -24,6 +26,23 @@ class Platform:
     @property
     def os(self) -> str:
         return self.name.split("-", 1)[0]
+
+    def marker_environment(self, python: str) -> dict[str, str]:
+        """The PEP 508 environment of CPython `python` ("3.12") on this platform."""
+        return {
+            "sys_platform": self.sys_platform,
+            "platform_machine": self.machine,
+            "platform_system": _SYSTEMS[self.sys_platform],
+            "os_name": "nt" if self.sys_platform == "win32" else "posix",
+            "python_version": python,
+            "python_full_version": f"{python}.0",
+            "implementation_name": "cpython",
+            "platform_python_implementation": "CPython",
+            "platform_release": "",
+            "platform_version": "",
+            "implementation_version": f"{python}.0",
+            "extra": "",
+        }
 
 
 PLATFORMS: dict[str, Platform] = {

@@ -8,7 +8,6 @@ from typing import Any
 
 from .errors import PyprojectError, SpecError
 from .fastcheck import SMOKE_PATH
-from .lock import marker_environment
 from .plan import Plan, plan_from_data
 from .platforms import PLATFORMS
 from .pyproject import Merged, merge_blocks
@@ -90,7 +89,7 @@ def render_project(
         requires_python=requires_python(pyproject),
     )
     environments = {
-        t.platform: marker_environment(PLATFORMS[t.platform], plan.spec.python[0])
+        t.platform: PLATFORMS[t.platform].marker_environment(plan.spec.python[0])
         for t in plan.spec.targets
         if check_environments
     }

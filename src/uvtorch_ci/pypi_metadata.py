@@ -21,7 +21,6 @@ from .platforms import PLATFORMS
 _CUDA_PIN = re.compile(
     r"^(cuda-toolkit|nvidia-cuda-runtime(-cu[0-9]+)?|nvidia-cuda-nvrtc(-cu[0-9]+)?)$"
 )
-_PLATFORM_SYSTEM = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
 
 
 def parse_pypi_project(data: Any) -> dict[str, tuple[str, ...]]:
@@ -80,26 +79,11 @@ def triton_pin(metadata: str) -> str | None:
     return None
 
 
-def _marker_environment(platform: str, python: str) -> dict[str, str]:
-    target = PLATFORMS[platform]
-    return {
-        "sys_platform": target.sys_platform,
-        "platform_system": _PLATFORM_SYSTEM[target.sys_platform],
-        "platform_machine": target.machine,
-        "os_name": "nt" if target.sys_platform == "win32" else "posix",
-        "python_version": python,
-        "python_full_version": f"{python}.0",
-        "implementation_name": "cpython",
-        "platform_python_implementation": "CPython",
-        "extra": "",
-    }
-
-
 def pypi_backend(requires_dist: Iterable[str], platform: str, python: str) -> str:
     """The backend of the plain PyPI build on `platform`: the CUDA runtime its metadata pins
     there (cu124 for `nvidia-cuda-runtime-cu12==12.4.127; platform_system == "Linux" and
     platform_machine == "x86_64"`), else cpu."""
-    environment = _marker_environment(platform, python)
+    environment = PLATFORMS[platform].marker_environment(python)
     for requirement in _requirements(requires_dist):
         if not _CUDA_PIN.match(canonicalize_name(requirement.name)):
             continue

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 
 import jinja2
 
 from .fingerprint import templates_dir
 from .plan import Plan
+
+# `{= =}` around values in every template: GitHub's own `${{ }}` fills the workflow, and one
+# set of delimiters means one Jinja2 environment (one lexer to build) for all of them.
+VARIABLE_START, VARIABLE_END = "{=", "=}"
 
 
 def toml_string(value: object) -> str:
@@ -21,24 +26,57 @@ def yaml_scalar(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-@cache
-def template(name: str, variable_start: str = "{{", variable_end: str = "}}") -> jinja2.Template:
-    """A template of templates/, with the `toml` and `yaml` quoting filters.
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja2's compiled-template cache on disk; one that cannot be written only costs speed."""
 
-    The workflow template changes the variable delimiters, since GitHub's own `${{ }}`
-    expressions fill it.
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:  # e.g. the folder is a file: compile as if nothing was kept
+            pass
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+@cache
+def environment(bytecode_dir: str | None = None) -> jinja2.Environment:
+    """The templates of templates/, with the `toml` and `yaml` quoting filters.
+
+    With `bytecode_dir`, compiled templates are kept there, keyed by each template's source
+    (Jinja2's own FileSystemBytecodeCache): a later process skips lexing and compiling.
     """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
-        variable_start_string=variable_start,
-        variable_end_string=variable_end,
+        variable_start_string=VARIABLE_START,
+        variable_end_string=VARIABLE_END,
+        bytecode_cache=_QuietBytecodeCache(bytecode_dir) if bytecode_dir else None,
+        auto_reload=False,
     )
     env.filters["toml"] = toml_string
     env.filters["yaml"] = yaml_scalar
-    return env.get_template(name)
+    return env
+
+
+_bytecode_dir: str | None = None
+
+
+def keep_compiled_templates(folder: str | None) -> None:
+    """Where later renders in this process keep compiled templates (None: nowhere). The
+    disk side chooses it (the user's cache folder); the core itself never touches disk."""
+    global _bytecode_dir
+    _bytecode_dir = folder
+
+
+def template(name: str) -> jinja2.Template:
+    return environment(_bytecode_dir).get_template(name)
 
 
 def render_blocks(plan: Plan) -> str:

@@ -13,7 +13,7 @@ from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from .errors import LockError, PyprojectError
-from .lock import Lock, LockedPackage, Requested, evaluate, marker_environment
+from .lock import Lock, LockedPackage, Requested, evaluate
 from .plan import Plan
 from .platforms import PLATFORMS
 
@@ -99,7 +99,7 @@ def _compare(
     for build in plan.builds:
         extra = canonicalize_name(build.extra) if build.extra else ""
         for python in plan.spec.python:
-            base = marker_environment(PLATFORMS[build.target.platform], python)
+            base = PLATFORMS[build.target.platform].marker_environment(python)
             env = tuple(sorted({**base, "extra": extra}.items()))
             for name in sorted(family):
                 if root.requires_dist is None:

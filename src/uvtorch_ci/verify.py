@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from packaging.version import InvalidVersion, Version
 
-from .lock import Lock, LockedPackage, marker_environment, parse_lock
+from .lock import Lock, LockedPackage, parse_lock
 from .plan import Build, Plan
 from .platforms import PLATFORMS
 from .releases import ReleaseTable, load_table
@@ -131,7 +131,7 @@ def _check_target(
     plan: Plan, lock: Lock, table: ReleaseTable, build: Build, python: str, project: str | None
 ) -> TargetVerdict:
     platform = PLATFORMS[build.target.platform]
-    environment = marker_environment(platform, python)
+    environment = platform.marker_environment(python)
     extras = (build.extra,) if build.extra else ()
     installed = lock.resolve(environment, extras, DEFAULT_GROUPS, project=project)
     problems: list[str] = []

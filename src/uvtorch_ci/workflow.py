@@ -55,7 +55,7 @@ def render_smoke_copy(plan: Plan, smoke_source: str) -> str:
 
 def render_workflow(plan: Plan) -> str:
     spec = plan.spec
-    body = template("workflow.yml.j2", "{=", "=}").render(
+    body = template("workflow.yml.j2").render(
         checkout=CHECKOUT,
         setup_uv=SETUP_UV,
         uv_version=UV_VERSION,
