@@ -1,6 +1,7 @@
 """Writes never tear: a render killed at any point leaves each file old or new, never a mix, and
 the next render still works; permissions, line endings and links survive; two renders at once
-agree; a path that cannot be written is a clean error that changes nothing."""
+agree; a path that cannot be written is a clean error that changes nothing; the directories
+renamed into are synced once the renames are done, and a failure to sync them is no error."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import stat
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from uvtorch_ci import files
 from uvtorch_ci.entry import main
+from uvtorch_ci.files import write_all
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "examples" / "seed" / "pyproject.toml"
@@ -315,3 +319,160 @@ def test_output_that_is_a_directory_is_a_clean_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == f"error: {WORKFLOW}: is a directory, not a file\n"
     assert list(snapshot(project)) == before
+
+
+PROC_FD = Path("/proc/self/fd")
+needs_proc = pytest.mark.skipif(
+    not PROC_FD.is_dir(), reason="reads which file a descriptor is from /proc/self/fd"
+)
+
+
+def record_syncs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """os.fsync and os.replace, still done, and logged in order: ("fsync", the synced path)
+    and ("replace", the target)."""
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(PROC_FD / str(fd))))
+        real_fsync(fd)
+
+    def replace(source: str, target: str | Path) -> None:
+        real_replace(source, target)
+        events.append(("replace", os.path.realpath(target)))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    return events
+
+
+def synced_directories(events: list[tuple[str, str]]) -> list[str]:
+    return [path for kind, path in events if kind == "fsync" and Path(path).is_dir()]
+
+
+@needs_proc
+def test_directories_are_synced_once_each_after_the_renames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = Path(os.path.realpath(tmp_path))
+    (root / "pyproject.toml").write_text("old\n")
+    (root / "uvtorch.toml").write_text("old\n")
+    events = record_syncs(monkeypatch)
+    write_all(
+        [
+            (root / "pyproject.toml", "new\n", "pyproject.toml"),
+            (root / "uvtorch.toml", "new\n", "uvtorch.toml"),  # the same directory
+            (root / WORKFLOW, "workflow\n", WORKFLOW),  # .github and workflows are made
+            (root / SMOKE, "smoke\n", SMOKE),  # .github/uvtorch is made
+        ]
+    )
+    assert (root / WORKFLOW).read_text() == "workflow\n"
+    renames = [i for i, (kind, _) in enumerate(events) if kind == "replace"]
+    assert [events[i][1] for i in renames] == [
+        str(root / name) for name in ("pyproject.toml", "uvtorch.toml", WORKFLOW, SMOKE)
+    ]
+    # each file's data before any rename; then each changed directory once, deepest first:
+    # the outputs' own, and the parents of the directories made for them
+    files_synced = [i for i, (kind, path) in enumerate(events) if kind == "fsync"]
+    data = [i for i in files_synced if not Path(events[i][1]).is_dir()]
+    assert len(data) == 4
+    assert max(data) < min(renames)
+    assert all(Path(events[i][1]).name.endswith(".tmp") for i in data)
+    directories = [i for i in files_synced if Path(events[i][1]).is_dir()]
+    assert min(directories) > max(renames)
+    assert [events[i][1] for i in directories] == [
+        str(root / ".github" / "workflows"),
+        str(root / ".github" / "uvtorch"),
+        str(root / ".github"),
+        str(root),
+    ]
+
+
+@needs_proc
+def test_a_render_syncs_the_directories_it_wrote_into_and_a_no_op_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = new_project(Path(os.path.realpath(tmp_path)) / "p")
+    events = record_syncs(monkeypatch)
+    assert render_in_process(project) == 0
+    assert sorted(synced_directories(events)) == sorted(
+        str(project / d) for d in ("", ".github", ".github/workflows", ".github/uvtorch")
+    )
+    last_rename = max(i for i, (kind, _) in enumerate(events) if kind == "replace")
+    assert all(i > last_rename for i, (kind, path) in enumerate(events) if Path(path).is_dir())
+    events.clear()
+    assert render_in_process(project) == 0  # nothing changes: nothing written, nothing synced
+    assert events == []
+
+
+@needs_proc
+def test_a_link_s_target_directory_is_the_one_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = Path(os.path.realpath(tmp_path))
+    (root / "shared").mkdir()
+    (root / "shared" / "pyproject.toml").write_text("old\n")
+    (root / "p").mkdir()
+    (root / "p" / "pyproject.toml").symlink_to(root / "shared" / "pyproject.toml")
+    events = record_syncs(monkeypatch)
+    write_all([(root / "p" / "pyproject.toml", "new\n", "pyproject.toml")])
+    assert (root / "shared" / "pyproject.toml").read_text() == "new\n"
+    assert synced_directories(events) == [str(root / "shared")]
+
+
+def test_a_directory_that_cannot_be_synced_is_no_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The data is in place and renamed when the directory sync fails: a file system that
+    refuses it (EINVAL on some network ones) must not turn a finished write into exit 2."""
+    real_fsync = os.fsync
+    refused: list[int] = []
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            refused.append(fd)
+            raise OSError(22, "Invalid argument")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    write_all([(tmp_path / "sub" / "out.txt", "new\n", "out.txt")])
+    assert (tmp_path / "sub" / "out.txt").read_text() == "new\n"
+    assert len(refused) == 2  # sub, and tmp_path where sub was made
+    assert leftovers(tmp_path) == []
+
+
+def test_a_directory_that_cannot_be_opened_is_no_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What Windows does (a directory cannot be opened), seen on POSIX: skipped quietly."""
+    real_open = os.open
+    tried: list[str] = []
+
+    def open_(path: str | Path, flags: int, *args: int, **kwargs: int) -> int:
+        if os.path.isdir(path):
+            tried.append(str(path))
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", open_)
+    write_all([(tmp_path / "out.txt", "new\n", "out.txt")])
+    assert (tmp_path / "out.txt").read_text() == "new\n"
+    assert tried == [str(tmp_path)]
+
+
+def test_off_posix_no_directory_is_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """os.name "nt" for files.py alone (its os seen through a proxy): no directory sync."""
+    opened: list[str] = []
+    proxy = types.ModuleType("os")
+    proxy.__dict__.update(os.__dict__)
+    proxy.name = "nt"  # type: ignore[attr-defined]
+
+    def open_(path: str | Path, flags: int, *args: int, **kwargs: int) -> int:
+        opened.append(str(path))
+        return os.open(path, flags, *args, **kwargs)
+
+    proxy.open = open_  # type: ignore[attr-defined]
+    monkeypatch.setattr(files, "os", proxy)
+    write_all([(tmp_path / "out.txt", "new\n", "out.txt")])
+    assert (tmp_path / "out.txt").read_text() == "new\n"
+    assert opened == []

@@ -5,23 +5,33 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from . import __version__
 from .errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_PROBLEM, UvtorchError
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def as_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """Paths arrive as pathlib.Path, imported only once a command runs (not for --help)."""
+    from pathlib import Path
+
+    return None if value is None else Path(value)
 
 
 def project_option(function: F) -> F:
     return click.option(
         "--project",
         "project_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path("."),
+        type=click.Path(file_okay=False),
+        default=".",
+        callback=as_path,
         show_default=True,
         help="The project directory (where pyproject.toml is).",
     )(function)
@@ -31,8 +41,9 @@ def spec_option(function: F) -> F:
     return click.option(
         "--spec",
         "spec_file",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(dir_okay=False),
         default=None,
+        callback=as_path,
         help="A standalone uvtorch.toml (default: [tool.uvtorch] in pyproject.toml, "
         "else uvtorch.toml in the project).",
     )(function)
@@ -154,7 +165,7 @@ def detect_cli(torch_version: str | None, as_json: bool) -> None:
 
 @cli.command("init")
 @click.argument(
-    "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."), required=False
+    "directory", type=click.Path(file_okay=False), default=".", callback=as_path, required=False
 )
 @click.option(
     "--torch",
@@ -264,8 +275,9 @@ def releases_cli(ctx: click.Context, torch_spec: str | None, as_json: bool) -> N
 @click.option(
     "--table",
     "table_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False),
     default=None,
+    callback=as_path,
     help="The table file to compare and write (default: the one shipped in the package).",
 )
 @click.option("--write", is_flag=True, help="Write the table when it changed (else only diff).")

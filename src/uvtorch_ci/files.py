@@ -81,7 +81,11 @@ def write_atomic(path: Path, text: str, label: str) -> None:
 
 def write_all(files: Sequence[tuple[Path, str, str]]) -> None:
     """Write several files (path, text, label) all or none: every temporary file is written
-    first, and only when all of them are does any rename happen."""
+    first, and only when all of them are does any rename happen.
+
+    Each file's data is synced before its rename; after the renames, each directory whose
+    entries changed (the outputs' directories, and the parents of directories made for them)
+    is synced once, so that the renames survive a power loss too (see _sync_directories)."""
     prepared: list[tuple[str, Path, str]] = []
     created: list[Path] = []
     try:
@@ -99,6 +103,35 @@ def write_all(files: Sequence[tuple[Path, str, str]]) -> None:
             with contextlib.suppress(OSError):
                 directory.rmdir()
         raise
+    changed = dict.fromkeys([path.parent for _, path, _ in prepared] + [d.parent for d in created])
+    # deepest first: a made directory's own entries before its entry in its parent
+    _sync_directories(sorted(changed, key=lambda directory: -len(directory.parts)))
+
+
+def _sync_directories(directories: Sequence[Path]) -> None:
+    """fsync each directory, so that the renames into it are on disk, not only in the cache.
+
+    POSIX only: Windows cannot open a directory to sync it, and os.replace gives no other
+    handle on it, so there a rename is as durable as the file system makes it. A failure
+    here is ignored, never reported: by now every file holds its new text and every rename
+    is done and visible; only whether the renames would survive a power loss in the next
+    moments is in doubt, and some file systems (some network and FUSE ones) refuse to sync
+    a directory at all. Reporting it would make `render` exit 2, whose promise is that
+    nothing was changed, for files that were written as asked.
+    """
+    if os.name != "posix":
+        return
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    for directory in directories:
+        try:
+            handle = os.open(directory, flags)
+        except OSError:
+            continue
+        with contextlib.suppress(OSError):
+            try:
+                os.fsync(handle)
+            finally:
+                os.close(handle)
 
 
 def _prepare(path: Path, text: str, label: str, created: list[Path]) -> tuple[str, Path]:

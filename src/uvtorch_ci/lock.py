@@ -107,6 +107,7 @@ class Lock:
     supported_markers: tuple[str, ...] = ()  # [tool.uv] environments, as uv.lock records them
     required_markers: tuple[str, ...] = ()  # [tool.uv] required-environments
     conflicts: frozenset[frozenset[tuple[str, str, str]]] = frozenset()  # (package, kind, name)
+    file: str = "uv.lock"  # how errors name it: the path as the user gave it
 
     @cached_property
     def by_name(self) -> dict[str, tuple[LockedPackage, ...]]:
@@ -125,7 +126,7 @@ class Lock:
         if roots and name is None:
             return roots[0]
         what = f"no project named {name!r}" if name else "no root package (a project at '.')"
-        raise LockError(f"has {what}", file="uv.lock", hint="run `uv lock`")
+        raise LockError(f"has {what}", file=self.file, hint="run `uv lock`")
 
     def covers(self, environment: Mapping[str, str]) -> bool:
         """False when `environments` in [tool.uv] leaves `environment` out of the lock."""
@@ -197,7 +198,8 @@ def parse_marker(text: str) -> Marker:
     try:
         return Marker(text)
     except InvalidMarker:
-        raise LockError(f"holds a marker uv would not write: {text!r}", file="uv.lock") from None
+        raise LockError(f"holds a marker uv would not write: {text!r}") from None  # parse_lock
+        # checks every marker first and names the file
 
 
 @cache
@@ -373,6 +375,7 @@ def parse_lock(text: str, file: str = "uv.lock") -> Lock:
             supported_markers=tuple(str(m) for m in data.get("supported-markers", [])),
             required_markers=tuple(str(m) for m in data.get("required-markers", [])),
             conflicts=conflicts,
+            file=file,
         )
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise LockError(

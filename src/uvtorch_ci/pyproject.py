@@ -7,10 +7,28 @@ routes, and the [[tool.uv.index]] tables that point at a PyTorch index. Everythi
 kept byte for byte. Values are edited in place with tomlkit; keys and whole tables are added
 and cut on lines (tomlkit attaches the comments above a header to the table before it, so
 adding or removing tables through it would move other people's comments; see tomltext.py).
+
+An index the user wrote under one of the tool's index names (pytorch-cu124, pytorch-cpu ...)
+but pointing at something that is not a PyTorch index (a private PyPI, a mirror of another
+layout) is the user's, not the tool's: what happens to it depends on who installs from it.
+
+- Nothing but the torch family does (it is `explicit`, not the `default`, and no other package's
+  source names it): it is taken over, its URL replaced with the PyTorch index's, and a note
+  names both URLs and says how to keep a mirror (`index-url` in the spec, or
+  UVTORCH_INDEX_URL). Replacing it in place keeps the name its torch sources already use.
+- Another package does (a [tool.uv.sources] entry outside the torch family names it; or uv
+  searches it for every package, because it is not `explicit` or it is the `default`): taking
+  it over would send those packages to a PyTorch index, or drop the user's index for them. It
+  is kept as it is, and the tool's index gets a name of its own, `<name>-uvtorch`
+  (`-uvtorch-2` ... if that is taken too), which the torch sources then use; a note says so.
+  Refusing would be as safe, but would stop a render that can be done without touching any
+  entry the user relies on. The choice depends only on the file, so a second render makes it
+  again, finds the index already in place and changes nothing.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Mapping
@@ -143,19 +161,26 @@ class _Merge:
     ) -> None:
         self.old_text = old_text
         self.data = data
-        self.blocks = tomllib.loads(blocks_text)
-        self.formatted = tomlkit.parse(blocks_text)
-        self.pieces = _cut(blocks_text, self.blocks)
         self.file = file
         self.base = base
         self.notes: list[str] = []
+        self.blocks = tomllib.loads(blocks_text)
+        self.managed = {canonicalize_name(p) for p in self.blocks["tool"]["uv"]["sources"]}
+        # the user's indexes under one of the tool's names that other packages install from:
+        # name -> why it is kept; the tool's index then takes the name in self.index_renames
+        self.foreign_in_use = self._foreign_indexes_in_use()
+        self.index_renames = self._free_index_names()
+        if self.index_renames:
+            blocks_text = self._rename_indexes(blocks_text)
+            self.blocks = tomllib.loads(blocks_text)
+        self.formatted = tomlkit.parse(blocks_text)
+        self.pieces = _cut(blocks_text, self.blocks)
         uv = self.blocks["tool"]["uv"]
         self.new_sources: dict[str, Any] = uv["sources"]
         self.new_indexes: list[dict[str, Any]] = uv["index"]
         self.new_extras: dict[str, list[str]] = self.blocks["project"].get(
             "optional-dependencies", {}
         )
-        self.managed = {canonicalize_name(p) for p in self.new_sources}
         # what gets inserted on lines after the tomlkit pass: table path -> keys
         self.missing: dict[tuple[str, ...], list[str]] = {}
         self.deleted: list[str] = []  # [tool.uv] keys removed on lines
@@ -367,22 +392,45 @@ class _Merge:
         """Which existing index tables to remove, which to rewrite, and index renames."""
         by_name = {index["name"]: index for index in self.new_indexes}
         by_url = {index["url"].rstrip("/"): index["name"] for index in self.new_indexes}
-        still_used = self._references_outside_managed()
+        still_used = set(self._users_outside_managed())
+        existing = self._existing_indexes()
+        names = {str(index.get("name", "")) for index in existing}
         removals: list[int] = []
         replaced: dict[int, str] = {}
         renames: dict[str, str] = {}
         seen: set[str] = set()
-        for position, index in enumerate(self._existing_indexes()):
+        for position, index in enumerate(existing):
             name = str(index.get("name", ""))
             url = str(index.get("url", ""))
+            if name in self.index_renames:  # the user's, and in use: left as it is
+                given = self.index_renames[name]
+                if given not in names and name not in seen:  # said once, when ours is added
+                    seen.add(name)
+                    given_url = by_name[given]["url"]
+                    self.notes.append(
+                        f"kept index {name!r} ({url}): it is not a PyTorch index and "
+                        f"{self.foreign_in_use[name]}, so uvtorch-ci's index is added as "
+                        f"{given!r} ({given_url}); {_mirror_hint(given_url)}"
+                    )
+                continue
             if name in seen:  # a second table with one of the tool's index names
                 removals.append(position)
                 self.notes.append(f"removed the duplicate index {name!r} ({url})")
                 continue
             if name in by_name:
                 seen.add(name)
-                if index != by_name[name]:
-                    replaced[position] = self.pieces.indexes[name]
+                if index == by_name[name]:
+                    continue
+                replaced[position] = self.pieces.indexes[name]
+                new_url = by_name[name]["url"]
+                if not is_pytorch_index(url, self.base):
+                    self.notes.append(
+                        f"replaced index {name!r} ({url}, not a PyTorch index) with "
+                        f"{new_url}; {_mirror_hint(new_url)}"
+                    )
+                elif url.rstrip("/") != new_url.rstrip("/"):
+                    self.notes.append(f"replaced index {name!r} ({url}) with {new_url}")
+                else:
                     self.notes.append(f"replaced index {name!r} ({url})")
                 continue
             if not is_pytorch_index(url, self.base):
@@ -397,16 +445,77 @@ class _Merge:
                 self.notes.append(f"removed index {name!r} ({url}), no longer used")
         return removals, replaced, renames
 
-    def _references_outside_managed(self) -> set[str]:
+    def _users_outside_managed(self) -> dict[str, list[str]]:
+        """Index name -> the packages outside the torch family whose sources name it."""
         sources = self.data.get("tool", {}).get("uv", {}).get("sources", {})
-        used: set[str] = set()
+        used: dict[str, list[str]] = {}
         for package, value in sources.items():
             if canonicalize_name(package) in self.managed | set(FAMILY):
                 continue
             for entry in _entries(value):
                 if isinstance(entry, dict) and isinstance(entry.get("index"), str):
-                    used.add(entry["index"])
+                    users = used.setdefault(entry["index"], [])
+                    if package not in users:
+                        users.append(package)
         return used
+
+    def _foreign_indexes_in_use(self) -> dict[str, str]:
+        """The user's indexes that point at something that is not a PyTorch index and that
+        packages outside the torch family install from (a source names it, or it is not
+        explicit, or it is the default): name -> why, for the note. None of the tool's
+        indexes takes the name of one of them."""
+        users = self._users_outside_managed()
+        found: dict[str, str] = {}
+        for index in self._existing_indexes():
+            name = index.get("name")
+            if not isinstance(name, str) or name in found:
+                continue
+            if is_pytorch_index(str(index.get("url", "")), self.base):
+                continue
+            if name in users:
+                found[name] = f"[tool.uv.sources] installs {', '.join(users[name])} from it"
+            elif index.get("default") is True:
+                found[name] = "it is the default index, which uv installs every package from"
+            elif index.get("explicit") is not True:
+                found[name] = "uv searches it for every package (it is not explicit)"
+        return found
+
+    def _free_index_names(self) -> dict[str, str]:
+        """The name each of the tool's indexes gets: its own unless a user's index in use holds
+        it, then `<name>-uvtorch`, `<name>-uvtorch-2` ... Only the taken names are listed."""
+        ours = [str(index["name"]) for index in self.blocks["tool"]["uv"]["index"]]
+        taken = set(self.foreign_in_use) | set(ours)
+        renames: dict[str, str] = {}
+        for name in ours:
+            if name not in self.foreign_in_use:
+                continue
+            candidate, number = f"{name}-uvtorch", 1
+            while candidate in taken:
+                number += 1
+                candidate = f"{name}-uvtorch-{number}"
+            taken.add(candidate)
+            renames[name] = candidate
+        return renames
+
+    def _rename_indexes(self, blocks_text: str) -> str:
+        """The rendered blocks with the tool's indexes under the names `index_renames` gives:
+        the `name` of each index table and the `index` of each source (the template writes
+        both as `key = "name"`, a JSON-quoted string)."""
+        renames = self.index_renames
+        pattern = re.compile(
+            r'(^name = |\bindex = )("(?:' + "|".join(re.escape(n) for n in renames) + r')")',
+            re.MULTILINE,
+        )
+        text = pattern.sub(lambda m: m[1] + json.dumps(renames[json.loads(m[2])]), blocks_text)
+        data = tomllib.loads(text)
+        names = [index["name"] for index in data["tool"]["uv"]["index"]]
+        wanted = [renames.get(i["name"], i["name"]) for i in self.blocks["tool"]["uv"]["index"]]
+        used = {
+            entry["index"] for value in data["tool"]["uv"]["sources"].values() for entry in value
+        }
+        if names != wanted or used & set(renames):
+            raise self.fail("", "could not rename uvtorch-ci's indexes here (please report this)")
+        return text
 
     # -- [tool.uv.sources] -----------------------------------------------------------------
 
@@ -661,6 +770,15 @@ def _owned_conflict(group: Any, owned: set[str]) -> bool:
         if extra not in owned and not is_backend_extra(extra):
             return False
     return True
+
+
+def _mirror_hint(url: str) -> str:
+    """How to install from a mirror instead of the index at `url` (<base>/<backend>)."""
+    backend = url.rstrip("/").rsplit("/", 1)[-1]
+    return (
+        "to take torch from a mirror, set index-url in the spec (or the UVTORCH_INDEX_URL "
+        f"environment variable) to the mirror's base URL: uvtorch-ci then uses <base>/{backend}"
+    )
 
 
 def _entries(value: Any) -> list[Any]:

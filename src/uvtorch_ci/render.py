@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from functools import cache
@@ -30,17 +31,13 @@ class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
     """Jinja2's compiled-template cache on disk; one that cannot be written only costs speed."""
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
+        with contextlib.suppress(OSError):  # e.g. the folder is a file: compile anew
             super().load_bytecode(bucket)
-        except OSError:  # e.g. the folder is a file: compile as if nothing was kept
-            pass
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.makedirs(self.directory, exist_ok=True)
             super().dump_bytecode(bucket)
-        except OSError:
-            pass
 
 
 @cache
