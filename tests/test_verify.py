@@ -450,3 +450,31 @@ def test_explain_command(project: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert data["ok"] is False
     assert data["lock"] == "demo/uv.lock"
     assert data["targets"][0]["packages"][0]["index"] == f"{PT}/cpu"
+
+
+def test_verify_after_an_up_to_date_render_plans_without_rendering(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from uvtorch_ci import commands
+
+    monkeypatch.setenv("UVTORCH_CI_CACHE_DIR", "off")
+    assert main(["verify", "--project", str(project)]) == EXIT_OK
+    full = capsys.readouterr().out
+
+    monkeypatch.setenv("UVTORCH_CI_CACHE_DIR", str(project.parent / "cache"))
+    assert main(["render", "--project", str(project)]) == EXIT_OK  # records the state
+    capsys.readouterr()
+
+    def no_rendering(*args: object, **kwargs: object) -> None:
+        raise AssertionError("verify rendered although the record says nothing would change")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(commands, "load_and_render", no_rendering)
+        assert main(["verify", "--project", str(project)]) == EXIT_OK
+        assert capsys.readouterr().out == full
+
+    # an edit to pyproject.toml outdates the record: the full way again, with its note
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("explicit = true", "explicit = false"))
+    main(["verify", "--project", str(project)])
+    assert "is not what the spec renders" in capsys.readouterr().out

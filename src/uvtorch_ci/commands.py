@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,16 +17,25 @@ from .fingerprint import hand_edit
 from .paths import display_path
 from .project import Rendered, render_project
 from .releases import load_table
-from .render import keep_compiled_templates
 
 if TYPE_CHECKING:
     from .verify import Verdicts
 
 
-def load_and_render(
-    project_dir: Path, spec_file: Path | None, env: Mapping[str, str], *, strict: bool = True
-) -> tuple[Rendered, list[Output]]:
-    """Read the project, render everything, and pair each output with what is on disk."""
+@dataclass(frozen=True)
+class ProjectFiles:
+    """A project's inputs as read from disk, with the names errors give them."""
+
+    pyproject_path: Path
+    pyproject_label: str
+    pyproject_text: str
+    spec_text: str | None
+    spec_label: str
+    spec_explicit: bool
+
+
+def read_project(project_dir: Path, spec_file: Path | None) -> ProjectFiles:
+    """pyproject.toml and the spec file (when there is one); errors when either is missing."""
     pyproject_path = project_dir / "pyproject.toml"
     pyproject_label = display_path(pyproject_path)
     text = read_text(pyproject_path, pyproject_label)
@@ -33,8 +43,6 @@ def load_and_render(
         raise PyprojectError(
             "not found", file=pyproject_label, hint="run in a project, or pass --project DIR"
         )
-    cache = cache_dir(env)
-    keep_compiled_templates(os.path.join(cache, "templates") if cache is not None else None)
     explicit = spec_file is not None
     spec_path = spec_file if spec_file is not None else project_dir / "uvtorch.toml"
     spec_label = display_path(spec_path)
@@ -45,18 +53,37 @@ def load_and_render(
             file=spec_label,
             hint="--spec names a uvtorch.toml; without it [tool.uvtorch] in pyproject.toml is used",
         )
+    return ProjectFiles(pyproject_path, pyproject_label, text, spec_text, spec_label, explicit)
+
+
+def load_and_render(
+    project_dir: Path, spec_file: Path | None, env: Mapping[str, str], *, strict: bool = True
+) -> tuple[Rendered, list[Output]]:
+    """Read the project, render everything, and pair each output with what is on disk."""
+    from .render import keep_compiled_templates
+
+    files = read_project(project_dir, spec_file)
+    cache = cache_dir(env)
+    keep_compiled_templates(os.path.join(cache, "templates") if cache is not None else None)
     rendered = render_project(
-        text,
-        pyproject_label,
-        spec_text=spec_text,
-        spec_label=spec_label,
-        spec_explicit=explicit,
+        files.pyproject_text,
+        files.pyproject_label,
+        spec_text=files.spec_text,
+        spec_label=files.spec_label,
+        spec_explicit=files.spec_explicit,
         env=env,
         table=load_table(),
         smoke_source=smoke_source(),
         check_environments=strict,
     )
-    outputs = [Output(pyproject_path, pyproject_label, text, rendered.pyproject.text)]
+    outputs = [
+        Output(
+            files.pyproject_path,
+            files.pyproject_label,
+            files.pyproject_text,
+            rendered.pyproject.text,
+        )
+    ]
     for relative, new in rendered.ci_files.items():
         path = project_dir / relative
         label = display_path(path)
@@ -132,25 +159,43 @@ def render_command(
 
 
 def verify_project(project_dir: Path, spec_file: Path | None, env: Mapping[str, str]) -> Verdicts:
-    """Render the plan in memory, read uv.lock and check it; LockError (exit 2) when uv.lock
-    is missing or unreadable. The lock is compared with pyproject.toml as it is on disk; a
-    pyproject.toml the spec would render differently is a note."""
+    """Plan, read uv.lock and check it; LockError (exit 2) when uv.lock is missing or
+    unreadable. The lock is compared with pyproject.toml as it is on disk; a pyproject.toml
+    the spec would render differently is a note. When the fast check's record says a render
+    with these very inputs changed nothing, the plan alone is enough: no rendering."""
     from .errors import LockError, UvtorchError
+    from .fastcheck import up_to_date
+    from .project import plan_project
     from .verify import verify
 
-    rendered, outputs = load_and_render(project_dir, spec_file, env, strict=False)
+    if up_to_date(project_dir, spec_file, env):
+        files = read_project(project_dir, spec_file)
+        plan = plan_project(
+            files.pyproject_text,
+            files.pyproject_label,
+            spec_text=files.spec_text,
+            spec_label=files.spec_label,
+            spec_explicit=files.spec_explicit,
+            env=env,
+            table=load_table(),
+        )
+        pyproject = Output(
+            files.pyproject_path, files.pyproject_label, files.pyproject_text, files.pyproject_text
+        )
+    else:
+        rendered, outputs = load_and_render(project_dir, spec_file, env, strict=False)
+        plan, pyproject = rendered.plan, outputs[0]
     lock_path = project_dir / "uv.lock"
     lock_label = display_path(lock_path)
     hint = "run `uv lock` in the project to create it, then verify again"
     try:
         lock_text = read_text(lock_path, lock_label)
     except UvtorchError as error:
-        raise LockError(error.message, file=lock_label, hint=hint) from None
+        raise LockError(error.message, file=lock_label, where=error.where, hint=hint) from None
     if lock_text is None:
         raise LockError("not found", file=lock_label, hint=hint)
-    pyproject = outputs[0]
     verdicts = verify(
-        rendered.plan,
+        plan,
         lock_text,
         pyproject.old or "",
         lock_file=lock_label,

@@ -59,6 +59,30 @@ def spec_data(
     return table, pyproject_label, SPEC_TABLE
 
 
+def plan_project(
+    pyproject_text: str,
+    pyproject_label: str,
+    *,
+    spec_text: str | None,
+    spec_label: str | None,
+    spec_explicit: bool = True,
+    env: Mapping[str, str],
+    table: ReleaseTable,
+) -> Plan:
+    """Validate the spec and plan, without rendering: all that `verify` needs, and light
+    (tomllib and packaging; no Jinja2, no tomlkit)."""
+    pyproject = parse_toml(pyproject_text, pyproject_label)
+    data, file, prefix = spec_data(pyproject, pyproject_label, spec_text, spec_label, spec_explicit)
+    return plan_from_data(
+        data,
+        file=file,
+        prefix=prefix,
+        env=env,
+        table=table,
+        requires_python=requires_python(pyproject),
+    )
+
+
 def render_project(
     pyproject_text: str,
     pyproject_label: str,
@@ -71,22 +95,23 @@ def render_project(
     smoke_source: str = "",
     check_environments: bool = False,
 ) -> Rendered:
-    """Validate the spec, plan, render the blocks and merge them into pyproject.toml.
+    """Plan, render the blocks and merge them into pyproject.toml, render the CI files.
 
     `smoke_source` is the text of the standalone smoke check, copied next to the workflow
     when the workflow runs it inline (no action of ours to install first). With
     `check_environments`, a `[tool.uv] environments` that shuts out a target is an error
     (render refuses it; verify reports it per target instead).
     """
-    pyproject = parse_toml(pyproject_text, pyproject_label)
-    data, file, prefix = spec_data(pyproject, pyproject_label, spec_text, spec_label, spec_explicit)
-    plan = plan_from_data(
-        data,
-        file=file,
-        prefix=prefix,
+    # the rendering stack is loaded here, not with the module: plan_project goes without it
+
+    plan = plan_project(
+        pyproject_text,
+        pyproject_label,
+        spec_text=spec_text,
+        spec_label=spec_label,
+        spec_explicit=spec_explicit,
         env=env,
         table=table,
-        requires_python=requires_python(pyproject),
     )
     environments = {
         t.platform: PLATFORMS[t.platform].marker_environment(plan.spec.python[0])
