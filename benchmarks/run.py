@@ -56,6 +56,15 @@ UV_CHECK = "uv lock --check --offline"
 BUILT = "uv pip install --compile-bytecode"
 REFRESH = ["--refresh-package", "uvtorch-ci"]  # never a wheel of this tree built before an edit
 Hook = Callable[[], None]
+# the libraries a full render loads (the CLI, the templates, the TOML editor, markers and
+# versions), then all of them with the tool's own modules
+RENDER_STACK = (
+    "click",
+    "jinja2",
+    "tomlkit",
+    "packaging.requirements",
+    "uvtorch_ci.commands, uvtorch_ci.pyproject, uvtorch_ci.render, uvtorch_ci.workflow",
+)
 
 
 @dataclass(frozen=True)
@@ -419,6 +428,17 @@ def main(argv: list[str] | None = None) -> int:
                 "python -c 'import click'",
                 Run([python, "-c", "import click"], base, env),
                 at_most(1.0, slack=0.010),
+            )
+
+        # 6. context: what a full render must import before it does anything, above the floor
+        floor = Run([python, "-c", "pass"], base, env)
+        for module in RENDER_STACK:
+            table.compare(
+                f"python -c 'import {module}'",
+                Run([python, "-c", f"import {module}"], base, env),
+                "python -c pass",
+                floor,
+                CONTEXT,
             )
         version = python_version(tool.python)
 
