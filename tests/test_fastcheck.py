@@ -213,3 +213,26 @@ def test_a_cache_folder_that_cannot_be_written_only_costs_speed(seed: Path, tmp_
     assert done.returncode == 0, done.stderr
     assert "up to date" in done.stderr
     assert blocked.read_text() == "not a folder"
+
+
+def test_old_records_and_a_killed_writers_leftovers_are_pruned(seed: Path, tmp_path: Path) -> None:
+    from uvtorch_ci import fastcheck
+
+    records = tmp_path / "cache" / "records"
+    records.mkdir(parents=True)
+    for i in range(fastcheck.KEEP + 3):
+        old = records / f"{i:064x}"
+        old.write_text("end\n")
+        os.utime(old, (1_000_000 + i, 1_000_000 + i))
+    leftover = records / ".abc.123.tmp"
+    leftover.write_text("half")
+    os.utime(leftover, (1_000_000, 1_000_000))
+    fresh = records / ".def.456.tmp"  # a writer at work right now
+    fresh.write_text("half")
+    assert run("render", cwd=seed, cache=tmp_path / "cache").returncode == 0
+    names = {p.name for p in records.iterdir()}
+    assert len([n for n in names if not n.startswith(".")]) == fastcheck.KEEP
+    assert f"{0:064x}" not in names  # the oldest went
+    assert f"{fastcheck.KEEP + 2:064x}" in names
+    assert ".abc.123.tmp" not in names
+    assert ".def.456.tmp" in names

@@ -184,13 +184,21 @@ def remember(
 
 
 def _prune(folder: str) -> None:
+    """Keep the newest KEEP records; drop temporary files a killed process left (an hour old:
+    a live writer's are younger)."""
+    import time
+
+    records, leftovers = [], []
     with os.scandir(folder) as entries:
-        records = sorted(
-            (entry.stat().st_mtime, entry.path)
-            for entry in entries
-            if not entry.name.startswith(".")
-        )
-    for _, path in records[:-KEEP]:
+        for entry in entries:
+            mtime = entry.stat().st_mtime
+            if not entry.name.startswith("."):
+                records.append((mtime, entry.path))
+            elif entry.name.endswith(".tmp") and mtime < time.time() - 3600:
+                leftovers.append(entry.path)
+    for _, path in sorted(records)[:-KEEP]:
+        _unlink(path)
+    for path in leftovers:
         _unlink(path)
 
 
