@@ -12,20 +12,22 @@ from pathlib import Path
 import pytest
 
 from uvtorch_ci.errors import PyprojectError, SpecError
-from uvtorch_ci.init import (
+from uvtorch_ci.init_answers import (
     Answers,
     TargetChoice,
-    append_spec,
     default_targets,
     default_torch,
     flag_error,
     gather_answers,
+    parse_target,
+    spec_table,
+)
+from uvtorch_ci.init_project import (
+    append_spec,
     new_pyproject,
     next_steps,
-    parse_target,
     project_name,
     requires_python,
-    spec_table,
     spec_text,
 )
 from uvtorch_ci.plan import plan_from_data

@@ -7,13 +7,10 @@ import pytest
 from lock_texts import PT, PYPI, SEED_LOCK, synthetic_lock, text
 
 from uvtorch_ci.errors import EXIT_BAD_INPUT, LockError
-from uvtorch_ci.lock import (
-    Artifact,
-    compatible_tags,
-    parse_lock,
-    parse_marker,
-)
+from uvtorch_ci.lock import Artifact, parse_marker
+from uvtorch_ci.lock_reader import parse_lock
 from uvtorch_ci.platforms import PLATFORMS
+from uvtorch_ci.wheel_tags import compatible_tags
 
 
 def installed(

@@ -16,7 +16,7 @@ from mirror import Mirror
 from projects import uv, uvtorch
 
 from uvtorch_ci.entry import main
-from uvtorch_ci.lock import parse_lock
+from uvtorch_ci.lock_reader import parse_lock
 from uvtorch_ci.platforms import PLATFORMS
 from uvtorch_ci.project import render_project
 from uvtorch_ci.pyproject import merge_blocks

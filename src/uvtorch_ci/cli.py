@@ -217,7 +217,7 @@ def init_cli(
     [tool.uvtorch] to the existing pyproject.toml. Flags left out are asked for when a
     terminal is attached, and take their defaults otherwise.
     """
-    from .commands import init_command
+    from .init_command import init_command
 
     sys.exit(
         init_command(

@@ -1,4 +1,5 @@
-"""The commands' disk and terminal side: read the project, call the pure core, write or report."""
+"""The render, verify and explain commands' disk and terminal side: read the project, call the
+pure core, write or report. (init_command.py is init's; uv_runner.py runs `uv lock`.)"""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .fingerprint import hand_edit
 from .paths import display_path
 from .project import Rendered, render_project
 from .releases import load_table
+from .uv_runner import find_uv, lock_and_verify
 
 if TYPE_CHECKING:
     from .verify import Verdicts
@@ -163,7 +165,7 @@ def verify_project(project_dir: Path, spec_file: Path | None, env: Mapping[str, 
     unreadable. The lock is compared with pyproject.toml as it is on disk; a pyproject.toml
     the spec would render differently is a note. When the fast check's record says a render
     with these very inputs changed nothing, the plan alone is enough: no rendering."""
-    from .errors import LockError, UvtorchError
+    from .errors import LockError
     from .fastcheck import up_to_date
     from .project import plan_project
     from .verify import verify
@@ -253,163 +255,3 @@ def _annotations(verdicts: Verdicts) -> list[str]:
             *(f"{p.package}: {text}" for p in target.packages for text in p.problems),
         )
     ]
-
-
-def init_command(
-    directory: Path,
-    *,
-    torch: str | None,
-    targets: tuple[str, ...],
-    packages: tuple[str, ...],
-    python: tuple[str, ...],
-    name: str | None,
-    lock: bool,
-    interactive: bool,
-    env: Mapping[str, str],
-) -> int:
-    """Bootstrap `directory`: a new virtual project holding the spec, or the spec appended to
-    an existing pyproject.toml; then render, and with `lock` run `uv lock` and verify.
-
-    Flags left out are asked for when `interactive`, else take their defaults. Everything is
-    validated and rendered in memory first: on exit 2 nothing on disk has changed. `uv lock`
-    failing, or the lock failing verification, is exit 1 (the files are written by then).
-    """
-    from collections.abc import Callable
-
-    from packaging.utils import canonicalize_name
-
-    from . import init as init_module
-    from .errors import SpecError, UvtorchError
-    from .project import render_project
-    from .tomldata import parse_toml, requires_python
-
-    def ask(question: str, default: str, check: Callable[[str], object]) -> str:
-        def value_proc(text: str) -> str:
-            try:
-                check(text)
-            except ValueError as error:
-                raise click.BadParameter(str(error)) from None
-            return text
-
-        return str(click.prompt(question, default=default, value_proc=value_proc, err=True))
-
-    table = load_table()
-    pyproject_path = directory / "pyproject.toml"
-    label = display_path(pyproject_path)
-    standalone = directory / "uvtorch.toml"
-    if standalone.is_file():
-        raise init_module.existing_spec(display_path(standalone), "uvtorch.toml")
-    # Refuse what no answer can fix before asking anything.
-    old = read_text(pyproject_path, label)
-    existing = parse_toml(old, label) if old is not None else None
-    if existing is not None:
-        if init_module.has_spec(existing):
-            raise init_module.existing_spec(label, "[tool.uvtorch]")
-        if name is not None:
-            raise SpecError(
-                f"{label} already names the project", where="--name", hint="leave --name out"
-            )
-    answers = init_module.gather_answers(
-        torch=torch,
-        targets=targets,
-        packages=packages,
-        python=python,
-        table=table,
-        ask=ask if interactive else None,
-        requires_python=requires_python(existing) if existing is not None else None,
-    )
-    if old is None:
-        name = name or init_module.project_name(directory.resolve().name)
-        if canonicalize_name(name) in (canonicalize_name(p) for p in ("torch", *answers.packages)):
-            raise SpecError(
-                f'the project cannot be named "{name}": it depends on a package of that name',
-                where="--name",
-                hint="pass --name with another name",
-            )
-        new = init_module.new_pyproject(name, answers, table)
-    else:
-        new = init_module.append_spec(old, answers, file=label)
-    try:
-        rendered = render_project(
-            new,
-            label,
-            spec_text=None,
-            spec_label=None,
-            spec_explicit=False,
-            env=env,
-            table=table,
-            smoke_source=smoke_source(),
-        )
-    except SpecError as error:
-        raise init_module.flag_error(error, answers) from None
-    outputs = [Output(pyproject_path, label, old, rendered.pyproject.text)]
-    for relative, text in rendered.ci_files.items():
-        path = directory / relative
-        output = Output(path, display_path(path), read_text(path, display_path(path)), text)
-        if output.old is not None and output.changed:
-            raise UvtorchError(
-                "already exists, and init does not overwrite it",
-                file=output.label,
-                hint="move it away and run init again, or add the spec by hand and run "
-                "`uvtorch-ci render`",
-            )
-        outputs.append(output)
-    uv = find_uv(env) if lock else None
-
-    write_all([(o.path, o.new, o.label) for o in outputs if o.changed])
-    for output in outputs:
-        if output.changed:
-            done = "spec added, rendered" if output.old is not None else "created"
-            click.echo(f"{output.label}: {done}", err=True)
-    for build in rendered.plan.builds:
-        versions = ", ".join(f"{package} {v}" for package, v in build.versions.items())
-        click.echo(f"  {build.target.name}: {versions} from {build.index.url}", err=True)
-    for note in rendered.pyproject.notes:
-        click.echo(f"  {note}", err=True)
-
-    code = EXIT_OK
-    if uv is not None:
-        code = lock_and_verify(uv, directory, None, env)
-    here = directory.resolve() == Path.cwd().resolve()
-    steps = init_module.next_steps(
-        rendered.plan, cd=None if here else display_path(directory), locked=uv is not None
-    )
-    click.echo("next:\n" + "".join(f"  {step}\n" for step in steps), err=True, nl=False)
-    return code
-
-
-def find_uv(env: Mapping[str, str]) -> str:
-    """The uv binary: on PATH, else the one the `uv` Python package ships."""
-    import shutil
-
-    uv = shutil.which("uv", path=env.get("PATH"))
-    if uv is not None:
-        return uv
-    try:
-        from uv import find_uv_bin
-
-        return str(find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        raise UvtorchError(
-            "--lock: uv is not installed (not on PATH, no `uv` Python package)",
-            hint="install uv (https://docs.astral.sh/uv/), or leave --lock out and "
-            "run `uv lock` yourself",
-        ) from None
-
-
-def lock_and_verify(
-    uv: str, project_dir: Path, spec_file: Path | None, env: Mapping[str, str]
-) -> int:
-    """Run `uv lock` in the project, then verify the lock; exit 1 when either fails."""
-    import subprocess
-
-    click.echo(f"running: uv lock (in {display_path(project_dir)})", err=True)
-    try:
-        result = subprocess.run([uv, "lock"], cwd=project_dir, env=dict(env), check=False)
-    except OSError as error:
-        click.echo(f"error: uv lock could not run: {error}", err=True)
-        return EXIT_PROBLEM
-    if result.returncode != 0:
-        click.echo(f"error: uv lock failed (exit {result.returncode})", err=True)
-        return EXIT_PROBLEM
-    return verify_command(project_dir, spec_file, env=env)

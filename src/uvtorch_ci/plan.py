@@ -12,7 +12,8 @@ from packaging.version import Version
 from .errors import SpecError, did_you_mean
 from .platforms import PLATFORMS
 from .releases import Release, ReleaseTable, index_backend
-from .spec import Spec, Target, parse_spec
+from .spec import Spec, parse_spec
+from .spec_targets import Target
 
 INDEX_PREFIX = "pytorch-"
 

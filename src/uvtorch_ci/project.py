@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import PyprojectError, SpecError
 from .fastcheck import SMOKE_PATH
 from .plan import Plan, plan_from_data
 from .platforms import PLATFORMS
-from .pyproject import Merged, merge_blocks
 from .releases import ReleaseTable
-from .render import render_blocks
 from .tomldata import parse_toml, requires_python
-from .workflow import render_smoke_copy, render_workflow
+
+if TYPE_CHECKING:
+    from .pyproject import Merged
 
 SPEC_TABLE = "tool.uvtorch"
 
@@ -103,6 +103,9 @@ def render_project(
     (render refuses it; verify reports it per target instead).
     """
     # the rendering stack is loaded here, not with the module: plan_project goes without it
+    from .pyproject import merge_blocks
+    from .render import render_blocks
+    from .workflow import render_smoke_copy, render_workflow
 
     plan = plan_project(
         pyproject_text,

@@ -1,8 +1,8 @@
-"""Read and validate the spec ([tool.uvtorch] or uvtorch.toml) into frozen dataclasses."""
+"""Read and validate the spec ([tool.uvtorch] or uvtorch.toml) into frozen dataclasses: the
+top-level keys here, its [[targets]] tables in spec_targets.py."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,8 +15,9 @@ from packaging.version import InvalidVersion, Version
 
 from .errors import SpecError, did_you_mean, one_of
 from .fastcheck import DEFAULT_WORKFLOW
-from .platforms import PLATFORMS
-from .releases import BACKEND_PATTERN, COMPANIONS, index_backend
+from .releases import COMPANIONS
+from .spec_reader import Reader, kind
+from .spec_targets import Target, parse_targets
 
 DEFAULT_INDEX_URL = "https://download.pytorch.org/whl"
 INDEX_URL_ENV = "UVTORCH_INDEX_URL"
@@ -25,28 +26,7 @@ TOP_KEYS = ("torch", "packages", "python", "index-url", "workflow", "action", "c
 ACTION_REF = re.compile(
     r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+|\./[A-Za-z0-9_./-]*)$"
 )
-TARGET_KEYS = ("platform", "backend", "runner", "gpu", "name")
-# Names and runner labels end up in YAML and in shell environments: keep them to a
-# charset that needs no quoting anywhere.
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-SAFE_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 PYTHON_VERSION = re.compile(r"^3\.[0-9]{1,2}$")
-
-
-@dataclass(frozen=True)
-class Target:
-    """One CI target: a platform, the backend it must get, and where its job runs."""
-
-    name: str
-    platform: str
-    backend: str
-    runner: tuple[str, ...]
-    gpu: bool
-    where: str  # the key of this target in the spec, for messages
-
-    @property
-    def runs_on(self) -> str | list[str]:
-        return self.runner[0] if len(self.runner) == 1 else list(self.runner)
 
 
 @dataclass(frozen=True)
@@ -77,61 +57,6 @@ class Spec:
         return f"{self.prefix}.{name}" if self.prefix else name
 
 
-class _Reader:
-    """Validation context: the file and key prefix every message names."""
-
-    def __init__(self, file: str, prefix: str) -> None:
-        self.file = file
-        self.prefix = prefix
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def fail(self, where: str, message: str, hint: str = "") -> SpecError:
-        return SpecError(message, file=self.file, where=self.key(where), hint=hint)
-
-    def check_keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
-        for name in table:
-            if name not in allowed:
-                quoted = json.dumps(name, ensure_ascii=False)  # a TOML basic string too
-                key = name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else quoted
-                place = f"{where}.{key}" if where else key
-                raise self.fail(
-                    place,
-                    f"unknown key {quoted}{did_you_mean(name, allowed)}",
-                    f"valid keys: {', '.join(allowed)}",
-                )
-
-    def string(self, table: Mapping[str, Any], name: str, where: str) -> str | None:
-        value = table.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise self.fail(where, f"must be a string, not {_kind(value)}")
-        return value
-
-    def strings(self, table: Mapping[str, Any], name: str, where: str) -> tuple[str, ...] | None:
-        value = table.get(name)
-        if value is None:
-            return None
-        if isinstance(value, str):
-            return (value,)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(where, f"must be a string or a list of strings, not {_kind(value)}")
-        return tuple(value)
-
-
-def _kind(value: object) -> str:
-    return {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a table",
-    }.get(type(value), type(value).__name__)
-
-
 def parse_spec(
     data: Mapping[str, Any],
     *,
@@ -147,12 +72,12 @@ def parse_spec(
     when the spec names none. Structural mistakes raise SpecError; whether the release
     table publishes what the spec asks for is checked by the plan.
     """
-    r = _Reader(file, prefix)
+    r = Reader(file, prefix)
     r.check_keys(data, TOP_KEYS, "")
 
     if not isinstance(data.get("torch", ""), str):  # torch = 2.5: a TOML number
         raise r.fail(
-            "torch", f"must be a string, not {_kind(data['torch'])}", 'quote it: torch = "2.5.0"'
+            "torch", f"must be a string, not {kind(data['torch'])}", 'quote it: torch = "2.5.0"'
         )
     torch_text = r.string(data, "torch", "torch")
     if torch_text is None:
@@ -213,7 +138,7 @@ def parse_spec(
     if ci_tool is not None:
         _check_requirement(r, ci_tool)
 
-    targets = _targets(r, data.get("targets"))
+    targets = parse_targets(r, data.get("targets"))
     return Spec(
         torch=torch,
         torch_text=torch_text.strip(),
@@ -234,7 +159,7 @@ CI_TOOL_HINT = (
 )
 
 
-def _check_requirement(r: _Reader, text: str) -> None:
+def _check_requirement(r: Reader, text: str) -> None:
     try:
         requirement = Requirement(text)
     except InvalidRequirement as error:
@@ -249,7 +174,7 @@ def _check_requirement(r: _Reader, text: str) -> None:
         )
 
 
-def _torch_specifier(r: _Reader, text: str) -> SpecifierSet:
+def _torch_specifier(r: Reader, text: str) -> SpecifierSet:
     if "+" in text:
         raise r.fail(
             "torch",
@@ -275,7 +200,7 @@ def _torch_specifier(r: _Reader, text: str) -> SpecifierSet:
     return specifier
 
 
-def _check_requires_python(r: _Reader, python: tuple[str, ...], requires_python: str) -> None:
+def _check_requires_python(r: Reader, python: tuple[str, ...], requires_python: str) -> None:
     try:
         allowed = SpecifierSet(requires_python)
     except InvalidSpecifier:
@@ -288,109 +213,3 @@ def _check_requires_python(r: _Reader, python: tuple[str, ...], requires_python:
                 f"python[{i}]",
                 f"Python {version} is outside the project's requires-python ({requires_python})",
             )
-
-
-def _targets(r: _Reader, raw: object) -> tuple[Target, ...]:
-    if raw is None:
-        raise r.fail(
-            "targets",
-            "missing: at least one [[targets]] table is required",
-            'e.g. [[tool.uvtorch.targets]] platform = "linux-x86_64" backend = "cu124"',
-        )
-    if not isinstance(raw, list) or not raw:
-        raise r.fail("targets", "must be a non-empty array of tables ([[targets]])")
-    targets: list[Target] = []
-    for i, item in enumerate(raw):
-        where = f"targets[{i}]"
-        if not isinstance(item, dict):
-            raise r.fail(where, f"must be a table, not {_kind(item)}")
-        r.check_keys(item, TARGET_KEYS, where)
-        platform = r.string(item, "platform", f"{where}.platform")
-        if platform is None:
-            raise r.fail(f"{where}.platform", f"missing; {one_of(PLATFORMS)}")
-        if platform not in PLATFORMS:
-            raise r.fail(
-                f"{where}.platform",
-                f'unknown platform "{platform}"{did_you_mean(platform, PLATFORMS)}; '
-                f"{one_of(PLATFORMS)}",
-            )
-        backend = r.string(item, "backend", f"{where}.backend")
-        if backend is None:
-            raise r.fail(f"{where}.backend", "missing; one of: cpu, cuXYZ, rocmX.Y, xpu, mps")
-        if not BACKEND_PATTERN.match(backend):
-            suggestion = did_you_mean(backend, ("cpu", "mps", "xpu", "cu124", "cu126", "cu128"))
-            raise r.fail(
-                f"{where}.backend",
-                f'unknown backend "{backend}"{suggestion}; one of: cpu, cuXYZ (e.g. cu124), '
-                "rocmX.Y (e.g. rocm6.2), xpu, mps",
-            )
-        if backend == "mps" and not platform.startswith("macos"):
-            raise r.fail(
-                f"{where}.backend",
-                f"mps exists only on macOS, not on {platform}",
-                "use cpu, a cuXYZ or a rocmX.Y backend on this platform",
-            )
-        if platform.startswith("macos") and backend not in ("cpu", "mps"):
-            raise r.fail(
-                f"{where}.backend",
-                f"macOS builds are cpu builds with MPS compiled in; "
-                f'"{backend}" does not exist there',
-                'use backend = "mps" (or "cpu")',
-            )
-        runner = r.strings(item, "runner", f"{where}.runner")
-        if runner is not None:
-            if not runner:
-                raise r.fail(
-                    f"{where}.runner", "is an empty list; give a runner label or a list of labels"
-                )
-            for label in runner:
-                if not SAFE_LABEL.match(label):
-                    raise r.fail(
-                        f"{where}.runner",
-                        f"runner label {label!r} may only hold letters, digits, '.', '_' and '-'",
-                    )
-        gpu = item.get("gpu", False)
-        if not isinstance(gpu, bool):
-            raise r.fail(f"{where}.gpu", f"must be true or false, not {_kind(gpu)}")
-        name = r.string(item, "name", f"{where}.name") or f"{platform}-{backend}"
-        if not SAFE_NAME.match(name):
-            raise r.fail(
-                f"{where}.name",
-                f"target name {name!r} may only hold letters, digits, '.', '_' and '-' "
-                "(at most 63, starting with a letter or digit)",
-            )
-        targets.append(
-            Target(
-                name=name,
-                platform=platform,
-                backend=backend,
-                runner=runner or (PLATFORMS[platform].runner,),
-                gpu=gpu,
-                where=r.key(where),
-            )
-        )
-    pairs: dict[tuple[str, str], int] = {}
-    for i, target in enumerate(targets):
-        pair = (target.platform, index_backend(target.backend))
-        if pair in pairs and not _distinct_runners(targets[pairs[pair]], target):
-            raise r.fail(
-                f"targets[{i}]",
-                f"{target.platform} with {target.backend} is already targets[{pairs[pair]}]",
-                "remove one, or run them on different runners (and give them distinct names)",
-            )
-        pairs.setdefault(pair, i)
-    seen: dict[str, int] = {}
-    for i, target in enumerate(targets):
-        if target.name in seen:
-            raise r.fail(
-                f"targets[{i}].name",
-                f'"{target.name}" is already the name of targets[{seen[target.name]}]',
-                "give each target a distinct name",
-            )
-        seen[target.name] = i
-    return tuple(targets)
-
-
-def _distinct_runners(a: Target, b: Target) -> bool:
-    # The same build on two runners (a hosted one and a GPU one) is a real need.
-    return a.runner != b.runner or a.gpu != b.gpu

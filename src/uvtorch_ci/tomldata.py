@@ -1,7 +1,7 @@
 """Pure and light: reading a pyproject.toml's data with tomllib, for the planner and verify.
 
-The merge engine (pyproject.py) needs tomlkit; what only reads lives here, so `verify` and
-the planner never load it.
+The merge engine (pyproject.py and its passes) needs tomlkit; what only reads lives here, so
+`verify` and the planner never load it.
 """
 
 from __future__ import annotations
@@ -37,3 +37,8 @@ def requires_python(data: Mapping[str, Any]) -> str | None:
     project = data.get("project")
     value = project.get("requires-python") if isinstance(project, dict) else None
     return value if isinstance(value, str) else None
+
+
+def source_entries(value: Any) -> list[Any]:
+    """A [tool.uv.sources] value as a list of entries: one table, or an array of them."""
+    return list(value) if isinstance(value, list) else [value]

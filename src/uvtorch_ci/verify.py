@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 
 from packaging.version import InvalidVersion, Version
 
-from .lock import Lock, LockedPackage, parse_lock
+from .lock import Lock, LockedPackage
+from .lock_reader import parse_lock
 from .plan import Build, Plan
 from .platforms import PLATFORMS
 from .releases import ReleaseTable, load_table
