@@ -11,7 +11,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -556,6 +556,69 @@ def index_block(draw: st.DrawFn) -> list[Line]:
     return lines
 
 
+# A user's index named like one of the spec's own (pytorch-cu124 ...) but pointing at something
+# that is not a PyTorch index. Whether the tool takes it over or keeps it (and adds its own as
+# <name>-uvtorch) depends on the whole file, so its lines' owner is CLAIM + its name, settled
+# in check_output by the oracle `claims`.
+CLAIM = "claim:"
+CLAIM_URLS = (
+    *["https://pypi.example.com/simple"] * 3,
+    "https://flashinfer.ai/whl/cu124/torch2.5",
+    "https://test.pypi.org/simple/",
+    # a PyTorch index after all when the spec's index-url is this mirror
+    "https://mirror.example.com/whl/private",
+)
+CLAIM_SETTINGS = st.sampled_from(
+    (
+        *[("explicit = true",)] * 5,
+        (),
+        ("explicit = false",),
+        ("explicit = true", "default = true"),
+        ("default = true",),
+        ("explicit = true", "default = false"),
+    )
+)
+CLAIM_USERS = ("numpy", "scipy", "Private_Lib", "numpy")  # never in the torch family
+CLAIM_SOURCE_SHAPES = (
+    '{{ index = "{}" }}',
+    '[{{ index = "{}", marker = "sys_platform == \'linux\'" }}]',
+    '{{ index = "{}", extra = "dev" }}',
+)
+
+
+def our_index_names(spec: Any) -> list[str]:
+    """The names the spec's indexes get (pytorch-<backend>, MPS from the cpu index), read
+    loosely from a spec that may not be valid; a few of the usual ones when it has none."""
+    targets = spec.get("targets") if isinstance(spec, dict) else None
+    names = [
+        "pytorch-" + ("cpu" if t["backend"] == "mps" else t["backend"])
+        for t in (targets if isinstance(targets, list) else [])
+        if isinstance(t, dict) and isinstance(t.get("backend"), str)
+    ]
+    return list(dict.fromkeys(names)) or ["pytorch-cu124", "pytorch-cpu"]
+
+
+@st.composite
+def claimed_index_block(draw: st.DrawFn, names: tuple[str, ...]) -> tuple[list[Line], list[Line]]:
+    """A non-PyTorch [[tool.uv.index]] named like one of `names` (now and then like the name the
+    tool falls back to, <name>-uvtorch), and sometimes a [tool.uv.sources] entry of a package
+    outside the torch family that names it."""
+    name = draw(st.sampled_from(names))
+    if draw(st.integers(0, 5)) == 0:
+        name += "-uvtorch"
+    owner = CLAIM + name
+    lines = comment_lines(draw, owner)
+    lines += [("[[tool.uv.index]]", owner), (f'name = "{name}"', owner)]
+    lines.append((f'url = "{draw(st.sampled_from(CLAIM_URLS))}"', owner))
+    lines += [(setting, owner) for setting in draw(CLAIM_SETTINGS)]
+    users: list[Line] = []
+    if draw(st.integers(0, 3)) == 0:
+        package = draw(st.sampled_from(CLAIM_USERS))
+        shape = draw(st.sampled_from(CLAIM_SOURCE_SHAPES))
+        users.append((f"{package} = {shape.format(name)}{trailing(draw)}", FOREIGN))
+    return lines, users
+
+
 ARRAY_SOURCES = st.lists(
     st.sampled_from(
         (("pytorch-cpu", "sys_platform == 'darwin'"), ("pytorch", "sys_platform == 'linux'"))
@@ -620,19 +683,57 @@ BLOCKS = [
 
 @dataclass(frozen=True)
 class Project:
-    """A generated pyproject.toml, its lines' owners, and the spec (inside it or beside it)."""
+    """A generated pyproject.toml, its lines' owners, and the spec (inside it or beside it).
+    `claims` are the lines (start, end) of each index named like the tool's (see CLAIM)."""
 
     text: str
     lines: tuple[Line, ...]
     spec_text: str | None
+    claims: tuple[tuple[int, int], ...] = ()
+
+
+def with_sources(blocks: list[list[Line]], entries: list[Line]) -> None:
+    """Add `entries` (keys outside the torch family) to the [tool.uv.sources] block, or add one."""
+    seen: set[str] = set()
+    for block in blocks:
+        if block and block[0][0] == "[tool.uv.sources]":
+            block[0] = (block[0][0], FOREIGN)  # not left empty now
+            seen = {canonicalize_name(line.split("=")[0].strip()) for line, _ in block[1:]}
+            break
+    else:
+        block = [("[tool.uv.sources]", FOREIGN)]
+        blocks.append(block)
+    for line, owner in entries:
+        key = canonicalize_name(line.split("=")[0].strip())
+        if key not in seen:
+            seen.add(key)
+            block.append((line, owner))
 
 
 @st.composite
-def projects(draw: st.DrawFn, spec_strategy: st.SearchStrategy[dict[str, Any]]) -> Project:
-    blocks: list[list[Line]] = [draw(PROJECT_BLOCK)]
-    for strategy in BLOCKS:
-        blocks += draw(strategy)
+def projects(
+    draw: st.DrawFn,
+    spec_strategy: st.SearchStrategy[dict[str, Any]],
+    block_strategies: list[st.SearchStrategy[list[list[Line]]]] = BLOCKS,
+    claim_sizes: tuple[int, int] | None = None,
+    project_strategy: st.SearchStrategy[list[Line]] = PROJECT_BLOCK,
+) -> Project:
+    """A pyproject.toml: the [project] table and the blocks drawn, in any order, and (one time
+    in three, or `claim_sizes` of them) indexes of the user's named like the spec's."""
     spec = draw(spec_strategy)
+    blocks: list[list[Line]] = [draw(project_strategy)]
+    for strategy in block_strategies:
+        blocks += draw(strategy)
+    if claim_sizes is None:
+        claim_sizes = (0, 2) if draw(st.integers(0, 2)) == 0 else (0, 0)
+    low, high = claim_sizes
+    names = tuple(our_index_names(spec))
+    claimed = draw(st.lists(claimed_index_block(names), min_size=low, max_size=high))
+    claim_blocks = [index for index, _ in claimed]
+    blocks += claim_blocks
+    users = [line for _, entries in claimed for line in entries]
+    if users:
+        with_sources(blocks, users)
     in_pyproject = draw(st.booleans())
     if in_pyproject:
         blocks.append([(line, FOREIGN) for line in spec_toml(spec, "tool.uvtorch").splitlines()])
@@ -640,12 +741,15 @@ def projects(draw: st.DrawFn, spec_strategy: st.SearchStrategy[dict[str, Any]]) 
     lines: list[Line] = comment_lines(draw)
     if draw(st.integers(0, 4)) == 0:
         lines += [(line, FOREIGN) for line in ROOT_KEYS.split("\n")]
+    claims: list[tuple[int, int]] = []
     for number in order:
         if draw(st.booleans()) and lines:
             lines.append(("", FOREIGN))
         (header, owner), *body = blocks[number]
         if header.startswith("["):  # a comment after a table header
             header += trailing(draw)
+        if any(blocks[number] is block for block in claim_blocks):
+            claims.append((len(lines), len(lines) + 1 + len(body)))
         lines += [(header, owner), *body]
         lines += comment_lines(draw)
     for number, (line, owner) in enumerate(lines):
@@ -658,7 +762,8 @@ def projects(draw: st.DrawFn, spec_strategy: st.SearchStrategy[dict[str, Any]]) 
     text = newline.join(line for line, _ in lines)
     if draw(st.integers(0, 5)):
         text += newline
-    return Project(text, tuple(lines), None if in_pyproject else spec_toml(spec, None))
+    spec_text = None if in_pyproject else spec_toml(spec, None)
+    return Project(text, tuple(lines), spec_text, tuple(claims))
 
 
 # --- the properties ---------------------------------------------------------------------------
@@ -738,9 +843,152 @@ def check_workflow(rendered: Rendered) -> None:
         assert [e["target"] for e in entries] == [j.build.target.name for j in rendered.plan.jobs]
 
 
+@dataclass(frozen=True)
+class Claims:
+    """What the rule for an index of the user's named like one of the tool's decides."""
+
+    names: dict[str, str]  # each of the tool's index names -> the name its index gets
+    taken: set[str]  # the user's non-PyTorch indexes the tool takes over (in place)
+    kept: set[str]  # the user's non-PyTorch indexes under one of the tool's names, kept
+
+
+def claims(data: dict[str, Any], ours: list[str], managed: set[str], base: str) -> Claims:
+    """The rule, from the input: a non-PyTorch index named like one of the tool's is in use by
+    other packages when a source outside the torch family names it, or it is not explicit, or
+    it is the default. In use: kept, and the tool's index is <name>-uvtorch (-uvtorch-2 ... if
+    that is taken by another index in use). Not in use: taken over."""
+    uv = data.get("tool", {}).get("uv", {})
+    tables = [i for i in uv.get("index", []) if isinstance(i, dict)]
+    named: set[str] = set()
+    for package, value in uv.get("sources", {}).items():
+        if canonicalize_name(package) in managed:
+            continue
+        for entry in value if isinstance(value, list) else [value]:
+            if isinstance(entry, dict) and isinstance(entry.get("index"), str):
+                named.add(entry["index"])
+    foreign: set[str] = set()
+    in_use: set[str] = set()
+    for table in tables:
+        name = table.get("name")
+        if not isinstance(name, str) or is_pytorch_index(str(table.get("url", "")), base):
+            continue
+        foreign.add(name)
+        if name in named or table.get("default") is True or table.get("explicit") is not True:
+            in_use.add(name)
+    taken_names = in_use | set(ours)
+    names: dict[str, str] = {}
+    for name in ours:
+        given = name
+        if name in in_use:
+            given, number = f"{name}-uvtorch", 1
+            while given in taken_names:
+                number += 1
+                given = f"{name}-uvtorch-{number}"
+            taken_names.add(given)
+        names[name] = given
+    return Claims(names, (foreign - in_use) & set(names.values()), foreign & in_use & set(ours))
+
+
+def check_claims(
+    project: Project, rendered: Rendered, old: dict[str, Any], found: Claims, managed: set[str]
+) -> None:
+    """The user's index named like the tool's: taken over, or kept byte for byte with the
+    sources outside the torch family still on it; notes say which."""
+    new = rendered.pyproject.text
+    data = tomllib.loads(new)
+    notes = rendered.pyproject.notes
+    ours = {index.name: index.url for index in rendered.plan.indexes}
+    old_uv, new_uv = old.get("tool", {}).get("uv", {}), data.get("tool", {}).get("uv", {})
+    old_tables = [i for i in old_uv.get("index", []) if isinstance(i, dict)]
+    new_tables = [i for i in new_uv.get("index", []) if isinstance(i, dict)]
+    old_names = {i.get("name") for i in old_tables}
+    base = rendered.plan.spec.index_url
+    for name in found.taken:
+        original = next(n for n, given in found.names.items() if given == name)
+        assert [i for i in new_tables if i.get("name") == name] == [
+            {"name": name, "url": ours[original], "explicit": True}
+        ], f"{name!r} not taken over"
+        for table in old_tables:
+            url = str(table.get("url", ""))
+            if table.get("name") != name or is_pytorch_index(url, base):
+                continue
+            said = (
+                f"replaced index {name!r} ({url}, not a PyTorch index) with {ours[original]}; ",
+                f"removed the duplicate index {name!r} ({url})",
+            )
+            assert any(note.startswith(said) for note in notes), (name, notes)
+    for name in found.kept:
+        assert [i for i in new_tables if i.get("name") == name] == [
+            i for i in old_tables if i.get("name") == name
+        ], f"{name!r} not kept"
+        given = found.names[name]
+        if given not in old_names:
+            assert any(note.startswith(f"kept index {name!r} (") for note in notes), notes
+    for key, value in old_uv.get("sources", {}).items():
+        if canonicalize_name(key) in managed:
+            continue
+        if any(isinstance(e, dict) and e.get("index") in found.kept for e in _listed(value)):
+            assert new_uv["sources"][key] == value, f"the source for {key} moved"
+    newline = "\r\n" if "\r\n" in project.text else "\n"
+    for start, end in project.claims:
+        if not claim_is_owned(project.lines[start:end], found, base):
+            block = newline.join(line for line, _ in project.lines[start:end])
+            assert block in new, f"the user's index changed:\n{block}"
+
+
+def claim_is_owned(lines: tuple[Line, ...], found: Claims, base: str) -> bool:
+    """Whether the tool owns a generated index named like its own: taken over, or pointing
+    at a PyTorch index after all (under the spec's index-url)."""
+    values = tomllib.loads("\n".join(line for line, _ in lines))["tool"]["uv"]["index"][0]
+    return values["name"] in found.taken or is_pytorch_index(values["url"], base)
+
+
+def check_torch_sources(rendered: Rendered, managed: set[str]) -> None:
+    """What uv reads: every torch-family source names one index, one of the tool's PyTorch
+    indexes."""
+    uv = tomllib.loads(rendered.pyproject.text).get("tool", {}).get("uv", {})
+    base = rendered.plan.spec.index_url
+    urls = {index.url.rstrip("/") for index in rendered.plan.indexes}
+    tables = [i for i in uv.get("index", []) if isinstance(i, dict)]
+    for key, value in uv.get("sources", {}).items():
+        if canonicalize_name(key) not in managed:
+            continue
+        for entry in _listed(value):
+            assert isinstance(entry, dict), (key, value)
+            assert "index" in entry, (key, value)
+            found = [str(i.get("url")) for i in tables if i.get("name") == entry["index"]]
+            assert len(found) == 1, f"{key} names {entry['index']!r}: {found}"
+            assert is_pytorch_index(found[0], base), f"{key} installs from {found[0]}"
+            assert found[0].rstrip("/") in urls, f"{key} installs from {found[0]}"
+
+
+def _listed(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
 def check_output(project: Project, rendered: Rendered) -> None:
     new = rendered.pyproject.text
     parsed = tomllib.loads(new)
+    managed = {canonicalize_name(p) for p in rendered.plan.packages} | set(FAMILY)
+    base = rendered.plan.spec.index_url
+    old = tomllib.loads(project.text)
+    found = claims(old, [index.name for index in rendered.plan.indexes], managed, base)
+    event(
+        "claimed index: "
+        + ("taken over" if found.taken else "")
+        + (" kept" if found.kept else "")
+        + (" none" if not found.taken | found.kept else "")
+    )
+
+    owners = [owner for _, owner in project.lines]
+    for start, end in project.claims:  # the tool's when taken over or a PyTorch index after all
+        ours_now = claim_is_owned(project.lines[start:end], found, base)
+        owners[start:end] = [OWNED if ours_now else FOREIGN] * (end - start)
+        above = start - 1  # as in `projects`: the comments directly above may go with it
+        while ours_now and above >= 0 and project.lines[above][0].lstrip().startswith("#"):
+            owners[above] = OWNED
+            above -= 1
+
     assert parsed["project"].get("dependencies") is not None or rendered.plan.mode == "extras"
 
     # a second render changes nothing and has nothing to say
@@ -755,7 +1003,11 @@ def check_output(project: Project, rendered: Rendered) -> None:
 
     # every foreign line is still there, in order
     # (an array item may gain the comma that separates it from an item added after it)
-    kept = [_bare(line) for line, owner in project.lines if owner == FOREIGN and line.strip()]
+    kept = [
+        _bare(line)
+        for (line, _), owner in zip(project.lines, owners, strict=True)
+        if owner == FOREIGN and line.strip()
+    ]
     out = [_bare(line) for line in new.splitlines()]
     position = 0
     for line in kept:
@@ -774,10 +1026,13 @@ def check_output(project: Project, rendered: Rendered) -> None:
         )
 
     # semantically: equal once the owned entries are taken out
-    managed = {canonicalize_name(p) for p in rendered.plan.packages} | set(FAMILY)
-    base = rendered.plan.spec.index_url
     ours = {index.name: index.url for index in rendered.plan.indexes}
-    assert strip_owned(project.text, managed, base, ours) == strip_owned(new, managed, base, ours)
+    ours |= {found.names[name]: url for name, url in ours.items()}
+    assert strip_owned(project.text, managed, base, ours, found.taken) == strip_owned(
+        new, managed, base, ours
+    )
+    check_claims(project, rendered, old, found, managed)
+    check_torch_sources(rendered, managed)
 
 
 FAMILY_WORD = re.compile(r"\b(torch|torchvision|torchaudio|pytorch|triton)\b|/whl/", re.I)
@@ -809,9 +1064,17 @@ def _family(requirements: list[str], managed: set[str]) -> list[str]:
     return out
 
 
-def strip_owned(text: str, managed: set[str], base: str, ours: dict[str, str]) -> dict[str, Any]:
+def strip_owned(
+    text: str,
+    managed: set[str],
+    base: str,
+    ours: dict[str, str],
+    taken: Collection[str] = (),
+) -> dict[str, Any]:
     """The parsed file without what the tool owns (indexes compared by URL, not name; `ours`
-    gives the URL of the tool's indexes, which a source may name before they exist)."""
+    gives the URL of the tool's indexes, which a source may name before they exist, and which
+    a PyTorch index under one of their names gets; `taken`, the names of the non-PyTorch
+    indexes the tool takes over, see `claims`)."""
     data = tomllib.loads(text)
     project = data.get("project", {})
     if "dependencies" in project:
@@ -839,7 +1102,10 @@ def strip_owned(text: str, managed: set[str], base: str, ours: dict[str, str]) -
             del uv["conflicts"]
     indexes = uv.get("index", [])
     urls = dict(ours)
-    urls |= {str(i.get("name")): str(i.get("url")) for i in indexes if isinstance(i, dict)}
+    for i in indexes:  # a PyTorch index under one of the tool's names is the tool's
+        name, url = str(i.get("name")), str(i.get("url"))
+        if name not in ours or not is_pytorch_index(url, base):
+            urls[name] = url
     for name, url in urls.items():  # a PyTorch index is known by its backend (mirrors move it)
         url = url.rstrip("/")
         urls[name] = f"pytorch:{url.rsplit('/', 1)[-1]}" if is_pytorch_index(url, base) else url
@@ -854,7 +1120,11 @@ def strip_owned(text: str, managed: set[str], base: str, ours: dict[str, str]) -
     if "sources" in uv and not sources:
         del uv["sources"]
     if "index" in uv:
-        uv["index"] = [i for i in indexes if not is_pytorch_index(i.get("url", ""), base)]
+        uv["index"] = [
+            i
+            for i in indexes
+            if not is_pytorch_index(i.get("url", ""), base) and i.get("name") not in taken
+        ]
         if not uv["index"]:
             del uv["index"]
     if "uv" in tool and not uv:
@@ -897,6 +1167,44 @@ SEED_SPECS: list[dict[str, Any]] = [
 @given(projects(st.one_of(st.sampled_from(SEED_SPECS), valid_specs())))
 def test_any_pyproject_renders_cleanly(project: Project) -> None:
     event("toml" if _parses(project.text) else "not toml")
+    rendered = try_render(project)
+    event("rendered" if rendered else "refused")
+    if rendered is not None:
+        check_output(project, rendered)
+
+
+CLAIM_BLOCKS = [
+    st.lists(sources_block(), max_size=1),
+    st.lists(sources_array_block(), max_size=1),
+    st.lists(index_block(), max_size=2, unique_by=str),
+]
+CLAIM_PROJECT = st.sampled_from(
+    [
+        [
+            (line, OWNED if "torch" in line else MIXED if "= [" in line else FOREIGN)
+            for line in text.split("\n")
+        ]
+        for text in (
+            '[project]\nname = "demo"\nversion = "0.1.0"',
+            '[project]\nname = "demo"\nversion = "0.1.0"\ndependencies = ["numpy"]',
+            '[project]\nname = "demo"\nversion = "0"\ndependencies = [\n  "torch",\n]',
+        )
+    ]
+)
+
+
+@examples(ci=150)
+@given(
+    projects(
+        st.one_of(st.sampled_from(SEED_SPECS), valid_specs()),
+        CLAIM_BLOCKS,
+        claim_sizes=(1, 2),
+        project_strategy=CLAIM_PROJECT,
+    )
+)
+def test_index_named_like_ours_is_taken_over_or_kept(project: Project) -> None:
+    """The rule for a user's non-PyTorch index under one of the tool's names (see `claims`),
+    on small files that all have one or more."""
     rendered = try_render(project)
     event("rendered" if rendered else "refused")
     if rendered is not None:
