@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from uvtorch_ci.errors import PyprojectError
-from uvtorch_ci.project import render_project
+from uvtorch_ci.project import ProjectTexts, render_project
 from uvtorch_ci.releases import load_table
 from uvtorch_ci.tomldata import FAMILY, is_pytorch_index
 
@@ -60,10 +60,7 @@ LINUX_ONLY = SPEC.split('[[targets]]\nplatform = "macos-arm64"')[0]
 
 def render(text: str, spec: str = SPEC) -> tuple[str, tuple[str, ...]]:
     rendered = render_project(
-        text,
-        "pyproject.toml",
-        spec_text=spec,
-        spec_label="uvtorch.toml",
+        ProjectTexts(text, "pyproject.toml", spec, "uvtorch.toml"),
         env={},
         table=load_table(),
         check_environments=True,

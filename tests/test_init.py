@@ -31,7 +31,7 @@ from uvtorch_ci.init_project import (
     spec_text,
 )
 from uvtorch_ci.plan import plan_from_data
-from uvtorch_ci.project import render_project
+from uvtorch_ci.project import ProjectTexts, render_project
 from uvtorch_ci.releases import load_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -324,16 +324,9 @@ def test_new_pyproject_is_a_minimal_virtual_project_that_renders() -> None:
     )
     data = tomllib.loads(text)
     assert "build-system" not in data
-    rendered = render_project(
-        text, "pyproject.toml", spec_text=None, spec_label=None, env={}, table=TABLE
-    )
+    rendered = render_project(ProjectTexts(text, "pyproject.toml"), env={}, table=TABLE)
     again = render_project(
-        rendered.pyproject.text,
-        "pyproject.toml",
-        spec_text=None,
-        spec_label=None,
-        env={},
-        table=TABLE,
+        ProjectTexts(rendered.pyproject.text, "pyproject.toml"), env={}, table=TABLE
     )
     assert again.pyproject.text == rendered.pyproject.text
     assert rendered.pyproject.text.startswith(text.split("\ndependencies")[0])

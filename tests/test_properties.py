@@ -29,7 +29,7 @@ from ruamel.yaml import YAML
 
 from uvtorch_ci.errors import EXIT_BAD_INPUT, UvtorchError
 from uvtorch_ci.platforms import PLATFORMS
-from uvtorch_ci.project import Rendered, render_project
+from uvtorch_ci.project import ProjectTexts, Rendered, render_project
 from uvtorch_ci.pyproject import is_backend_extra
 from uvtorch_ci.releases import Release, load_table
 from uvtorch_ci.tomldata import FAMILY, is_pytorch_index
@@ -771,10 +771,7 @@ def projects(
 
 def render(text: str, spec_text: str | None) -> Rendered:
     return render_project(
-        text,
-        PYPROJECT,
-        spec_text=spec_text,
-        spec_label=SPEC_FILE if spec_text is not None else None,
+        ProjectTexts(text, PYPROJECT, spec_text, SPEC_FILE if spec_text is not None else None),
         env={},
         table=TABLE,
         smoke_source="print('smoke')\n",

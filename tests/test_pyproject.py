@@ -8,7 +8,7 @@ import tomllib
 import pytest
 
 from uvtorch_ci.errors import PyprojectError
-from uvtorch_ci.project import render_project
+from uvtorch_ci.project import ProjectTexts, render_project
 from uvtorch_ci.releases import load_table
 from uvtorch_ci.tomldata import is_pytorch_index, parse_toml
 
@@ -66,9 +66,7 @@ INDEXES = textwrap.dedent("""\
 
 
 def render(text: str) -> tuple[str, tuple[str, ...]]:
-    rendered = render_project(
-        text, "pyproject.toml", spec_text=None, spec_label=None, env={}, table=load_table()
-    )
+    rendered = render_project(ProjectTexts(text, "pyproject.toml"), env={}, table=load_table())
     return rendered.pyproject.text, rendered.pyproject.notes
 
 
@@ -263,7 +261,7 @@ def test_crlf_and_missing_final_newline_are_kept() -> None:
     before = '[project]\r\nname = "x"\r\nversion = "0"\r\ndependencies = ["torch"]\r\n'
     spec = SPEC.replace("\n", "\r\n").rstrip("\r\n")
     rendered = render_project(
-        before + spec, "pyproject.toml", spec_text=None, spec_label=None, env={}, table=load_table()
+        ProjectTexts(before + spec, "pyproject.toml"), env={}, table=load_table()
     )
     new = rendered.pyproject.text
     assert "\n" not in new.replace("\r\n", "")
@@ -331,10 +329,7 @@ def test_environments_that_shut_out_a_target_are_refused() -> None:
     )
     with pytest.raises(PyprojectError) as caught:
         render_project(
-            before + SPEC,
-            "pyproject.toml",
-            spec_text=None,
-            spec_label=None,
+            ProjectTexts(before + SPEC, "pyproject.toml"),
             env={},
             table=load_table(),
             check_environments=True,
@@ -344,10 +339,7 @@ def test_environments_that_shut_out_a_target_are_refused() -> None:
     )
     allowed = before.replace("'linux'\"]", "'linux'\", \"sys_platform == 'darwin'\"]")
     rendered = render_project(
-        allowed + SPEC,
-        "pyproject.toml",
-        spec_text=None,
-        spec_label=None,
+        ProjectTexts(allowed + SPEC, "pyproject.toml"),
         env={},
         table=load_table(),
         check_environments=True,

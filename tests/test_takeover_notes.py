@@ -18,7 +18,7 @@ from projects import uv, uvtorch
 from uvtorch_ci.entry import main
 from uvtorch_ci.lock_reader import parse_lock
 from uvtorch_ci.platforms import PLATFORMS
-from uvtorch_ci.project import render_project
+from uvtorch_ci.project import ProjectTexts, render_project
 from uvtorch_ci.pyproject import merge_blocks
 from uvtorch_ci.releases import load_table
 from uvtorch_ci.render import render_blocks
@@ -62,7 +62,7 @@ TORCH_SOURCES = (
 
 def render(text: str, env: dict[str, str] | None = None) -> tuple[str, tuple[str, ...]]:
     rendered = render_project(
-        text, "pyproject.toml", spec_text=None, spec_label=None, env=env or {}, table=load_table()
+        ProjectTexts(text, "pyproject.toml"), env=env or {}, table=load_table()
     )
     return rendered.pyproject.text, rendered.pyproject.notes
 
@@ -287,7 +287,7 @@ def test_the_pure_merge_keeps_the_used_index() -> None:
         + index("pytorch-cu124", PRIVATE, "explicit = true")
     )
     plan = render_project(
-        before + SPEC, "pyproject.toml", spec_text=None, spec_label=None, env={}, table=load_table()
+        ProjectTexts(before + SPEC, "pyproject.toml"), env={}, table=load_table()
     ).plan
     merged = merge_blocks(
         before + SPEC, render_blocks(plan), file="pyproject.toml", pytorch_base=plan.spec.index_url

@@ -24,19 +24,14 @@ from lock_texts import (
 from uvtorch_ci.cli import main
 from uvtorch_ci.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_PROBLEM, LockError
 from uvtorch_ci.plan import Plan
-from uvtorch_ci.project import render_project
+from uvtorch_ci.project import ProjectTexts, render_project
 from uvtorch_ci.releases import load_table
 from uvtorch_ci.verify import Verdicts, as_json, format_report, verify
 
 
 def plan_of(pyproject: str) -> Plan:
     rendered = render_project(
-        text(pyproject),
-        "pyproject.toml",
-        spec_text=None,
-        spec_label=None,
-        env={},
-        table=load_table(),
+        ProjectTexts(text(pyproject), "pyproject.toml"), env={}, table=load_table()
     )
     return rendered.plan
 

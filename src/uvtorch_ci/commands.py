@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +15,7 @@ from .fastcheck import cache_dir
 from .files import Output, read_text, write_all
 from .fingerprint import hand_edit
 from .paths import display_path
-from .project import Rendered, render_project
+from .project import ProjectTexts, Rendered, render_project
 from .releases import load_table
 from .uv_runner import find_uv, lock_and_verify
 
@@ -24,19 +23,7 @@ if TYPE_CHECKING:
     from .verify import Verdicts
 
 
-@dataclass(frozen=True)
-class ProjectFiles:
-    """A project's inputs as read from disk, with the names errors give them."""
-
-    pyproject_path: Path
-    pyproject_label: str
-    pyproject_text: str
-    spec_text: str | None
-    spec_label: str
-    spec_explicit: bool
-
-
-def read_project(project_dir: Path, spec_file: Path | None) -> ProjectFiles:
+def read_project(project_dir: Path, spec_file: Path | None) -> ProjectTexts:
     """pyproject.toml and the spec file (when there is one); errors when either is missing."""
     pyproject_path = project_dir / "pyproject.toml"
     pyproject_label = display_path(pyproject_path)
@@ -55,7 +42,7 @@ def read_project(project_dir: Path, spec_file: Path | None) -> ProjectFiles:
             file=spec_label,
             hint="--spec names a uvtorch.toml; without it [tool.uvtorch] in pyproject.toml is used",
         )
-    return ProjectFiles(pyproject_path, pyproject_label, text, spec_text, spec_label, explicit)
+    return ProjectTexts(text, pyproject_label, spec_text, spec_label, explicit)
 
 
 def load_and_render(
@@ -64,33 +51,26 @@ def load_and_render(
     """Read the project, render everything, and pair each output with what is on disk."""
     from .render import keep_compiled_templates
 
-    files = read_project(project_dir, spec_file)
+    texts = read_project(project_dir, spec_file)
     cache = cache_dir(env)
     keep_compiled_templates(os.path.join(cache, "templates") if cache is not None else None)
     rendered = render_project(
-        files.pyproject_text,
-        files.pyproject_label,
-        spec_text=files.spec_text,
-        spec_label=files.spec_label,
-        spec_explicit=files.spec_explicit,
+        texts,
         env=env,
         table=load_table(),
         smoke_source=smoke_source(),
         check_environments=strict,
     )
-    outputs = [
-        Output(
-            files.pyproject_path,
-            files.pyproject_label,
-            files.pyproject_text,
-            rendered.pyproject.text,
-        )
-    ]
+    outputs = [pyproject_output(project_dir, texts, rendered.pyproject.text)]
     for relative, new in rendered.ci_files.items():
         path = project_dir / relative
         label = display_path(path)
         outputs.append(Output(path, label, read_text(path, label), new))
     return rendered, outputs
+
+
+def pyproject_output(project_dir: Path, texts: ProjectTexts, new: str) -> Output:
+    return Output(project_dir / "pyproject.toml", texts.pyproject_label, texts.pyproject, new)
 
 
 def smoke_source() -> str:
@@ -171,19 +151,9 @@ def verify_project(project_dir: Path, spec_file: Path | None, env: Mapping[str, 
     from .verify import verify
 
     if up_to_date(project_dir, spec_file, env):
-        files = read_project(project_dir, spec_file)
-        plan = plan_project(
-            files.pyproject_text,
-            files.pyproject_label,
-            spec_text=files.spec_text,
-            spec_label=files.spec_label,
-            spec_explicit=files.spec_explicit,
-            env=env,
-            table=load_table(),
-        )
-        pyproject = Output(
-            files.pyproject_path, files.pyproject_label, files.pyproject_text, files.pyproject_text
-        )
+        texts = read_project(project_dir, spec_file)
+        plan = plan_project(texts, env=env, table=load_table())
+        pyproject = pyproject_output(project_dir, texts, texts.pyproject)
     else:
         rendered, outputs = load_and_render(project_dir, spec_file, env, strict=False)
         plan, pyproject = rendered.plan, outputs[0]

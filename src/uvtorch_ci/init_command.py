@@ -14,7 +14,7 @@ from .commands import smoke_source
 from .errors import EXIT_OK, SpecError, UvtorchError
 from .files import Output, read_text, write_all
 from .paths import display_path
-from .project import render_project
+from .project import ProjectTexts, render_project
 from .releases import load_table
 from .tomldata import parse_toml, requires_python
 from .uv_runner import find_uv, lock_and_verify
@@ -88,11 +88,7 @@ def init_command(
         new = init_project.append_spec(old, answers, file=label)
     try:
         rendered = render_project(
-            new,
-            label,
-            spec_text=None,
-            spec_label=None,
-            spec_explicit=False,
+            ProjectTexts(new, label, None, None, False),
             env=env,
             table=table,
             smoke_source=smoke_source(),

@@ -20,6 +20,19 @@ SPEC_TABLE = "tool.uvtorch"
 
 
 @dataclass(frozen=True)
+class ProjectTexts:
+    """A project's inputs: pyproject.toml and, when there is one, a standalone spec file,
+    each with the name errors give it. An explicit spec file (--spec) wins over
+    [tool.uvtorch]; a found uvtorch.toml only stands in when there is no [tool.uvtorch]."""
+
+    pyproject: str
+    pyproject_label: str
+    spec: str | None = None
+    spec_label: str | None = None
+    spec_explicit: bool = True
+
+
+@dataclass(frozen=True)
 class Rendered:
     """Everything `render` produces: the merged pyproject and the CI files, by relative path."""
 
@@ -59,20 +72,13 @@ def spec_data(
     return table, pyproject_label, SPEC_TABLE
 
 
-def plan_project(
-    pyproject_text: str,
-    pyproject_label: str,
-    *,
-    spec_text: str | None,
-    spec_label: str | None,
-    spec_explicit: bool = True,
-    env: Mapping[str, str],
-    table: ReleaseTable,
-) -> Plan:
+def plan_project(texts: ProjectTexts, *, env: Mapping[str, str], table: ReleaseTable) -> Plan:
     """Validate the spec and plan, without rendering: all that `verify` needs, and light
     (tomllib and packaging; no Jinja2, no tomlkit)."""
-    pyproject = parse_toml(pyproject_text, pyproject_label)
-    data, file, prefix = spec_data(pyproject, pyproject_label, spec_text, spec_label, spec_explicit)
+    pyproject = parse_toml(texts.pyproject, texts.pyproject_label)
+    data, file, prefix = spec_data(
+        pyproject, texts.pyproject_label, texts.spec, texts.spec_label, texts.spec_explicit
+    )
     return plan_from_data(
         data,
         file=file,
@@ -84,12 +90,8 @@ def plan_project(
 
 
 def render_project(
-    pyproject_text: str,
-    pyproject_label: str,
+    texts: ProjectTexts,
     *,
-    spec_text: str | None,
-    spec_label: str | None,
-    spec_explicit: bool = True,
     env: Mapping[str, str],
     table: ReleaseTable,
     smoke_source: str = "",
@@ -107,24 +109,16 @@ def render_project(
     from .render import render_blocks
     from .workflow import render_smoke_copy, render_workflow
 
-    plan = plan_project(
-        pyproject_text,
-        pyproject_label,
-        spec_text=spec_text,
-        spec_label=spec_label,
-        spec_explicit=spec_explicit,
-        env=env,
-        table=table,
-    )
+    plan = plan_project(texts, env=env, table=table)
     environments = {
         t.platform: PLATFORMS[t.platform].marker_environment(plan.spec.python[0])
         for t in plan.spec.targets
         if check_environments
     }
     merged = merge_blocks(
-        pyproject_text,
+        texts.pyproject,
         render_blocks(plan),
-        file=pyproject_label,
+        file=texts.pyproject_label,
         pytorch_base=plan.spec.index_url,
         environments=environments,
     )
