@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -305,3 +306,28 @@ def test_a_crlf_checkout_of_the_generated_files_is_up_to_date(seed: Path) -> Non
     assert result.returncode == 0, result.stderr
     assert cli("render", cwd=seed).returncode == 0
     assert snapshot(seed) == before
+
+
+def test_help_keeps_clicks_width_without_loading_shutil(tmp_path: Path) -> None:
+    """--help is as wide as click would make it (the terminal's, at most 78 columns), and
+    finds the width without shutil (and the compression modules it loads)."""
+    code = (
+        "import sys; from uvtorch_ci.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('shutil' in sys.modules, file=sys.stderr)"
+    )
+    paths = [str(ROOT / "src"), str(Path(click.__file__).parents[1])]
+    for columns, widest in (("60", 58), ("200", 78)):
+        done = subprocess.run(
+            [sys.executable, "-S", "-c", code],
+            # -S with the paths by hand: this machine's own .pth hooks would load shutil
+            env={"PYTHONPATH": os.pathsep.join(paths), "COLUMNS": columns},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.stderr.strip() == "False", done.stderr
+        lines = done.stdout.splitlines()
+        assert lines[0].startswith("Usage: ")
+        assert max(len(line) for line in lines) <= widest
+        assert max(len(line) for line in lines) > widest - 12  # wrapped to the width, not less

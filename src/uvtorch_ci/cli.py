@@ -49,7 +49,23 @@ def spec_option(function: F) -> F:
     )(function)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def help_width() -> int:
+    """The width click gives help (the terminal's, at most 78 columns, at least 50), found
+    without click's way, which loads shutil (and zlib, bz2, lzma) on every --help."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        stdout = sys.__stdout__
+        try:
+            columns = os.get_terminal_size(stdout.fileno()).columns if stdout else 80
+        except (ValueError, OSError):  # not a terminal, or a closed stream
+            columns = 80
+    return max(min(columns, 80) - 2, 50)
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "terminal_width": help_width()}
+)
 @click.version_option(__version__, prog_name="uvtorch-ci")
 def cli() -> None:
     """Render per-platform PyTorch builds for uv, and the CI that proves them."""
