@@ -29,7 +29,7 @@ SMOKE = ".github/uvtorch/smoke.py"
 # A long comment block makes pyproject.toml take many write() calls (and some time) to write.
 PADDING = "".join(f"# padding line {n:05d} {'x' * 60}\n" for n in range(1500))
 
-# Runs `render` with files.py's os and tempfile seen through proxies that announce each step on
+# Runs `render` with files.py's os seen through a proxy and tempfile.mkstemp wrapped that announce each step on
 # stdout ("chunk <file> <n>", "replace-before <file>", "replace-after <file>") and slow it down,
 # so the test can SIGKILL the process at an exact point of a write.
 DRIVER = r"""
@@ -43,12 +43,11 @@ def mark(text):
 current = [""]
 os_proxy = types.ModuleType("os")
 os_proxy.__dict__.update(os.__dict__)
-tempfile_proxy = types.ModuleType("tempfile")
-tempfile_proxy.__dict__.update(tempfile.__dict__)
+real_mkstemp = tempfile.mkstemp
 
 def mkstemp(*args, prefix="", **kwargs):
     current[0] = prefix.strip(".")
-    return tempfile.mkstemp(*args, prefix=prefix, **kwargs)
+    return real_mkstemp(*args, prefix=prefix, **kwargs)
 
 class Slow:
     def __init__(self, stream):
@@ -77,9 +76,8 @@ def replace(source, target):
 
 os_proxy.fdopen = lambda *args, **kwargs: Slow(os.fdopen(*args, **kwargs))
 os_proxy.replace = replace
-tempfile_proxy.mkstemp = mkstemp
+tempfile.mkstemp = mkstemp  # files.py imports it when it writes
 files.os = os_proxy
-files.tempfile = tempfile_proxy
 sys.argv = ["uvtorch-ci", "render"]
 runpy.run_module("uvtorch_ci", run_name="__main__", alter_sys=True)
 """

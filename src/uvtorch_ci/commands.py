@@ -13,7 +13,6 @@ import click
 from .errors import EXIT_OK, EXIT_PROBLEM, PyprojectError, UvtorchError
 from .fastcheck import cache_dir
 from .files import Output, read_text, write_all
-from .fingerprint import hand_edit
 from .paths import display_path
 from .project import ProjectTexts, Rendered, render_project
 from .releases import load_table
@@ -89,6 +88,8 @@ def render_command(
     lock: bool = False,
 ) -> int:
     """Render; with `lock`, then run `uv lock` and verify the result."""
+    from .fingerprint import hand_edit
+
     uv = find_uv(env) if lock and not check else None
     rendered, outputs = load_and_render(project_dir, spec_file, env)
     changed = [output for output in outputs if output.changed]

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +29,8 @@ class Output:
         return self.old.replace("\r\n", "\n") != self.new.replace("\r\n", "\n")
 
     def diff(self) -> str:
+        import difflib  # here, not above: verify and explain read files but never diff them
+
         old = [] if self.old is None else self.old.splitlines(keepends=True)
         new = self.new.splitlines(keepends=True)
         lines = difflib.unified_diff(old, new, f"a/{self.label}", f"b/{self.label}")
@@ -137,6 +137,8 @@ def _sync_directories(directories: Sequence[Path]) -> None:
 def _prepare(path: Path, text: str, label: str, created: list[Path]) -> tuple[str, Path]:
     """The temporary file holding `text` beside `path` (followed through a link), ready to be
     renamed over it; directories made on the way are added to `created`."""
+    from tempfile import mkstemp  # only writers pay for it
+
     if path.is_symlink():
         path = Path(os.path.realpath(path))
     directory = path.parent
@@ -145,7 +147,7 @@ def _prepare(path: Path, text: str, label: str, created: list[Path]) -> tuple[st
         directory.mkdir(parents=True, exist_ok=True)
         created.extend(reversed(missing))
         mode = path.stat().st_mode & 0o7777 if path.exists() else None
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        handle, temporary = mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as error:
         raise WriteError(f"cannot write: {error.strerror}", file=label) from None
     try:
