@@ -270,3 +270,12 @@ def test_a_300_package_lock_resolves(platform: str, python: str, chain: int, tor
     got = installed(big, platform, python)
     assert got["torch"][0] == torch
     assert sorted(n for n in got if n.startswith("pkg-")) == [f"pkg-{i:04d}" for i in range(chain)]
+
+
+def test_errors_found_after_parsing_name_the_lock_as_given() -> None:
+    lock = parse_lock(text(SEED_LOCK), "services/api/uv.lock")
+    with pytest.raises(LockError) as caught:
+        lock.root("not-this-project")
+    assert str(caught.value).startswith(
+        "services/api/uv.lock: has no project named 'not-this-project'"
+    )
