@@ -29,9 +29,10 @@ SMOKE = ".github/uvtorch/smoke.py"
 # A long comment block makes pyproject.toml take many write() calls (and some time) to write.
 PADDING = "".join(f"# padding line {n:05d} {'x' * 60}\n" for n in range(1500))
 
-# Runs `render` with files.py's os seen through a proxy and tempfile.mkstemp wrapped that announce each step on
-# stdout ("chunk <file> <n>", "replace-before <file>", "replace-after <file>") and slow it down,
-# so the test can SIGKILL the process at an exact point of a write.
+# Runs `render` with files.py's os seen through a proxy, and tempfile.mkstemp wrapped, so that
+# each step is announced on stdout ("chunk <file> <n>", "replace-before <file>",
+# "replace-after <file>") and slowed down: the test can SIGKILL the process at an exact point
+# of a write.
 DRIVER = r"""
 import os, runpy, sys, tempfile, time, types
 from uvtorch_ci import files

@@ -236,3 +236,20 @@ def test_old_records_and_a_killed_writers_leftovers_are_pruned(seed: Path, tmp_p
     assert f"{fastcheck.KEEP + 2:064x}" in names
     assert ".abc.123.tmp" not in names
     assert ".def.456.tmp" in names
+
+
+def test_the_tools_own_code_is_an_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another build under the same version (or an edited checkout) must not be answered
+    from the records of the old code."""
+    from uvtorch_ci import fastcheck
+
+    package = tmp_path / "uvtorch_ci"
+    shutil.copytree(Path(fastcheck.PACKAGE_DIR), package)
+    templates = fastcheck.templates_folder()
+    monkeypatch.setattr(fastcheck, "templates_folder", lambda: templates)
+    monkeypatch.setattr(fastcheck, "PACKAGE_DIR", str(package))
+    before = fastcheck.package_digest()
+    assert fastcheck.package_digest() == before  # stable while nothing changes
+    module = package / "plan.py"
+    module.write_text(module.read_text() + "\n# a fix\n")
+    assert fastcheck.package_digest() != before

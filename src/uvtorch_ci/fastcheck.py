@@ -53,7 +53,10 @@ def templates_folder() -> str:
 
 
 def package_digest() -> str:
-    """sha256 of everything of the tool's own that shapes its output."""
+    """sha256 of everything of the tool's own that shapes its output: the version, the text
+    of the table, templates and smoke check, and the size and modification time of every
+    module (a build of other code under the same version, an editable checkout after an edit:
+    new files, so old records no longer answer)."""
     from . import __version__
 
     folder = templates_folder()
@@ -66,6 +69,13 @@ def package_digest() -> str:
     for path in files:
         with open(path, "rb") as file:
             hasher.update(file.read())
+    with os.scandir(PACKAGE_DIR) as entries:
+        modules = sorted(
+            (entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
+            for entry in entries
+            if entry.name.endswith(".py")
+        )
+    hasher.update(repr(modules).encode())
     return hasher.hexdigest()
 
 
