@@ -29,7 +29,6 @@ from .index_takeover import IndexTakeover
 from .pyproject_lines import cut, edit_lines, hide_arrays_of_tables, unhide
 from .pyproject_shapes import check_environments, check_shapes
 from .pyproject_values import ValueMerge
-from .pyproject_values import is_backend_extra as is_backend_extra  # tests/test_properties.py
 from .tomldata import parse_toml
 
 
