@@ -61,11 +61,26 @@ def load_and_render(
         check_environments=strict,
     )
     outputs = [pyproject_output(project_dir, texts, rendered.pyproject.text)]
+    return rendered, outputs + ci_outputs(project_dir, rendered)
+
+
+def ci_outputs(project_dir: Path, rendered: Rendered) -> list[Output]:
+    """The generated CI files, each paired with what is on disk now."""
+    outputs = []
     for relative, new in rendered.ci_files.items():
         path = project_dir / relative
         label = display_path(path)
         outputs.append(Output(path, label, read_text(path, label), new))
-    return rendered, outputs
+    return outputs
+
+
+def echo_builds(rendered: Rendered, indent: str = "") -> None:
+    """What each target gets and from where, then what was taken over (on stderr)."""
+    for build in rendered.plan.builds:
+        packages = ", ".join(f"{name} {version}" for name, version in build.versions.items())
+        click.echo(f"{indent}{build.target.name}: {packages} from {build.index.url}", err=True)
+    for note in rendered.pyproject.notes:
+        click.echo(f"  {note}", err=True)
 
 
 def pyproject_output(project_dir: Path, texts: ProjectTexts, new: str) -> Output:
@@ -113,11 +128,7 @@ def render_command(
     if show_diff:
         for output in changed:
             click.echo(output.diff(), nl=False)
-    for build in rendered.plan.builds:
-        packages = ", ".join(f"{name} {version}" for name, version in build.versions.items())
-        click.echo(f"{build.target.name}: {packages} from {build.index.url}", err=True)
-    for note in rendered.pyproject.notes:
-        click.echo(f"  {note}", err=True)
+    echo_builds(rendered)
     if not check:  # all or nothing: a write that fails leaves every file as it was
         write_all([(o.path, o.new, o.label) for o in outputs if o.changed])
     for output in outputs:

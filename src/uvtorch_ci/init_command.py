@@ -10,7 +10,7 @@ import click
 from packaging.utils import canonicalize_name
 
 from . import init_answers, init_project
-from .commands import smoke_source
+from .commands import ci_outputs, echo_builds, smoke_source
 from .errors import EXIT_OK, SpecError, UvtorchError
 from .files import Output, read_text, write_all
 from .paths import display_path
@@ -96,9 +96,7 @@ def init_command(
     except SpecError as error:
         raise init_answers.flag_error(error, answers) from None
     outputs = [Output(pyproject_path, label, old, rendered.pyproject.text)]
-    for relative, text in rendered.ci_files.items():
-        path = directory / relative
-        output = Output(path, display_path(path), read_text(path, display_path(path)), text)
+    for output in ci_outputs(directory, rendered):
         if output.old is not None and output.changed:
             raise UvtorchError(
                 "already exists, and init does not overwrite it",
@@ -114,11 +112,7 @@ def init_command(
         if output.changed:
             done = "spec added, rendered" if output.old is not None else "created"
             click.echo(f"{output.label}: {done}", err=True)
-    for build in rendered.plan.builds:
-        versions = ", ".join(f"{package} {v}" for package, v in build.versions.items())
-        click.echo(f"  {build.target.name}: {versions} from {build.index.url}", err=True)
-    for note in rendered.pyproject.notes:
-        click.echo(f"  {note}", err=True)
+    echo_builds(rendered, indent="  ")
 
     code = EXIT_OK
     if uv is not None:
