@@ -1,4 +1,4 @@
-"""Shared by the end-to-end tests: run a command and check its exit code, write a project."""
+"""Shared by the tests: run a command and check its exit code, write a project, snapshot a tree."""
 
 from __future__ import annotations
 
@@ -44,3 +44,13 @@ def write_project(
         f"[tool.uvtorch]\n{body}\n"
     )
     return directory
+
+
+def snapshot(directory: Path, *, directories: bool = False) -> dict[str, bytes | None]:
+    """Every file under `directory` (its bytes) by relative path; with `directories`, every
+    directory too (as None), so that one made and left behind shows."""
+    return {
+        str(path.relative_to(directory)): path.read_bytes() if path.is_file() else None
+        for path in sorted(directory.rglob("*"))
+        if directories or path.is_file()
+    }

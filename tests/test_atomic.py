@@ -13,10 +13,10 @@ import subprocess
 import sys
 import time
 import types
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from projects import snapshot
 
 from uvtorch_ci import files
 from uvtorch_ci.entry import main
@@ -285,11 +285,6 @@ def test_a_rewritten_workflow_keeps_its_permissions(tmp_path: Path) -> None:
     assert stat.S_IMODE(workflow.stat().st_mode) == 0o600
 
 
-def snapshot(directory: Path) -> Iterator[tuple[str, bytes | None]]:
-    for path in sorted(directory.rglob("*")):
-        yield str(path.relative_to(directory)), path.read_bytes() if path.is_file() else None
-
-
 @pytest.mark.parametrize(
     ("blocker", "message"),
     [
@@ -302,22 +297,22 @@ def test_unwritable_path_is_a_clean_error(tmp_path: Path, blocker: str, message:
     project = new_project(tmp_path / "p")
     (project / blocker).parent.mkdir(parents=True, exist_ok=True)
     (project / blocker).write_text("not a directory\n")
-    before = list(snapshot(project))
+    before = snapshot(project, directories=True)
     result = run(project, "render")
     assert result.returncode == 2
     assert result.stderr.startswith(message), result.stderr
     assert "Traceback" not in result.stderr
-    assert list(snapshot(project)) == before
+    assert snapshot(project, directories=True) == before
 
 
 def test_output_that_is_a_directory_is_a_clean_error(tmp_path: Path) -> None:
     project = new_project(tmp_path / "p")
     (project / WORKFLOW).mkdir(parents=True)
-    before = list(snapshot(project))
+    before = snapshot(project, directories=True)
     result = run(project, "render")
     assert result.returncode == 2
     assert result.stderr == f"error: {WORKFLOW}: is a directory, not a file\n"
-    assert list(snapshot(project)) == before
+    assert snapshot(project, directories=True) == before
 
 
 PROC_FD = Path("/proc/self/fd")

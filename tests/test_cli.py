@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 import pytest
+from projects import snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "examples" / "seed"
@@ -32,14 +33,6 @@ def cli(
         text=True,
         check=False,
     )
-
-
-def snapshot(directory: Path) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(directory)): path.read_bytes()
-        for path in sorted(directory.rglob("*"))
-        if path.is_file()
-    }
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from projects import snapshot
 
 from uvtorch_ci.errors import PyprojectError, SpecError
 from uvtorch_ci.init_answers import (
@@ -437,15 +438,7 @@ def run_init(
     )
 
 
-def snapshot(directory: Path) -> dict[str, bytes]:
-    return {
-        str(path.relative_to(directory)): path.read_bytes()
-        for path in sorted(directory.rglob("*"))
-        if path.is_file()
-    }
-
-
-def rendered_by_render(tmp_path: Path, pyproject: str) -> dict[str, bytes]:
+def rendered_by_render(tmp_path: Path, pyproject: str) -> dict[str, bytes | None]:
     """What `uvtorch-ci render` makes of `pyproject` in a folder of its own."""
     other = tmp_path / "by-render"
     other.mkdir()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from projects import snapshot
 
 CORPUS = Path(__file__).resolve().parent / "malformed"
 CASES: list[dict[str, Any]] = tomllib.loads((CORPUS / "cases.toml").read_text(encoding="utf-8"))[
@@ -20,19 +21,11 @@ CASES: list[dict[str, Any]] = tomllib.loads((CORPUS / "cases.toml").read_text(en
 ]
 
 
-def snapshot(directory: Path) -> dict[str, bytes | None]:
-    """Every file (bytes) and directory (None) under `directory`, by relative path."""
-    return {
-        str(path.relative_to(directory)): path.read_bytes() if path.is_file() else None
-        for path in sorted(directory.rglob("*"))
-    }
-
-
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
 def test_malformed_input_is_a_clean_error(tmp_path: Path, case: dict[str, Any]) -> None:
     project = tmp_path / "project"
     shutil.copytree(CORPUS / case["id"], project)
-    before = snapshot(project)
+    before = snapshot(project, directories=True)
     env = {k: v for k, v in os.environ.items() if k not in ("UVTORCH_INDEX_URL", "GITHUB_ACTIONS")}
     result = subprocess.run(
         [sys.executable, "-m", "uvtorch_ci", *case["args"]],
@@ -46,7 +39,7 @@ def test_malformed_input_is_a_clean_error(tmp_path: Path, case: dict[str, Any]) 
     assert "Traceback" not in result.stderr
     assert result.stderr == case["stderr"]
     assert result.stdout == ""
-    assert snapshot(project) == before
+    assert snapshot(project, directories=True) == before
 
 
 def test_corpus_is_complete() -> None:
