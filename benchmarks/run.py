@@ -63,7 +63,8 @@ RENDER_STACK = (
     "jinja2",
     "tomlkit",
     "packaging.requirements",
-    "uvtorch_ci.commands, uvtorch_ci.pyproject, uvtorch_ci.render, uvtorch_ci.workflow",
+    "uvtorch_ci.commands.render, uvtorch_ci.pyproject.merge, uvtorch_ci.templating, "
+    "uvtorch_ci.github.workflow",
 )
 
 

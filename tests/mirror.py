@@ -32,7 +32,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from uvtorch_ci.platforms import PLATFORMS
-from uvtorch_ci.releases import COMPANIONS, Release, ReleaseTable, load_table
+from uvtorch_ci.releases.table import COMPANIONS, Release, ReleaseTable, load_table
 
 DEFAULT_TORCH_VERSIONS = ("2.5.0", "2.5.1", "2.7.0", "2.9.1", "2.13.0")
 PYPI = "pypi"

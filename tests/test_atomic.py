@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from projects import snapshot
 
-from uvtorch_ci import files
-from uvtorch_ci.entry import main
-from uvtorch_ci.files import write_all
+from uvtorch_ci.commands import files
+from uvtorch_ci.commands.entry import main
+from uvtorch_ci.commands.files import write_all
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "examples" / "seed" / "pyproject.toml"
@@ -35,7 +35,7 @@ PADDING = "".join(f"# padding line {n:05d} {'x' * 60}\n" for n in range(1500))
 # of a write.
 DRIVER = r"""
 import os, runpy, sys, tempfile, time, types
-from uvtorch_ci import files
+from uvtorch_ci.commands import files
 
 def mark(text):
     sys.stdout.write(text + "\n")

@@ -195,8 +195,8 @@ def test_unknown_option_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_unwritable_target_is_a_clean_error_and_leaves_no_temporary(tmp_path: Path) -> None:
+    from uvtorch_ci.commands.files import write_atomic
     from uvtorch_ci.errors import WriteError
-    from uvtorch_ci.files import write_atomic
 
     target = tmp_path / "pyproject.toml"
     target.mkdir()  # a directory where the file should be: the rename fails, even for root
@@ -211,7 +211,7 @@ def test_unwritable_target_is_a_clean_error_and_leaves_no_temporary(tmp_path: Pa
 
 
 def test_write_keeps_permissions(tmp_path: Path) -> None:
-    from uvtorch_ci.files import write_atomic
+    from uvtorch_ci.commands.files import write_atomic
 
     target = tmp_path / "pyproject.toml"
     target.write_text("old\n")
@@ -270,8 +270,8 @@ def test_a_foreign_file_at_the_workflow_path_is_not_overwritten(seed: Path) -> N
 
 
 def test_a_failed_write_leaves_every_file_as_it_was(tmp_path: Path) -> None:
+    from uvtorch_ci.commands.files import write_all
     from uvtorch_ci.errors import WriteError
-    from uvtorch_ci.files import write_all
 
     first = tmp_path / "pyproject.toml"
     first.write_text("old\n")
@@ -305,7 +305,7 @@ def test_help_keeps_clicks_width_without_loading_shutil(tmp_path: Path) -> None:
     """--help is as wide as click would make it (the terminal's, at most 78 columns), and
     finds the width without shutil (and the compression modules it loads)."""
     code = (
-        "import sys; from uvtorch_ci.cli import main\n"
+        "import sys; from uvtorch_ci.commands.main import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "print('shutil' in sys.modules, file=sys.stderr)"
     )

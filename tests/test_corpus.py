@@ -12,8 +12,8 @@ import pytest
 
 from uvtorch_ci.errors import PyprojectError
 from uvtorch_ci.project import ProjectTexts, render_project
-from uvtorch_ci.releases import load_table
-from uvtorch_ci.tomldata import FAMILY, is_pytorch_index
+from uvtorch_ci.pyproject.data import FAMILY, is_pytorch_index
+from uvtorch_ci.releases.table import load_table
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 if not CORPUS.is_dir():  # a clone with shared/ beside the repository

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from uvtorch_ci.detect import Detection, choose_backend, cuda_version, detect, select_release
-from uvtorch_ci.detect_report import detection_json, format_report, target_snippet
-from uvtorch_ci.machine import (
+from uvtorch_ci.detect.choice import Detection, choose_backend, cuda_version, detect, select_release
+from uvtorch_ci.detect.machine import (
     DRIVER_ENV,
     PLATFORM_ENV,
     ROCM_ENV,
@@ -27,7 +26,8 @@ from uvtorch_ci.machine import (
     read_rocm,
     run_nvidia_smi,
 )
-from uvtorch_ci.releases import Release, load_table
+from uvtorch_ci.detect.report import detection_json, format_report, target_snippet
+from uvtorch_ci.releases.table import Release, load_table
 
 PROC_PROPRIETARY = (
     "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug 19 01:15:15 UTC 2023\n"

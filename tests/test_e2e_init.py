@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from mirror import Mirror, uv_binary
 
-from uvtorch_ci.lock_reader import parse_lock
+from uvtorch_ci.lock.reader import parse_lock
 from uvtorch_ci.platforms import PLATFORMS
 
 pytestmark = pytest.mark.e2e

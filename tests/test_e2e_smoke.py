@@ -13,7 +13,7 @@ import pytest
 from mirror import Mirror, uv_binary
 from projects import run, uv, uvtorch, write_project
 
-from uvtorch_ci.fastcheck import SMOKE_PATH
+from uvtorch_ci.resources import SMOKE_PATH
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ import pytest
 from mirror import Mirror
 from projects import run, uv, uvtorch, write_project
 
-from uvtorch_ci.lock_reader import parse_lock
+from uvtorch_ci.lock.reader import parse_lock
 from uvtorch_ci.platforms import PLATFORMS
 
 pytestmark = pytest.mark.e2e

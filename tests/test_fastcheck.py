@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from uvtorch_ci.fastcheck import inputs_digest, up_to_date
+from uvtorch_ci import resources
+from uvtorch_ci.commands.fastcheck import inputs_digest, up_to_date
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = "and the generated files: up to date (unchanged)"
@@ -144,10 +145,10 @@ def test_the_fast_path_loads_nothing_heavy(seed: Path, tmp_path: Path) -> None:
     assert run("render", cwd=seed, cache=cache).returncode == 0
     show = "import os, sys; print(' '.join(sorted(sys.modules)))"  # os: loaded by site
     fast = (
-        "import sys; from uvtorch_ci.entry import main; code = main(['render', '--check']); "
-        f"{show}; sys.exit(code)"
+        "import sys; from uvtorch_ci.commands.entry import main; "
+        f"code = main(['render', '--check']); {show}; sys.exit(code)"
     )
-    src = str(Path(__import__("uvtorch_ci").__file__).parents[1])
+    src = str(Path(resources.PACKAGE_DIR).parent)
     env = {"PYTHONPATH": src, "UVTORCH_CI_CACHE_DIR": str(cache), "HOME": str(tmp_path)}
 
     def modules(code: str) -> set[str]:
@@ -159,13 +160,15 @@ def test_the_fast_path_loads_nothing_heavy(seed: Path, tmp_path: Path) -> None:
         return set(done.stdout.split())
 
     extra = modules(fast) - modules(show)
-    assert {"uvtorch_ci.entry", "uvtorch_ci.fastcheck"} <= extra
+    assert {"uvtorch_ci.commands.entry", "uvtorch_ci.commands.fastcheck"} <= extra
     assert extra <= {
         "__future__",
         "uvtorch_ci",
-        "uvtorch_ci.entry",
-        "uvtorch_ci.fastcheck",
-        "uvtorch_ci.paths",
+        "uvtorch_ci.commands",
+        "uvtorch_ci.commands.entry",
+        "uvtorch_ci.commands.fastcheck",
+        "uvtorch_ci.commands.paths",
+        "uvtorch_ci.resources",
         "_sha2",
         "_sha256",
     }, extra
@@ -176,9 +179,9 @@ def test_compiled_templates_are_kept_and_reused(
 ) -> None:
     import jinja2
 
-    from uvtorch_ci import render
-    from uvtorch_ci.plan import plan_from_data
-    from uvtorch_ci.releases import load_table
+    from uvtorch_ci import templating
+    from uvtorch_ci.plan.planner import plan_from_data
+    from uvtorch_ci.releases.table import load_table
 
     plan = plan_from_data(
         {"torch": "2.5.0", "targets": [{"platform": "linux-x86_64", "backend": "cu124"}]},
@@ -189,19 +192,19 @@ def test_compiled_templates_are_kept_and_reused(
     )
     folder = tmp_path / "templates"
     name = "pyproject-blocks.toml.j2"
-    render.environment.cache_clear()
-    first = render.environment(str(folder)).get_template(name).render(plan=plan)
+    templating.environment.cache_clear()
+    first = templating.environment(str(folder)).get_template(name).render(plan=plan)
     assert len(list(folder.glob("*.cache"))) == 1
 
     def no_parsing(*args: object, **kwargs: object) -> None:
         raise AssertionError("the template was compiled again")
 
-    render.environment.cache_clear()
+    templating.environment.cache_clear()
     monkeypatch.setattr(jinja2.Environment, "_parse", no_parsing)
     try:
-        again = render.environment(str(folder)).get_template(name).render(plan=plan)
+        again = templating.environment(str(folder)).get_template(name).render(plan=plan)
     finally:
-        render.environment.cache_clear()
+        templating.environment.cache_clear()
     assert again == first
     assert 'url = "https://download.pytorch.org/whl/cu124"' in again
 
@@ -216,7 +219,7 @@ def test_a_cache_folder_that_cannot_be_written_only_costs_speed(seed: Path, tmp_
 
 
 def test_old_records_and_a_killed_writers_leftovers_are_pruned(seed: Path, tmp_path: Path) -> None:
-    from uvtorch_ci import fastcheck
+    from uvtorch_ci.commands import fastcheck
 
     records = tmp_path / "cache" / "records"
     records.mkdir(parents=True)
@@ -241,15 +244,15 @@ def test_old_records_and_a_killed_writers_leftovers_are_pruned(seed: Path, tmp_p
 def test_the_tools_own_code_is_an_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Another build under the same version (or an edited checkout) must not be answered
     from the records of the old code."""
-    from uvtorch_ci import fastcheck
+    from uvtorch_ci.commands import fastcheck
 
     package = tmp_path / "uvtorch_ci"
-    shutil.copytree(Path(fastcheck.PACKAGE_DIR), package)
-    templates = fastcheck.templates_folder()
+    shutil.copytree(Path(resources.PACKAGE_DIR), package)
+    templates = resources.templates_folder()
     monkeypatch.setattr(fastcheck, "templates_folder", lambda: templates)
     monkeypatch.setattr(fastcheck, "PACKAGE_DIR", str(package))
     before = fastcheck.package_digest()
     assert fastcheck.package_digest() == before  # stable while nothing changes
-    module = package / "plan.py"
+    module = package / "plan" / "planner.py"  # a module in a subpackage counts too
     module.write_text(module.read_text() + "\n# a fix\n")
     assert fastcheck.package_digest() != before

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from uvtorch_ci.fingerprint import digest, hand_edit, stamp
+from uvtorch_ci.github.fingerprint import digest, hand_edit, stamp
 
 
 def test_stamped_text_is_ours_until_edited() -> None:

@@ -13,7 +13,7 @@ import pytest
 from projects import snapshot
 
 from uvtorch_ci.errors import PyprojectError, SpecError
-from uvtorch_ci.init_answers import (
+from uvtorch_ci.init.answers import (
     Answers,
     TargetChoice,
     default_targets,
@@ -23,7 +23,7 @@ from uvtorch_ci.init_answers import (
     parse_target,
     spec_table,
 )
-from uvtorch_ci.init_project import (
+from uvtorch_ci.init.project import (
     append_spec,
     new_pyproject,
     next_steps,
@@ -31,9 +31,9 @@ from uvtorch_ci.init_project import (
     requires_python,
     spec_text,
 )
-from uvtorch_ci.plan import plan_from_data
+from uvtorch_ci.plan.planner import plan_from_data
 from uvtorch_ci.project import ProjectTexts, render_project
-from uvtorch_ci.releases import load_table
+from uvtorch_ci.releases.table import load_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "examples" / "seed"

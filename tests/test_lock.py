@@ -7,10 +7,10 @@ import pytest
 from lock_texts import PT, PYPI, SEED_LOCK, synthetic_lock, text
 
 from uvtorch_ci.errors import EXIT_BAD_INPUT, LockError
-from uvtorch_ci.lock import Artifact, parse_marker
-from uvtorch_ci.lock_reader import parse_lock
+from uvtorch_ci.lock.model import Artifact, parse_marker
+from uvtorch_ci.lock.reader import parse_lock
+from uvtorch_ci.lock.wheel_tags import compatible_tags
 from uvtorch_ci.platforms import PLATFORMS
-from uvtorch_ci.wheel_tags import compatible_tags
 
 
 def installed(

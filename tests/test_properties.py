@@ -30,9 +30,9 @@ from ruamel.yaml import YAML
 from uvtorch_ci.errors import EXIT_BAD_INPUT, UvtorchError
 from uvtorch_ci.platforms import PLATFORMS
 from uvtorch_ci.project import ProjectTexts, Rendered, render_project
-from uvtorch_ci.pyproject_values import is_backend_extra
-from uvtorch_ci.releases import Release, load_table
-from uvtorch_ci.tomldata import FAMILY, is_pytorch_index
+from uvtorch_ci.pyproject.data import FAMILY, is_pytorch_index
+from uvtorch_ci.pyproject.values import is_backend_extra
+from uvtorch_ci.releases.table import Release, load_table
 
 # Every example builds its input from the strategies below, so the default health checks on
 # generation speed would only measure the machine; `too_slow` is suppressed for that reason.

@@ -9,8 +9,8 @@ import pytest
 
 from uvtorch_ci.errors import PyprojectError
 from uvtorch_ci.project import ProjectTexts, render_project
-from uvtorch_ci.releases import load_table
-from uvtorch_ci.tomldata import is_pytorch_index, parse_toml
+from uvtorch_ci.pyproject.data import is_pytorch_index, parse_toml
+from uvtorch_ci.releases.table import load_table
 
 SPEC = """
 [tool.uvtorch]

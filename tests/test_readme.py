@@ -12,7 +12,7 @@ import click
 import pytest
 import yaml
 
-from uvtorch_ci.cli import cli
+from uvtorch_ci.commands.main import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -98,7 +98,15 @@ def test_readme_commands_run() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert "examples/seed/pyproject.toml: up to date" in result.stderr
-    assert "python -m pip install -e '.[test]' && python -m pytest" in README
-    assert (
-        "python -m pip install -e '.[test]' && python -m pytest" in (ROOT / ".ci/run").read_text()
-    )
+    assert TEST_COMMAND in README
+
+
+TEST_COMMAND = "python -m pip install nox && python -m nox -s tests"
+
+
+def test_the_test_command_is_the_readmes_second_and_what_ci_runs() -> None:
+    commands = re.findall(r"```console\n(.*?)\n```", README, re.DOTALL)
+    assert commands[-1] == TEST_COMMAND  # after the quick start's, the two commands section's
+    assert commands[-2].startswith("python -m pip install . && uvtorch-ci render")
+    ci = [line for line in (ROOT / ".ci/run").read_text().splitlines() if line.strip()]
+    assert ci[-1] == TEST_COMMAND, ci[-1]

@@ -27,8 +27,9 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from uvtorch_ci.cli import main
-from uvtorch_ci.index_pages import (
+from uvtorch_ci.commands.main import main
+from uvtorch_ci.commands.releases import refresh_command
+from uvtorch_ci.releases.pages import (
     SIMPLE_JSON,
     IndexFile,
     candidate_backends,
@@ -36,16 +37,15 @@ from uvtorch_ci.index_pages import (
     parse_simple_page,
     wheel_build,
 )
-from uvtorch_ci.pypi_metadata import (
+from uvtorch_ci.releases.pypi import (
     CompanionLink,
     PyPIRelease,
     pair_companion,
     pypi_backend,
     triton_pin,
 )
-from uvtorch_ci.refresh import Observed, build_table
-from uvtorch_ci.releases import Release, ReleaseTable, dump_table, load_table
-from uvtorch_ci.releases_refresh import refresh_command
+from uvtorch_ci.releases.refresh import Observed, build_table
+from uvtorch_ci.releases.table import Release, ReleaseTable, dump_table, load_table
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "refresh-releases.yml"

@@ -9,7 +9,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from uvtorch_ci.platforms import PLATFORMS
-from uvtorch_ci.releases import (
+from uvtorch_ci.releases.table import (
     BACKEND_PATTERN,
     dump_table,
     index_backend,

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from uvtorch_ci.cli import main
-from uvtorch_ci.releases import load_table
-from uvtorch_ci.table_view import LEGEND, compact_backends, python_range
+from uvtorch_ci.commands.main import main
+from uvtorch_ci.releases.table import load_table
+from uvtorch_ci.releases.view import LEGEND, compact_backends, python_range
 
 
 def run(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -7,8 +7,8 @@ import tomllib
 import pytest
 
 from uvtorch_ci.errors import SpecError
-from uvtorch_ci.plan import Plan, plan_from_data
-from uvtorch_ci.releases import load_table
+from uvtorch_ci.plan.planner import Plan, plan_from_data
+from uvtorch_ci.releases.table import load_table
 
 SEED = """
 torch = "2.5.0"

@@ -15,13 +15,13 @@ import pytest
 from mirror import Mirror
 from projects import uv, uvtorch
 
-from uvtorch_ci.entry import main
-from uvtorch_ci.lock_reader import parse_lock
+from uvtorch_ci.commands.entry import main
+from uvtorch_ci.lock.reader import parse_lock
 from uvtorch_ci.platforms import PLATFORMS
 from uvtorch_ci.project import ProjectTexts, render_project
-from uvtorch_ci.pyproject import merge_blocks
-from uvtorch_ci.releases import load_table
-from uvtorch_ci.render import render_blocks
+from uvtorch_ci.pyproject.blocks import render_blocks
+from uvtorch_ci.pyproject.merge import merge_blocks
+from uvtorch_ci.releases.table import load_table
 
 SPEC = textwrap.dedent("""
     [tool.uvtorch]

@@ -21,12 +21,13 @@ from lock_texts import (
     text,
 )
 
-from uvtorch_ci.cli import main
+from uvtorch_ci.commands.main import main
 from uvtorch_ci.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_PROBLEM, LockError
-from uvtorch_ci.plan import Plan
+from uvtorch_ci.plan.planner import Plan
 from uvtorch_ci.project import ProjectTexts, render_project
-from uvtorch_ci.releases import load_table
-from uvtorch_ci.verify import Verdicts, as_json, format_report, verify
+from uvtorch_ci.releases.table import load_table
+from uvtorch_ci.verify.report import as_json, format_report
+from uvtorch_ci.verify.verdicts import Verdicts, verify
 
 
 def plan_of(pyproject: str) -> Plan:
@@ -450,7 +451,7 @@ def test_explain_command(project: Path, capsys: pytest.CaptureFixture[str]) -> N
 def test_verify_after_an_up_to_date_render_plans_without_rendering(
     project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from uvtorch_ci import commands
+    from uvtorch_ci.commands import verify as commands
 
     monkeypatch.setenv("UVTORCH_CI_CACHE_DIR", "off")
     assert main(["verify", "--project", str(project)]) == EXIT_OK

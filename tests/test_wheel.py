@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -32,10 +33,22 @@ def test_installed_wheel_renders_the_example_from_its_own_templates(tmp_path: Pa
     ):
         assert packaged in names
 
-    # a venv that sees the machine's dependencies but has the wheel as uvtorch_ci
+    # A venv with the wheel as uvtorch_ci that borrows the running environment's dependencies
+    # (click, Jinja2 ...) through a .pth line. Not --system-site-packages: inside a venv (nox's,
+    # a user's) that would see the base interpreter's packages, not this environment's. A
+    # folder named in a .pth file is not a site folder, so the editable install of this
+    # checkout that lives there is never activated: uvtorch_ci comes from the wheel.
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    borrowed = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (Path(purelib) / "borrowed.pth").write_text("".join(f"{p}\n" for p in sorted(borrowed)))
     subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheel)],
         check=True,
@@ -44,7 +57,7 @@ def test_installed_wheel_renders_the_example_from_its_own_templates(tmp_path: Pa
     env = {**os.environ, "UVTORCH_CI_CACHE_DIR": "off"}
     env.pop("UVTORCH_INDEX_URL", None)
     where = subprocess.run(
-        [str(python), "-c", "import uvtorch_ci.fingerprint as f; print(f.templates_dir())"],
+        [str(python), "-c", "import uvtorch_ci.resources as r; print(r.templates_folder())"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -52,6 +65,14 @@ def test_installed_wheel_renders_the_example_from_its_own_templates(tmp_path: Pa
         check=True,
     ).stdout.strip()
     assert where.startswith(str(venv))
+    origin = subprocess.run(
+        [str(python), "-c", "import click, uvtorch_ci; print(uvtorch_ci.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert origin.startswith(str(venv)), origin  # the wheel's copy, not this checkout
 
     project = tmp_path / "seed"
     shutil.copytree(ROOT / "examples" / "seed", project)

@@ -14,9 +14,9 @@ import yaml
 from validators import actionlint, schema, zizmor
 
 from uvtorch_ci.errors import SpecError
-from uvtorch_ci.plan import Plan, plan_from_data
-from uvtorch_ci.releases import load_table
-from uvtorch_ci.workflow import SETUP_UV, matrix, render_workflow
+from uvtorch_ci.github.workflow import SETUP_UV, matrix, render_workflow
+from uvtorch_ci.plan.planner import Plan, plan_from_data
+from uvtorch_ci.releases.table import load_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "examples" / "seed"

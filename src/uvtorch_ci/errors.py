@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import tomllib
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -56,3 +60,19 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 def one_of(choices: Iterable[str]) -> str:
     """Render the valid choices for a message: 'one of: a, b, c'."""
     return "one of: " + ", ".join(choices)
+
+
+def toml_error_place(error: tomllib.TOMLDecodeError, text: str) -> tuple[str, str]:
+    """tomllib's message without its place, and the place as "line L, column C"."""
+    import re
+
+    message = str(error)
+    match = re.match(r"(.*) \(at (line \d+, column \d+)\)$", message, re.DOTALL)
+    if match:
+        return match.group(1), match.group(2)
+    match = re.match(r"(.*) \(at end of document\)$", message, re.DOTALL)
+    if match:
+        line = text.count("\n") + 1
+        column = len(text) - text.rfind("\n")
+        return match.group(1), f"line {line}, column {column}"
+    return message, "line 1"

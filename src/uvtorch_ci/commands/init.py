@@ -1,0 +1,128 @@
+"""`init`'s disk and terminal side: refuse what no answer can fix, ask for what the flags leave
+out, render everything in memory, then write it all at once (and lock and verify with --lock)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import click
+from packaging.utils import canonicalize_name
+
+from ..errors import EXIT_OK, SpecError, UvtorchError
+from ..init import answers as init_answers
+from ..init import project as init_project
+from ..project import ProjectTexts, render_project
+from ..pyproject.data import parse_toml, requires_python
+from ..releases.table import load_table
+from ..resources import smoke_source
+from .files import Output, read_text, write_all
+from .paths import display_path
+from .uv import find_uv
+from .verify import lock_and_verify
+from .workspace import ci_outputs, echo_builds
+
+
+def init_command(
+    directory: Path,
+    *,
+    torch: str | None,
+    targets: tuple[str, ...],
+    packages: tuple[str, ...],
+    python: tuple[str, ...],
+    name: str | None,
+    lock: bool,
+    interactive: bool,
+    env: Mapping[str, str],
+) -> int:
+    """Bootstrap `directory`: a new virtual project holding the spec, or the spec appended to
+    an existing pyproject.toml; then render, and with `lock` run `uv lock` and verify.
+
+    Flags left out are asked for when `interactive`, else take their defaults. Everything is
+    validated and rendered in memory first: on exit 2 nothing on disk has changed. `uv lock`
+    failing, or the lock failing verification, is exit 1 (the files are written by then).
+    """
+
+    def ask(question: str, default: str, check: Callable[[str], object]) -> str:
+        def value_proc(text: str) -> str:
+            try:
+                check(text)
+            except ValueError as error:
+                raise click.BadParameter(str(error)) from None
+            return text
+
+        return str(click.prompt(question, default=default, value_proc=value_proc, err=True))
+
+    table = load_table()
+    pyproject_path = directory / "pyproject.toml"
+    label = display_path(pyproject_path)
+    standalone = directory / "uvtorch.toml"
+    if standalone.is_file():
+        raise init_project.existing_spec(display_path(standalone), "uvtorch.toml")
+    # Refuse what no answer can fix before asking anything.
+    old = read_text(pyproject_path, label)
+    existing = parse_toml(old, label) if old is not None else None
+    if existing is not None:
+        if init_project.has_spec(existing):
+            raise init_project.existing_spec(label, "[tool.uvtorch]")
+        if name is not None:
+            raise SpecError(
+                f"{label} already names the project", where="--name", hint="leave --name out"
+            )
+    answers = init_answers.gather_answers(
+        torch=torch,
+        targets=targets,
+        packages=packages,
+        python=python,
+        table=table,
+        ask=ask if interactive else None,
+        requires_python=requires_python(existing) if existing is not None else None,
+    )
+    if old is None:
+        name = name or init_project.project_name(directory.resolve().name)
+        if canonicalize_name(name) in (canonicalize_name(p) for p in ("torch", *answers.packages)):
+            raise SpecError(
+                f'the project cannot be named "{name}": it depends on a package of that name',
+                where="--name",
+                hint="pass --name with another name",
+            )
+        new = init_project.new_pyproject(name, answers, table)
+    else:
+        new = init_project.append_spec(old, answers, file=label)
+    try:
+        rendered = render_project(
+            ProjectTexts(new, label, None, None, False),
+            env=env,
+            table=table,
+            smoke_source=smoke_source(),
+        )
+    except SpecError as error:
+        raise init_answers.flag_error(error, answers) from None
+    outputs = [Output(pyproject_path, label, old, rendered.pyproject.text)]
+    for output in ci_outputs(directory, rendered):
+        if output.old is not None and output.changed:
+            raise UvtorchError(
+                "already exists, and init does not overwrite it",
+                file=output.label,
+                hint="move it away and run init again, or add the spec by hand and run "
+                "`uvtorch-ci render`",
+            )
+        outputs.append(output)
+    uv = find_uv(env) if lock else None
+
+    write_all([(o.path, o.new, o.label) for o in outputs if o.changed])
+    for output in outputs:
+        if output.changed:
+            done = "spec added, rendered" if output.old is not None else "created"
+            click.echo(f"{output.label}: {done}", err=True)
+    echo_builds(rendered, indent="  ")
+
+    code = EXIT_OK
+    if uv is not None:
+        code = lock_and_verify(uv, directory, None, env)
+    here = directory.resolve() == Path.cwd().resolve()
+    steps = init_project.next_steps(
+        rendered.plan, cd=None if here else display_path(directory), locked=uv is not None
+    )
+    click.echo("next:\n" + "".join(f"  {step}\n" for step in steps), err=True, nl=False)
+    return code

@@ -1,0 +1,124 @@
+"""`verify` and `explain`: plan the project, read uv.lock and judge what every target x Python
+installs; `render --lock` and `init --lock` end here after running `uv lock`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ..errors import EXIT_OK, EXIT_PROBLEM, UvtorchError
+from ..releases.table import load_table
+from .files import read_text
+from .paths import display_path
+from .workspace import load_and_render, pyproject_output, read_project
+
+if TYPE_CHECKING:
+    from ..verify.verdicts import Verdicts
+
+
+def verify_project(project_dir: Path, spec_file: Path | None, env: Mapping[str, str]) -> Verdicts:
+    """Plan, read uv.lock and check it; LockError (exit 2) when uv.lock is missing or
+    unreadable. The lock is compared with pyproject.toml as it is on disk; a pyproject.toml
+    the spec would render differently is a note. When the fast check's record says a render
+    with these very inputs changed nothing, the plan alone is enough: no rendering."""
+    from ..errors import LockError
+    from ..project import plan_project
+    from ..verify.verdicts import verify
+    from .fastcheck import up_to_date
+
+    if up_to_date(project_dir, spec_file, env):
+        texts = read_project(project_dir, spec_file)
+        plan = plan_project(texts, env=env, table=load_table())
+        pyproject = pyproject_output(project_dir, texts, texts.pyproject)
+    else:
+        rendered, outputs = load_and_render(project_dir, spec_file, env, strict=False)
+        plan, pyproject = rendered.plan, outputs[0]
+    lock_path = project_dir / "uv.lock"
+    lock_label = display_path(lock_path)
+    hint = "run `uv lock` in the project to create it, then verify again"
+    try:
+        lock_text = read_text(lock_path, lock_label)
+    except UvtorchError as error:
+        raise LockError(error.message, file=lock_label, where=error.where, hint=hint) from None
+    if lock_text is None:
+        raise LockError("not found", file=lock_label, hint=hint)
+    verdicts = verify(
+        plan,
+        lock_text,
+        pyproject.old or "",
+        lock_file=lock_label,
+        pyproject_file=pyproject.label,
+    )
+    if pyproject.changed:
+        verdicts = verdicts.with_notes(
+            f"{pyproject.label} is not what the spec renders: "
+            "run `uvtorch-ci render`, then `uv lock`"
+        )
+    return verdicts
+
+
+def verify_command(project_dir: Path, spec_file: Path | None, *, env: Mapping[str, str]) -> int:
+    """Print the per-target table; exit 1 when a target gets the wrong build or uv.lock is
+    stale."""
+    from ..verify.report import format_report
+
+    verdicts = verify_project(project_dir, spec_file, env)
+    click.echo(format_report(verdicts), nl=False)
+    if env.get("GITHUB_ACTIONS") == "true":
+        for line in _annotations(verdicts):
+            click.echo(line)
+    return EXIT_OK if verdicts.ok else EXIT_PROBLEM
+
+
+def explain_command(
+    project_dir: Path, spec_file: Path | None, *, as_json: bool, env: Mapping[str, str]
+) -> int:
+    """Print what each target x Python installs and its download size (JSON for machines).
+    Explaining is not checking: exit 0 whatever the verdicts, 2 on bad input."""
+    import json
+
+    from ..verify.report import as_json as verdicts_json
+    from ..verify.report import format_report
+
+    verdicts = verify_project(project_dir, spec_file, env)
+    if as_json:
+        click.echo(json.dumps(verdicts_json(verdicts), indent=2))
+    else:
+        click.echo(format_report(verdicts, sizes=True), nl=False)
+    return EXIT_OK
+
+
+def _annotations(verdicts: Verdicts) -> list[str]:
+    """GitHub Actions error annotations, one per problem (the job log shows them on top)."""
+    file = f" file={verdicts.lock_file}"
+    if verdicts.stale:
+        return [f"::error{file}::uv.lock is stale: {reason}" for reason in verdicts.stale]
+    return [
+        f"::error{file}::{target.name} (Python {target.python}): {problem}"
+        for target in verdicts.targets
+        for problem in (
+            *target.problems,
+            *(f"{p.package}: {text}" for p in target.packages for text in p.problems),
+        )
+    ]
+
+
+def lock_and_verify(
+    uv: str, project_dir: Path, spec_file: Path | None, env: Mapping[str, str]
+) -> int:
+    """Run `uv lock` in the project, then verify the lock; exit 1 when either fails."""
+    import subprocess
+
+    click.echo(f"running: uv lock (in {display_path(project_dir)})", err=True)
+    try:
+        result = subprocess.run([uv, "lock"], cwd=project_dir, env=dict(env), check=False)
+    except OSError as error:
+        click.echo(f"error: uv lock could not run: {error}", err=True)
+        return EXIT_PROBLEM
+    if result.returncode != 0:
+        click.echo(f"error: uv lock failed (exit {result.returncode})", err=True)
+        return EXIT_PROBLEM
+    return verify_command(project_dir, spec_file, env=env)

@@ -1,0 +1,83 @@
+"""The project on disk: read its pyproject.toml and spec, render them through the pure core, and
+pair each output with what is on disk now. render, init and verify all start here."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import click
+
+from ..errors import PyprojectError
+from ..project import ProjectTexts, Rendered, render_project
+from ..releases.table import load_table
+from ..resources import smoke_source
+from .fastcheck import cache_dir
+from .files import Output, read_text
+from .paths import display_path
+
+
+def read_project(project_dir: Path, spec_file: Path | None) -> ProjectTexts:
+    """pyproject.toml and the spec file (when there is one); errors when either is missing."""
+    pyproject_path = project_dir / "pyproject.toml"
+    pyproject_label = display_path(pyproject_path)
+    text = read_text(pyproject_path, pyproject_label)
+    if text is None:
+        raise PyprojectError(
+            "not found", file=pyproject_label, hint="run in a project, or pass --project DIR"
+        )
+    explicit = spec_file is not None
+    spec_path = spec_file if spec_file is not None else project_dir / "uvtorch.toml"
+    spec_label = display_path(spec_path)
+    spec_text = read_text(spec_path, spec_label)
+    if spec_text is None and explicit:
+        raise PyprojectError(
+            "not found",
+            file=spec_label,
+            hint="--spec names a uvtorch.toml; without it [tool.uvtorch] in pyproject.toml is used",
+        )
+    return ProjectTexts(text, pyproject_label, spec_text, spec_label, explicit)
+
+
+def load_and_render(
+    project_dir: Path, spec_file: Path | None, env: Mapping[str, str], *, strict: bool = True
+) -> tuple[Rendered, list[Output]]:
+    """Read the project, render everything, and pair each output with what is on disk."""
+    from ..templating import keep_compiled_templates
+
+    texts = read_project(project_dir, spec_file)
+    cache = cache_dir(env)
+    keep_compiled_templates(os.path.join(cache, "templates") if cache is not None else None)
+    rendered = render_project(
+        texts,
+        env=env,
+        table=load_table(),
+        smoke_source=smoke_source(),
+        check_environments=strict,
+    )
+    outputs = [pyproject_output(project_dir, texts, rendered.pyproject.text)]
+    return rendered, outputs + ci_outputs(project_dir, rendered)
+
+
+def ci_outputs(project_dir: Path, rendered: Rendered) -> list[Output]:
+    """The generated CI files, each paired with what is on disk now."""
+    outputs = []
+    for relative, new in rendered.ci_files.items():
+        path = project_dir / relative
+        label = display_path(path)
+        outputs.append(Output(path, label, read_text(path, label), new))
+    return outputs
+
+
+def echo_builds(rendered: Rendered, indent: str = "") -> None:
+    """What each target gets and from where, then what was taken over (on stderr)."""
+    for build in rendered.plan.builds:
+        packages = ", ".join(f"{name} {version}" for name, version in build.versions.items())
+        click.echo(f"{indent}{build.target.name}: {packages} from {build.index.url}", err=True)
+    for note in rendered.pyproject.notes:
+        click.echo(f"  {note}", err=True)
+
+
+def pyproject_output(project_dir: Path, texts: ProjectTexts, new: str) -> Output:
+    return Output(project_dir / "pyproject.toml", texts.pyproject_label, texts.pyproject, new)

@@ -1,0 +1,350 @@
+"""Pure: spec + release table -> what to render (dependencies, indexes, sources, the CI matrix)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
+from ..errors import SpecError, did_you_mean
+from ..platforms import PLATFORMS
+from ..releases.table import Release, ReleaseTable, index_backend
+from ..spec.parse import Spec, parse_spec
+from ..spec.targets import Target
+
+INDEX_PREFIX = "pytorch-"
+
+
+@dataclass(frozen=True)
+class Index:
+    """One explicit PyTorch index in [[tool.uv.index]]."""
+
+    name: str
+    backend: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """One entry of a [tool.uv.sources] list."""
+
+    index: str
+    marker: str | None = None
+    extra: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        entry = {"index": self.index}
+        if self.extra:
+            entry["extra"] = self.extra
+        if self.marker:
+            entry["marker"] = self.marker
+        return entry
+
+
+@dataclass(frozen=True)
+class Build:
+    """What one target installs: the index it comes from and the versions it resolves."""
+
+    target: Target
+    index: Index
+    local_tag: str
+    versions: dict[str, str] = field(hash=False)  # package -> version with local tag
+    extra: str | None = None  # the optional-dependency extra that selects it (extras mode)
+
+    @property
+    def torch(self) -> str:
+        return self.versions["torch"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One CI job: a target on one Python."""
+
+    build: Build
+    python: str
+    sync_args: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.build.target.name}-py{self.python}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to render. `mode` is "markers" (one backend per platform, sources keyed by marker)
+    or "extras" (several backends on a platform: one optional-dependency extra per backend,
+    declared conflicting, sources keyed by extra)."""
+
+    spec: Spec
+    mode: str
+    packages: tuple[str, ...]  # every package whose source the tool writes
+    dependencies: tuple[str, ...]  # what goes into [project].dependencies
+    extras: dict[str, tuple[str, ...]] = field(hash=False)  # [project.optional-dependencies]
+    conflicts: tuple[tuple[str, ...], ...]  # sets of mutually exclusive extras
+    required_environments: tuple[str, ...]
+    indexes: tuple[Index, ...]
+    sources: dict[str, tuple[Source, ...]] = field(hash=False)
+    builds: tuple[Build, ...]
+    jobs: tuple[Job, ...]
+
+
+def index_name(backend: str) -> str:
+    return INDEX_PREFIX + index_backend(backend)
+
+
+def extra_name(backend: str) -> str:
+    """The extra that selects `backend` (PEP 685 names: rocm6.2 becomes rocm6-2)."""
+    return index_backend(backend).replace(".", "-")
+
+
+def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
+    """Check every target x Python against the release table and lay out what to render."""
+    releases = _releases(spec, table)
+    newest = releases[-1]
+    for i, python in enumerate(spec.python):
+        _check_python(spec, table, releases, python, f"python[{i}]")
+    for target in spec.targets:
+        _check_target(spec, table, releases, target)
+
+    companions = ("torch", *spec.packages)
+    backends_on: dict[str, list[str]] = {}
+    platforms_of: dict[str, list[str]] = {}
+    for target in spec.targets:
+        backend = index_backend(target.backend)
+        _append_once(backends_on.setdefault(target.platform, []), backend)
+        _append_once(platforms_of.setdefault(backend, []), target.platform)
+    extras_mode = any(len(backends) > 1 for backends in backends_on.values())
+
+    indexes = {
+        backend: Index(index_name(backend), backend, f"{spec.index_url}/{backend}")
+        for backend in platforms_of
+    }
+    builds: list[Build] = []
+    for target in spec.targets:
+        backend = index_backend(target.backend)
+        release = _newest_publishing(releases, target) or newest
+        tag = table.local_tag(target.platform, backend)
+        versions = {p: release.companion(p) + (f"+{tag}" if tag else "") for p in companions}
+        extra = extra_name(backend) if extras_mode else None
+        builds.append(Build(target, indexes[backend], tag, versions, extra))
+
+    # rocm and xpu builds require a Triton package only the PyTorch index serves: it must be
+    # a direct dependency routed to the same index, or uv looks for it on PyPI.
+    tritons: dict[str, str] = {}
+    for backend in platforms_of:
+        names = {found[0] for r in releases if (found := r.triton_for(backend))}
+        if len(names) > 1:
+            target = next(t for t in spec.targets if index_backend(t.backend) == backend)
+            raise _fail(
+                spec,
+                spec.key("torch"),
+                f'"{spec.torch_text}" spans releases whose {backend} builds need differently '
+                f"named Triton packages ({', '.join(sorted(names))}), which one lock cannot route",
+                f"narrow torch so {target.name} gets one of them (the rename came with 2.11)",
+            )
+        if names:
+            tritons[backend] = names.pop()
+
+    requirements = {p: _requirement(spec, releases, p) for p in companions}
+    routed = (*companions, *dict.fromkeys(tritons.values()))
+    sources: dict[str, list[Source]] = {package: [] for package in routed}
+    dependencies: list[str] = []
+    extras: dict[str, tuple[str, ...]] = {}
+    for backend, platforms in platforms_of.items():
+        marker = _any_of(platforms)
+        extra = extra_name(backend) if extras_mode else None
+        for package in companions:
+            sources[package].append(Source(indexes[backend].name, marker, extra))
+        triton = tritons.get(backend)
+        if triton is not None:
+            sources[triton].append(Source(indexes[backend].name, marker, extra))
+        if extras_mode:
+            assert extra is not None
+            extras[extra] = (
+                *requirements.values(),
+                *([f"{triton} ; {marker}"] if triton else []),
+            )
+    if not extras_mode:
+        dependencies = list(requirements.values())
+        for backend, triton in tritons.items():
+            dependencies.append(f"{triton} ; {_any_of(platforms_of[backend])}")
+
+    jobs = tuple(
+        Job(
+            build=build,
+            python=python,
+            sync_args=("--locked", "--extra", build.extra) if build.extra else ("--locked",),
+        )
+        for build in builds
+        for python in spec.python
+    )
+    return Plan(
+        spec=spec,
+        mode="extras" if extras_mode else "markers",
+        packages=tuple(sources),
+        dependencies=tuple(dependencies),
+        extras=extras,
+        conflicts=(tuple(extras),) if len(extras) > 1 else (),
+        required_environments=tuple(PLATFORMS[p].marker for p in backends_on),
+        indexes=tuple(indexes.values()),
+        sources={p: tuple(entries) for p, entries in sources.items()},
+        builds=tuple(builds),
+        jobs=jobs,
+    )
+
+
+def _append_once(items: list[str], item: str) -> None:
+    if item not in items:
+        items.append(item)
+
+
+def _any_of(platforms: list[str]) -> str:
+    markers = [PLATFORMS[p].marker for p in platforms]
+    if len(markers) == 1:
+        return markers[0]
+    return " or ".join(f"({m})" for m in markers)
+
+
+def _requirement(spec: Spec, releases: tuple[Release, ...], package: str) -> str:
+    if package == "torch":
+        exact = spec.exact_torch
+        return f"torch=={exact}" if exact else "torch" + "".join(spec.torch_text.split())
+    versions = sorted({Version(r.companion(package)) for r in releases})
+    if len(versions) == 1:
+        return f"{package}=={versions[0]}"
+    return f"{package}>={versions[0]},<={versions[-1]}"
+
+
+def _fail(spec: Spec, where: str, message: str, hint: str = "") -> SpecError:
+    return SpecError(message, file=spec.file, where=where, hint=hint)
+
+
+def _releases(spec: Spec, table: ReleaseTable) -> tuple[Release, ...]:
+    releases = table.matching(spec.torch)
+    if releases:
+        return releases
+    known = table.versions()
+    exact = spec.exact_torch
+    suggestion = did_you_mean(exact, known) if exact else ""
+    raise _fail(
+        spec,
+        spec.key("torch"),
+        f'no torch release in the table matches "{spec.torch_text}"{suggestion}',
+        f"known releases: {known[0]} ... {known[-1]} (see `uvtorch-ci releases`)",
+    )
+
+
+def _newest_publishing(releases: tuple[Release, ...], target: Target) -> Release | None:
+    backend = index_backend(target.backend)
+    having = [r for r in releases if r.publishes(target.platform, backend)]
+    return having[-1] if having else None
+
+
+def _check_target(
+    spec: Spec, table: ReleaseTable, releases: tuple[Release, ...], target: Target
+) -> None:
+    if _newest_publishing(releases, target):
+        return
+    backend = index_backend(target.backend)
+    newest = releases[-1]
+    published = newest.backends(target.platform)
+    shown = target.backend if target.backend == backend else f"{target.backend} ({backend} index)"
+    if not published:
+        message = f"torch {newest.torch} publishes no builds for {target.platform}"
+        last = max(
+            (r for r in table.releases if r.backends(target.platform)),
+            key=lambda r: r.version,
+            default=None,
+        )
+        hint = (
+            f"the last release with {target.platform} builds is torch {last.torch}" if last else ""
+        )
+        raise _fail(spec, f"{target.where}.platform", message, hint)
+    else:
+        message = (
+            f"torch {newest.torch} does not publish {shown} for {target.platform}; "
+            f"it publishes: {', '.join(published)}"
+        )
+        nearest = table.nearest_with(newest.version, target.platform, backend)
+        hint = (
+            f"the nearest release with {backend} on {target.platform} is torch {nearest.torch}"
+            if nearest
+            else f"no release in the table publishes {backend} for {target.platform}"
+        )
+    raise _fail(spec, f"{target.where}.backend", message, hint)
+
+
+def _check_python(
+    spec: Spec, table: ReleaseTable, releases: tuple[Release, ...], python: str, where: str
+) -> None:
+    if any(python in r.python for r in releases):
+        return
+    newest = releases[-1]
+    first = min(
+        (r for r in table.releases if python in r.python), key=lambda r: r.version, default=None
+    )
+    hint = f"the first release with Python {python} wheels is torch {first.torch}" if first else ""
+    raise _fail(
+        spec,
+        spec.key(where),
+        f"torch {newest.torch} has no wheels for Python {python}; "
+        f"it supports {', '.join(newest.python)}",
+        hint,
+    )
+
+
+def default_python(
+    data: Mapping[str, Any], table: ReleaseTable, requires_python: str | None
+) -> str | None:
+    """The newest Python the spec's torch release and the project's requires-python allow."""
+    torch = data.get("torch")
+    if not isinstance(torch, str):
+        return None
+    try:
+        specifier = SpecifierSet(f"=={torch}" if torch[:1].isdigit() else torch)
+    except InvalidSpecifier:
+        return None
+    releases = table.matching(specifier)
+    if not releases:
+        return None
+    try:
+        allowed = SpecifierSet(requires_python or "")
+    except InvalidSpecifier:
+        allowed = SpecifierSet()
+    for python in sorted(releases[-1].python, key=lambda v: Version(v), reverse=True):
+        if allowed.contains(Version(python + ".0")) or allowed.contains(Version(python + ".99")):
+            return python
+    return None
+
+
+def plan_from_data(
+    data: Mapping[str, Any],
+    *,
+    file: str,
+    prefix: str,
+    env: Mapping[str, str],
+    table: ReleaseTable,
+    requires_python: str | None = None,
+) -> Plan:
+    """Spec table -> validated Spec -> Plan, in one pure call."""
+    spec = parse_spec(
+        data,
+        file=file,
+        prefix=prefix,
+        env=env,
+        requires_python=requires_python,
+        default_python=default_python(data, table, requires_python),
+    )
+    _releases(spec, table)
+    if not spec.python:
+        raise _fail(
+            spec,
+            spec.key("python"),
+            f"no Python version is allowed both by torch {spec.torch_text} and by the "
+            f"project's requires-python ({requires_python})",
+            'set python = ["3.X"] to one both allow',
+        )
+    return make_plan(spec, table)

@@ -1,0 +1,43 @@
+"""Pure and light: reading a pyproject.toml's data with tomllib, for the planner and verify.
+
+The merge engine (merge.py and its passes) needs tomlkit; what only reads lives here, so
+`verify` and the planner never load it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import PyprojectError, toml_error_place
+
+FAMILY = ("torch", "torchvision", "torchaudio")
+PYTORCH_INDEX_URL = re.compile(r"/whl/(?:nightly/|test/)?(?:cpu|cu[0-9]+|rocm[0-9.]+|xpu)/?$")
+
+
+def parse_toml(text: str, file: str) -> dict[str, Any]:
+    """tomllib.loads with the error turned into a PyprojectError naming the line."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        message, where = toml_error_place(error, text)
+        raise PyprojectError(f"not valid TOML: {message}", file=file, where=where) from None
+
+
+def is_pytorch_index(url: str, base: str) -> bool:
+    """True for an index URL of the PyTorch layout (<base>/<backend>) or under `base`."""
+    url = url.rstrip("/")
+    return url.startswith(base.rstrip("/") + "/") or bool(PYTORCH_INDEX_URL.search(url))
+
+
+def requires_python(data: Mapping[str, Any]) -> str | None:
+    project = data.get("project")
+    value = project.get("requires-python") if isinstance(project, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def source_entries(value: Any) -> list[Any]:
+    """A [tool.uv.sources] value as a list of entries: one table, or an array of them."""
+    return list(value) if isinstance(value, list) else [value]

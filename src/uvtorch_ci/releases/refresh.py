@@ -1,0 +1,241 @@
+"""Pure: what `releases refresh` observed (index pages, PyPI's JSON, core metadata) -> the
+release table, with notes on what was kept or left out; and the summary of a change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+
+from packaging.version import Version
+
+from ..platforms import PLATFORMS
+from .pages import IndexFile, WheelBuild, backend_order, wheel_build
+from .pypi import PyPIRelease, companion_links, pair_companion, pypi_backend, triton_pin
+from .table import COMPANIONS, Release, ReleaseTable
+
+# The order of platforms inside a row, as the shipped table has it (dump_table keeps it).
+_ROW_ORDER = ("linux-x86_64", "linux-aarch64", "macos-arm64", "windows-x86_64", "macos-x86_64")
+PLATFORM_ORDER = tuple(dict.fromkeys((*_ROW_ORDER, *PLATFORMS)))
+
+
+@dataclass
+class Observed:
+    """Everything refresh read, before any conclusion: the input of `build_table`."""
+
+    # backend -> the files of <index-url>/<backend>/torch/, for the indexes that exist
+    indexes: dict[str, tuple[IndexFile, ...]] = field(default_factory=dict)
+    # torch, torchvision, torchaudio -> version -> file names on PyPI
+    projects: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    # (project, version) -> what PyPI's JSON API says of that release
+    releases: dict[tuple[str, str], PyPIRelease] = field(default_factory=dict)
+    # core metadata URL -> METADATA text (of the rocm/xpu torch builds: their Triton pin)
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def _floor(previous: ReleaseTable, package: str) -> Version | None:
+    versions = [Version(r.companion(package)) for r in previous.releases]
+    return min(versions) if versions else None
+
+
+def releases_wanted(
+    projects: Mapping[str, Mapping[str, tuple[str, ...]]], previous: ReleaseTable
+) -> list[tuple[str, str]]:
+    """The (project, version) pairs whose PyPI metadata the table needs: torch and companion
+    releases not older than the oldest the table lists (it starts at torch 2.0)."""
+    wanted = []
+    for package in ("torch", *COMPANIONS):
+        floor = _floor(previous, package)
+        for version in sorted(projects.get(package, {}), key=Version):
+            if floor is None or Version(version) >= floor:
+                wanted.append((package, version))
+    return wanted
+
+
+@dataclass(frozen=True)
+class _Build:
+    backend: str
+    wheel: WheelBuild
+    file: IndexFile
+
+
+def _torch_builds(indexes: Mapping[str, Iterable[IndexFile]]) -> dict[str, list[_Build]]:
+    """Public torch version -> every build the indexes publish of it.
+
+    A file is a build of the index it is listed on when its local tag names that index or it
+    has none (aarch64 CUDA builds are often untagged); one tagged for another backend is a
+    copy, and macOS builds are cpu builds (with MPS) wherever they are listed."""
+    out: dict[str, list[_Build]] = {}
+    for backend, files in indexes.items():
+        for item in files:
+            wheel = wheel_build(item.filename)
+            if wheel is not None and not item.yanked and _is_build_of(wheel, backend):
+                out.setdefault(wheel.version, []).append(_Build(backend, wheel, item))
+    return out
+
+
+def _is_build_of(wheel: WheelBuild, backend: str) -> bool:
+    if wheel.name != "torch" or Version(wheel.version).is_prerelease:
+        return False
+    if wheel.local and not wheel.tagged_for(backend):
+        return False
+    return backend == "cpu" or not all(p.startswith("macos-") for p in wheel.platforms)
+
+
+def torch_versions(observed: Observed, previous: ReleaseTable) -> list[str]:
+    """The torch releases the table covers: final releases on PyPI, not older than its oldest."""
+    floor = _floor(previous, "torch")
+    on_pypi = observed.projects.get("torch", {})
+    return sorted((v for v in on_pypi if floor is None or Version(v) >= floor), key=Version)
+
+
+def triton_probes(observed: Observed, versions: Iterable[str]) -> dict[tuple[str, str], str]:
+    """(torch version, "rocm" | "xpu") -> the core metadata URL of one Linux x86_64 torch build
+    on the newest such index: its Requires-Dist names the Triton package."""
+    builds = _torch_builds(observed.indexes)
+    probes: dict[tuple[str, str], str] = {}
+    for version in versions:
+        found = builds.get(Version(version).public, [])
+        for build in sorted(found, key=lambda b: (backend_order(b.backend), b.file.filename)):
+            kind = "rocm" if build.backend.startswith("rocm") else build.backend
+            url = build.file.metadata_url
+            if kind in ("rocm", "xpu") and url and "linux-x86_64" in build.wheel.platforms:
+                probes[(version, kind)] = url  # sorted oldest first: the newest index wins
+    return probes
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """The rebuilt table, and notes on what the indexes did not show (kept or left out)."""
+
+    table: ReleaseTable
+    notes: tuple[str, ...]
+
+
+def _wheels(filenames: Iterable[str]) -> list[WheelBuild]:
+    return [wheel for name in filenames if (wheel := wheel_build(name)) is not None]
+
+
+def _untagged_cpu(builds: Iterable[_Build], previous: ReleaseTable) -> tuple[str, ...]:
+    """Platforms whose cpu builds carry no local tag: as observed, else as the table had it."""
+    seen: dict[str, set[bool]] = {}
+    for build in builds:
+        if build.backend == "cpu":
+            for platform in build.wheel.platforms:
+                seen.setdefault(platform, set()).add(build.wheel.local == "")
+    kept = [p for p in previous.untagged_cpu if seen.get(p) != {False}]
+    return (*kept, *(p for p in PLATFORM_ORDER if seen.get(p) == {True} and p not in kept))
+
+
+class _Rows:
+    """build_table's working state: the observations indexed, and the notes taken."""
+
+    def __init__(self, observed: Observed, previous: ReleaseTable) -> None:
+        self.observed = observed
+        self.previous = previous
+        self.builds = _torch_builds(observed.indexes)
+        self.links = {
+            package: companion_links(observed.releases, package) for package in COMPANIONS
+        }
+        self.versions = torch_versions(observed, previous)
+        probes = triton_probes(observed, self.versions)
+        self.triton_metadata = {key: observed.metadata.get(url) for key, url in probes.items()}
+        self.notes: list[str] = []
+
+    def row(self, version: str) -> Release | None:
+        old = self.previous.get(version)
+        found = self.builds.get(Version(version).public, [])
+        if not found:
+            self.notes.append(f"torch {version}: on PyPI but on no PyTorch index; left out")
+            return None
+        builds: dict[str, set[str]] = {}
+        for build in found:
+            for platform in build.wheel.platforms:
+                builds.setdefault(platform, set()).add(build.backend)
+        companions = {package: self.companion(package, version, old) for package in COMPANIONS}
+        if None in companions.values():
+            self.notes.append(f"torch {version}: no companion release names it yet; left out")
+            return None
+        on_pypi = _wheels(self.observed.projects["torch"][version])
+        pythons = {py for w in on_pypi for py in w.pythons}
+        pythons = pythons or {py for build in found for py in build.wheel.pythons}
+        python = tuple(sorted(pythons, key=Version))
+        release = self.observed.releases.get(("torch", version))
+        requires = release.requires_dist if release is not None else ()
+        pypi_platforms = {p for w in on_pypi for p in w.platforms}
+        return Release(
+            torch=version,
+            torchvision=str(companions["torchvision"]),
+            torchaudio=str(companions["torchaudio"]),
+            python=python,
+            builds={
+                p: tuple(sorted(builds[p], key=backend_order))
+                for p in PLATFORM_ORDER
+                if p in builds
+            },
+            pypi={
+                p: pypi_backend(requires, p, python[-1] if python else "3")
+                for p in PLATFORM_ORDER
+                if p in pypi_platforms
+            },
+            triton=self.triton(version, builds, old),
+        )
+
+    def companion(self, package: str, version: str, old: Release | None) -> str | None:
+        paired = pair_companion(self.links[package], version)
+        if paired is None and old is not None:
+            paired = old.companion(package)
+            self.notes.append(f"torch {version}: no {package} release names it; kept {paired}")
+        return paired
+
+    def triton(
+        self, version: str, builds: Mapping[str, set[str]], old: Release | None
+    ) -> dict[str, str]:
+        out = {}
+        for kind in ("rocm", "xpu"):
+            if not any(b.startswith(kind) for backends in builds.values() for b in backends):
+                continue
+            text = self.triton_metadata.get((version, kind))
+            pinned = triton_pin(text) if text is not None else None
+            if pinned is None and old is not None and kind in old.triton:
+                pinned = old.triton[kind]
+                self.notes.append(
+                    f"torch {version}: no core metadata names its {kind} Triton; kept {pinned}"
+                )
+            if pinned is not None:
+                out[kind] = pinned
+        return out
+
+
+def build_table(observed: Observed, previous: ReleaseTable) -> Refreshed:
+    """The release table the observations describe: one row per torch release on PyPI not older
+    than the oldest in `previous`. What the indexes do not show is kept from `previous`, or the
+    release left out, and noted either way."""
+    rows = _Rows(observed, previous)
+    releases = tuple(r for version in rows.versions if (r := rows.row(version)) is not None)
+    on_pypi = {Version(v).public for v in rows.versions}
+    floor = _floor(previous, "torch")
+    for version in sorted(rows.builds, key=Version):
+        if version not in on_pypi and (floor is None or Version(version) >= floor):
+            rows.notes.append(f"torch {version}: on a PyTorch index but not on PyPI; left out")
+    every_build = [build for found in rows.builds.values() for build in found]
+    table = ReleaseTable(releases, _untagged_cpu(every_build, previous))
+    return Refreshed(table, tuple(rows.notes))
+
+
+def summarize(old: ReleaseTable, new: ReleaseTable) -> list[str]:
+    """One line per release that was added, removed or changed (naming the changed keys)."""
+    before = {r.torch: r for r in old.releases}
+    after = {r.torch: r for r in new.releases}
+    lines = []
+    for version in sorted(before.keys() | after.keys(), key=Version):
+        a, b = before.get(version), after.get(version)
+        if a is None:
+            lines.append(f"+ torch {version}: new")
+        elif b is None:
+            lines.append(f"- torch {version}: no longer found")
+        elif a != b:
+            keys = [f.name for f in fields(Release) if getattr(a, f.name) != getattr(b, f.name)]
+            lines.append(f"~ torch {version}: {', '.join(keys)}")
+    if old.untagged_cpu != new.untagged_cpu:
+        lines.append(f"~ untagged-cpu: {', '.join(new.untagged_cpu)}")
+    return lines

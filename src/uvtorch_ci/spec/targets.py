@@ -1,0 +1,142 @@
+"""Pure: the spec's [[targets]] tables -> validated Targets: one platform and backend each, the
+runner its CI job runs on, and names safe in YAML and shell; no platform and backend twice on
+one runner."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import did_you_mean, one_of
+from ..platforms import PLATFORMS
+from ..releases.table import BACKEND_PATTERN, index_backend
+from .reader import Reader, kind
+
+TARGET_KEYS = ("platform", "backend", "runner", "gpu", "name")
+# Names and runner labels end up in YAML and in shell environments: keep them to a
+# charset that needs no quoting anywhere.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+SAFE_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One CI target: a platform, the backend it must get, and where its job runs."""
+
+    name: str
+    platform: str
+    backend: str
+    runner: tuple[str, ...]
+    gpu: bool
+    where: str  # the key of this target in the spec, for messages
+
+    @property
+    def runs_on(self) -> str | list[str]:
+        return self.runner[0] if len(self.runner) == 1 else list(self.runner)
+
+
+def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
+    """The spec's `targets` array -> Targets; SpecError naming the key of the first mistake."""
+    if raw is None:
+        raise r.fail(
+            "targets",
+            "missing: at least one [[targets]] table is required",
+            'e.g. [[tool.uvtorch.targets]] platform = "linux-x86_64" backend = "cu124"',
+        )
+    if not isinstance(raw, list) or not raw:
+        raise r.fail("targets", "must be a non-empty array of tables ([[targets]])")
+    targets: list[Target] = []
+    for i, item in enumerate(raw):
+        where = f"targets[{i}]"
+        if not isinstance(item, dict):
+            raise r.fail(where, f"must be a table, not {kind(item)}")
+        r.check_keys(item, TARGET_KEYS, where)
+        platform = r.string(item, "platform", f"{where}.platform")
+        if platform is None:
+            raise r.fail(f"{where}.platform", f"missing; {one_of(PLATFORMS)}")
+        if platform not in PLATFORMS:
+            raise r.fail(
+                f"{where}.platform",
+                f'unknown platform "{platform}"{did_you_mean(platform, PLATFORMS)}; '
+                f"{one_of(PLATFORMS)}",
+            )
+        backend = r.string(item, "backend", f"{where}.backend")
+        if backend is None:
+            raise r.fail(f"{where}.backend", "missing; one of: cpu, cuXYZ, rocmX.Y, xpu, mps")
+        if not BACKEND_PATTERN.match(backend):
+            suggestion = did_you_mean(backend, ("cpu", "mps", "xpu", "cu124", "cu126", "cu128"))
+            raise r.fail(
+                f"{where}.backend",
+                f'unknown backend "{backend}"{suggestion}; one of: cpu, cuXYZ (e.g. cu124), '
+                "rocmX.Y (e.g. rocm6.2), xpu, mps",
+            )
+        if backend == "mps" and not platform.startswith("macos"):
+            raise r.fail(
+                f"{where}.backend",
+                f"mps exists only on macOS, not on {platform}",
+                "use cpu, a cuXYZ or a rocmX.Y backend on this platform",
+            )
+        if platform.startswith("macos") and backend not in ("cpu", "mps"):
+            raise r.fail(
+                f"{where}.backend",
+                f"macOS builds are cpu builds with MPS compiled in; "
+                f'"{backend}" does not exist there',
+                'use backend = "mps" (or "cpu")',
+            )
+        runner = r.strings(item, "runner", f"{where}.runner")
+        if runner is not None:
+            if not runner:
+                raise r.fail(
+                    f"{where}.runner", "is an empty list; give a runner label or a list of labels"
+                )
+            for label in runner:
+                if not SAFE_LABEL.match(label):
+                    raise r.fail(
+                        f"{where}.runner",
+                        f"runner label {label!r} may only hold letters, digits, '.', '_' and '-'",
+                    )
+        gpu = item.get("gpu", False)
+        if not isinstance(gpu, bool):
+            raise r.fail(f"{where}.gpu", f"must be true or false, not {kind(gpu)}")
+        name = r.string(item, "name", f"{where}.name") or f"{platform}-{backend}"
+        if not SAFE_NAME.match(name):
+            raise r.fail(
+                f"{where}.name",
+                f"target name {name!r} may only hold letters, digits, '.', '_' and '-' "
+                "(at most 63, starting with a letter or digit)",
+            )
+        targets.append(
+            Target(
+                name=name,
+                platform=platform,
+                backend=backend,
+                runner=runner or (PLATFORMS[platform].runner,),
+                gpu=gpu,
+                where=r.key(where),
+            )
+        )
+    pairs: dict[tuple[str, str], int] = {}
+    for i, target in enumerate(targets):
+        pair = (target.platform, index_backend(target.backend))
+        if pair in pairs and not _distinct_runners(targets[pairs[pair]], target):
+            raise r.fail(
+                f"targets[{i}]",
+                f"{target.platform} with {target.backend} is already targets[{pairs[pair]}]",
+                "remove one, or run them on different runners (and give them distinct names)",
+            )
+        pairs.setdefault(pair, i)
+    seen: dict[str, int] = {}
+    for i, target in enumerate(targets):
+        if target.name in seen:
+            raise r.fail(
+                f"targets[{i}].name",
+                f'"{target.name}" is already the name of targets[{seen[target.name]}]',
+                "give each target a distinct name",
+            )
+        seen[target.name] = i
+    return tuple(targets)
+
+
+def _distinct_runners(a: Target, b: Target) -> bool:
+    # The same build on two runners (a hosted one and a GPU one) is a real need.
+    return a.runner != b.runner or a.gpu != b.gpu
