@@ -180,6 +180,75 @@ def detect_cli(torch_version: str | None, as_json: bool) -> None:
     )
 
 
+def backend_options(function: F) -> F:
+    function = click.option(
+        "--dry-run", is_flag=True, help="Print the uv command instead of running it."
+    )(function)
+    return click.option(
+        "--backend",
+        metavar="BACKEND",
+        default=None,
+        help="Use the spec's target with this backend (cpu, cu126, ...) instead of detecting.",
+    )(function)
+
+
+@cli.command("sync")
+@project_option
+@spec_option
+@backend_options
+@click.argument("uv_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- UV SYNC ARGS]")
+def sync_cli(
+    project_dir: Path,
+    spec_file: Path | None,
+    backend: str | None,
+    dry_run: bool,
+    uv_args: tuple[str, ...],
+) -> None:
+    """Run `uv sync` with the build of the spec's target this machine runs.
+
+    Detects the machine as `detect` does, picks the target (the newest CUDA build the driver
+    runs, else ROCm, XPU, MPS, else cpu) and passes its extra. Arguments after -- go to uv.
+    """
+    from .sync import sync_command
+
+    sys.exit(
+        sync_command(
+            "sync",
+            project_dir,
+            spec_file,
+            uv_args,
+            backend=backend,
+            dry_run=dry_run,
+            env=os.environ,
+        )
+    )
+
+
+@cli.command("run")
+@project_option
+@spec_option
+@backend_options
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="-- COMMAND")
+def run_cli(
+    project_dir: Path,
+    spec_file: Path | None,
+    backend: str | None,
+    dry_run: bool,
+    command: tuple[str, ...],
+) -> None:
+    """Run COMMAND with `uv run` and the build of the spec's target this machine runs.
+
+    Exits with the command's own exit code (2 when the spec has no target for this machine).
+    """
+    from .sync import sync_command
+
+    sys.exit(
+        sync_command(
+            "run", project_dir, spec_file, command, backend=backend, dry_run=dry_run, env=os.environ
+        )
+    )
+
+
 @cli.command("init")
 @click.argument(
     "directory", type=click.Path(file_okay=False), default=".", callback=as_path, required=False
