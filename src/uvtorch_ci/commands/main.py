@@ -249,6 +249,38 @@ def run_cli(
     )
 
 
+@cli.command("upgrade")
+@project_option
+@spec_option
+@click.option(
+    "--torch",
+    "torch_version",
+    metavar="VERSION|latest",
+    default=None,
+    help="The torch release to move to (default: latest, the newest in the release table).",
+)
+@click.option(
+    "--write", is_flag=True, help="Write the spec's new values (nothing else), then render."
+)
+@click.option("--lock", is_flag=True, help="With --write: then run `uv lock` and verify the lock.")
+def upgrade_cli(
+    project_dir: Path, spec_file: Path | None, torch_version: str | None, write: bool, lock: bool
+) -> None:
+    """Plan moving the spec to another torch release, and print the plan as a table.
+
+    Per target: the same backend where the release publishes it, else the nearest (cu124 ->
+    cu126), the NVIDIA driver minimum that implies and the GPUs it drops; the companions'
+    versions and the Python axis.
+    """
+    from .upgrade import upgrade_command
+
+    sys.exit(
+        upgrade_command(
+            project_dir, spec_file, torch=torch_version, write=write, lock=lock, env=os.environ
+        )
+    )
+
+
 @cli.command("init")
 @click.argument(
     "directory", type=click.Path(file_okay=False), default=".", callback=as_path, required=False
