@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -47,11 +48,15 @@ def project(spec: str, requires: str = ">=3.10") -> str:
     [
         ("cu124", ("cu126", "cu128", "cu130"), "cu126"),
         ("cu118", ("cu126", "cu128", "cu130"), "cu126"),
-        ("cu128", ("cu126", "cu130", "cu132"), "cu130"),
-        ("cu132", ("cu126", "cu128", "cu130"), "cu130"),  # a downgrade: the newest older one
+        ("cu128", ("cu126", "cu130", "cu132"), "cu126"),  # CUDA 12 stays CUDA 12
+        ("cu129", ("cu126", "cu128", "cu130"), "cu128"),
+        ("cu127", ("cu126", "cu128"), "cu128"),  # a tie: the newer
+        ("cu132", ("cu126", "cu128", "cu130"), "cu130"),  # a downgrade: the nearest
+        ("cu135", ("cu126", "cu128"), "cu128"),  # no CUDA 13: the newest older one
         ("cu126", ("cu126", "cu130"), "cu126"),
         ("rocm6.2", ("rocm6.3", "rocm6.4"), "rocm6.3"),
         ("rocm7.2", ("rocm6.3", "rocm6.4"), "rocm6.4"),
+        ("rocm6.4", ("rocm7.0", "rocm7.1"), "rocm7.0"),
         ("xpu", ("cpu", "cu126"), None),
         ("cu124", ("cpu", "rocm6.2"), None),
     ],
@@ -81,28 +86,44 @@ def test_seed_moves_cu124_to_cu126_with_its_driver_minimum(torch: str) -> None:
     assert "python: default 3.12 -> 3.14 (not in the spec" in text
 
 
-def test_a_move_to_cuda_13_names_the_new_driver_minimum_and_the_dropped_gpus() -> None:
+def test_cuda_12_stays_cuda_12_and_the_plan_names_what_cuda_13_would_ask() -> None:
     text = project(
-        'torch = "2.9.1"\npackages = ["torchvision", "torchaudio"]\npython = ["3.9", "3.12"]\n'
-        '[[tool.uvtorch.targets]]\nplatform = "linux-x86_64"\nbackend = "cu128"\n'
+        'torch = "2.8.0"\npackages = ["torchvision", "torchaudio"]\npython = ["3.9", "3.12"]\n'
+        '[[tool.uvtorch.targets]]\nplatform = "linux-x86_64"\nbackend = "cu129"\n'
         '[[tool.uvtorch.targets]]\nplatform = "windows-x86_64"\nbackend = "cu128"\n',
         requires=">=3.9",
     )
     upgrade = upgrade_text(text, "2.13.0")
     linux, windows = upgrade.moves
-    assert (linux.new, linux.old_driver, linux.new_driver) == ("cu130", "525.60.13", "580")
-    assert (windows.new, windows.old_driver, windows.new_driver) == ("cu130", "528.33", "580")
-    assert linux.dropped is not None
-    assert "compute capability 7.5" in linux.dropped
+    assert (linux.new, linux.new_driver, linux.dropped) == ("cu126", "525.60.13", None)
+    assert (windows.new, windows.new_driver) == ("cu126", "528.33")
     report = format_upgrade(upgrade)
-    assert ">= 580 (was >= 525.60.13)" in report
-    assert ">= 580 (was >= 528.33)" in report
-    assert "Maxwell, Pascal, Volta" in report
+    assert "cu129 -> cu126" in report
+    assert (
+        "linux-x86_64-cu129: cu132 is published too: it needs an NVIDIA driver >= 580 and drops "
+        "GPUs below compute capability 7.5 (Maxwell, Pascal, Volta)"
+    ) in report
     # the companions and the Python axis: 3.9 has no 2.13 wheels and is dropped
-    assert "  torchvision 0.24.1 -> 0.28.0" in report
-    assert "  torchaudio 2.9.1 -> 2.11.0" in report
+    assert "  torchvision 0.23.0 -> 0.28.0" in report
+    assert "  torchaudio 2.8.0 -> 2.11.0" in report
     assert upgrade.python_new == ("3.12",)
     assert "python: 3.9, 3.12 -> 3.12" in report
+
+
+def test_a_move_onto_cuda_13_names_its_driver_minimum_and_the_dropped_gpus() -> None:
+    # a release that publishes only CUDA 13 for Linux x86_64 (none in the table does yet)
+    text = project(
+        'torch = "2.9.1"\n[[tool.uvtorch.targets]]\nplatform = "linux-x86_64"\nbackend = "cu128"\n'
+    )
+    only_13 = replace(release("2.13.0"), builds={"linux-x86_64": ("cpu", "cu130", "cu132")})
+    table = load_table()
+    spec, requires, written = read_spec(ProjectTexts(text, "pyproject.toml"), env={}, table=table)
+    upgrade = plan_upgrade(spec, table, only_13, requires_python=requires, python_written=written)
+    (move,) = upgrade.moves
+    assert (move.new, move.old_driver, move.new_driver) == ("cu130", "525.60.13", "580")
+    assert move.dropped is not None
+    report = format_upgrade(upgrade)
+    assert "cu128 -> cu130  >= 580 (was >= 525.60.13)  GPUs below compute capability 7.5" in report
 
 
 def test_rewrite_changes_only_the_specs_values() -> None:
@@ -193,3 +214,11 @@ def test_cli_bad_input_changes_nothing(tmp_path: Path, args: list[str], message:
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert snapshot(directory) == before
+
+
+def test_the_readmes_upgrade_output_is_the_real_one() -> None:
+    result = uvtorch(["upgrade", "--project", "examples/seed", "--torch", "2.9.1"], ROOT, {})
+    readme = (ROOT / "README.md").read_text()
+    assert (
+        f"$ uvtorch-ci upgrade --project examples/seed --torch 2.9.1\n{result.stdout}```" in readme
+    )

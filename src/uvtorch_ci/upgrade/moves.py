@@ -1,7 +1,7 @@
 """Pure: a spec + the release table + the release to move to -> the upgrade plan.
 
 Each target keeps its backend where the new release publishes it for its platform, else takes
-the nearest of the same kind (cu124 -> cu126: the oldest newer CUDA, else the newest older);
+the nearest of the same kind, within its major version where it can (cu124 -> cu126);
 the driver minimum follows from the CUDA major (detect's table), and a move to CUDA 13 drops
 the GPUs below compute capability 7.5.
 """
@@ -39,6 +39,8 @@ class Move:
     old_driver: str | None  # the NVIDIA driver minimum of the old and the new backend
     new_driver: str | None
     dropped: str | None  # the GPUs the new backend no longer supports, when it drops some
+    # the newest build of a newer major the release also publishes, and what it would ask
+    alternative: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -159,15 +161,24 @@ def _order(backend: str) -> tuple[int, ...]:
 
 
 def nearest_backend(old: str, published: tuple[str, ...]) -> str | None:
-    """`old` when published; else of the same kind the oldest newer one (the smallest step),
-    else the newest older one; None when the release publishes none of that kind."""
+    """`old` when published; else the nearest of the same kind and major version (no new
+    driver, no GPUs dropped; the newer on a tie); else the oldest newer one, else the newest
+    older one; None when the release publishes none of that kind."""
     if old in published:
         return old
     same = sorted((b for b in published if _kind(b) == _kind(old)), key=_order)
+    major = [b for b in same if _order(b)[:1] == _order(old)[:1]]
+    if major:
+        return min(reversed(major), key=lambda b: abs(_minor(b) - _minor(old)))
     newer = [b for b in same if _order(b) > _order(old)]
     if newer:
         return newer[0]
     return same[-1] if same else None
+
+
+def _minor(backend: str) -> int:
+    order = _order(backend)
+    return order[1] if len(order) > 1 else 0
 
 
 def driver_minimum(platform: str, backend: str) -> str | None:
@@ -204,9 +215,12 @@ def _move(spec: Spec, new: Release, i: int, target: Target) -> Move:
                 hint="change its backend to one of those first, or choose another release",
             )
         found = nearest
+        of = ", ".join(b for b in published if _kind(b) == _kind(old))
+        same = _order(nearest)[:1] == _order(old)[:1] and _kind(old) == "cu"
+        major = f"; the same CUDA {_order(old)[0]}.x, so the same driver" if same else ""
         reason = (
             f"{new.torch} does not publish {old} for {target.platform}; nearest: {nearest} "
-            f"(of {', '.join(b for b in published if _kind(b) == _kind(old))})"
+            f"(of {of}{major})"
         )
     old_major = version_tuple(cuda_version(old) or "0")[0]
     new_major = version_tuple(cuda_version(found) or "0")[0]
@@ -222,6 +236,23 @@ def _move(spec: Spec, new: Release, i: int, target: Target) -> Move:
         old_driver=driver_minimum(target.platform, old),
         new_driver=driver_minimum(target.platform, found),
         dropped=dropped,
+        alternative=_alternative(target.platform, found, published),
+    )
+
+
+def _alternative(platform: str, backend: str, published: tuple[str, ...]) -> str | None:
+    """What the newest build of a newer CUDA major would ask instead of `backend`."""
+    if cuda_version(backend) is None:
+        return None
+    newer = [b for b in published if _kind(b) == "cu" and _order(b)[:1] > _order(backend)[:1]]
+    if not newer:
+        return None
+    best = max(newer, key=_order)
+    major = _order(best)[0]
+    drops = next((text for m, text in DROPPED_GPUS.items() if _order(backend)[0] < m <= major), "")
+    return (
+        f"{best} is published too: it needs an NVIDIA driver >= "
+        f"{driver_minimum(platform, best)}" + (f" and drops {drops}" if drops else "")
     )
 
 

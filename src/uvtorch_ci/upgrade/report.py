@@ -46,6 +46,7 @@ def format_upgrade(upgrade: Upgrade) -> str:
     for row in (header, *rows):
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     notes = [f"{m.target.name}: {m.reason}" for m in upgrade.moves if m.changed]
+    notes += [f"{m.target.name}: {m.alternative}" for m in upgrade.moves if m.alternative]
     if notes:
         lines.append("")
         lines += notes
