@@ -3,6 +3,7 @@ build that really got installed, read from the project's venv."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from mirror import Mirror
 from projects import uv, uvtorch, write_project
 
 pytestmark = pytest.mark.e2e
+
+SEED = Path(__file__).resolve().parents[1] / "examples" / "seed"
 
 EXTRAS = """
 packages = ["torchvision"]
@@ -118,3 +121,23 @@ def test_a_stale_pyproject_is_refused(project: tuple[Path, dict[str, str]]) -> N
     result = uvtorch(["sync", "--dry-run"], directory, env, expect=1)
     assert "is not what the spec renders" in result.stderr
     assert "uvtorch-ci render" in result.stderr
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the mirror's wheels here are Linux x86_64")
+def test_markers_mode_syncs_the_platforms_build_without_an_extra(
+    mirror: Mirror, tmp_path: Path
+) -> None:
+    env = mirror.uv_env(tmp_path / "cache")
+    env["UVTORCH_PLATFORM"] = "linux-x86_64"
+    project = tmp_path / "seed"
+    shutil.copytree(SEED, project)
+    uvtorch(["render"], project, env)
+    env["UVTORCH_CUDA_DRIVER_VERSION"] = "550.54.15"
+    result = uvtorch(["sync"], project, env)
+    assert "no extra: the platform's markers select it" in result.stderr.splitlines()[0]
+    assert installed(project) == "2.5.0+cu124"
+    # no driver, and no cpu target to fall back to: the CUDA build, said so
+    env["UVTORCH_CUDA_DRIVER_VERSION"] = "none"
+    result = uvtorch(["sync", "--dry-run"], project, env)
+    assert result.stdout == "uv sync\n"
+    assert "the spec has no cpu target for it; cu124 is installed anyway" in result.stderr

@@ -222,3 +222,29 @@ def test_the_readmes_upgrade_output_is_the_real_one() -> None:
     assert (
         f"$ uvtorch-ci upgrade --project examples/seed --torch 2.9.1\n{result.stdout}```" in readme
     )
+
+
+def test_write_edits_a_standalone_spec_and_renders(tmp_path: Path) -> None:
+    directory = tmp_path / "project"
+    directory.mkdir()
+    (directory / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.10"\n'
+        "dependencies = []\n"
+    )
+    spec = (
+        '# kept as it is\ntorch = "2.5.0"\npackages = ["torchvision"]\n\n'
+        '[[targets]]\nplatform = "linux-x86_64"\nbackend = "cu124"  # the GPU box\n'
+    )
+    (directory / "uvtorch.toml").write_text(spec)
+    env = {"PATH": "/usr/bin:/bin", "UVTORCH_CI_CACHE_DIR": "off"}
+    uvtorch(["render"], directory, env)
+    result = uvtorch(["upgrade", "--torch", "latest", "--write"], directory, env)
+    newest = load_table().newest()
+    assert f"upgrade: torch 2.5.0 -> {newest.torch}" in result.stdout
+    assert (directory / "uvtorch.toml").read_text() == spec.replace("2.5.0", newest.torch).replace(
+        "cu124", "cu126"
+    )
+    pyproject = (directory / "pyproject.toml").read_text()
+    assert f"torchvision=={newest.torchvision}" in pyproject
+    assert "pytorch-cu126" in pyproject
+    uvtorch(["render", "--check"], directory, env)
