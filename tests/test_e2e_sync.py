@@ -101,6 +101,9 @@ def test_dry_run_prints_the_command_and_installs_nothing(
         ["run", "--dry-run", "--project", str(directory), "--", "pytest"], directory.parent, env
     )
     assert result.stdout == "uv run --project project --extra cu128 -- pytest\n"
+    # without `--`, what follows the command is the command's own
+    result = uvtorch(["run", "--dry-run", "python", "-c", "pass", "--dry-run"], directory, env)
+    assert result.stdout == "uv run --extra cu128 -- python -c pass --dry-run\n"
     assert not (directory / ".venv").exists()
 
 

@@ -224,7 +224,7 @@ def sync_cli(
     )
 
 
-@cli.command("run")
+@cli.command("run", context_settings={"allow_interspersed_args": False})
 @project_option
 @spec_option
 @backend_options
