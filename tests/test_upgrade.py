@@ -248,3 +248,16 @@ def test_write_edits_a_standalone_spec_and_renders(tmp_path: Path) -> None:
     assert f"torchvision=={newest.torchvision}" in pyproject
     assert "pytorch-cu126" in pyproject
     uvtorch(["render", "--check"], directory, env)
+
+
+def test_write_refuses_before_writing_when_a_generated_file_was_edited(tmp_path: Path) -> None:
+    directory = seed_copy(tmp_path)
+    env = {"PATH": "/usr/bin:/bin", "UVTORCH_CI_CACHE_DIR": "off"}
+    uvtorch(["render"], directory, env)
+    workflow = directory / ".github" / "workflows" / "torch.yml"
+    workflow.write_text(workflow.read_text() + "# mine\n")
+    before = snapshot(directory)
+    result = uvtorch(["upgrade", "--torch", "2.9.1", "--write"], directory, env, expect=1)
+    assert "torch.yml" in result.stderr
+    assert "nothing was written" in result.stderr
+    assert snapshot(directory) == before

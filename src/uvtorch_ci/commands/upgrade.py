@@ -10,10 +10,10 @@ from pathlib import Path
 
 import click
 
-from ..errors import EXIT_OK, UvtorchError
+from ..errors import EXIT_OK, EXIT_PROBLEM, UvtorchError
 from ..releases.table import load_table
 from .files import write_all
-from .workspace import read_project
+from .workspace import ci_outputs, read_project
 
 LATEST = "latest"
 
@@ -30,6 +30,7 @@ def upgrade_command(
     """Print the plan (exit 0); with `write`, also write and render it (render's exit code),
     with `lock` then `uv lock` and verify. Bad input (exit 2) changes nothing on disk."""
     from ..detect.choice import select_release
+    from ..github.fingerprint import hand_edit
     from ..project import render_project
     from ..resources import smoke_source
     from ..upgrade.moves import plan_upgrade, read_spec
@@ -65,10 +66,23 @@ def upgrade_command(
     new_texts = (
         replace(texts, pyproject=new_text) if in_pyproject else replace(texts, spec=new_text)
     )
-    # rendered in memory first: an upgraded spec the table refuses writes nothing
-    render_project(
+    # rendered in memory first: an upgraded spec the table refuses writes nothing, and
+    # neither does a generated file edited by hand (which render would not overwrite)
+    rendered = render_project(
         new_texts, env=env, table=table, smoke_source=smoke_source(), check_environments=True
     )
+    edited = [
+        f"{output.label}: {reason}"
+        for output in ci_outputs(project_dir, rendered)
+        if output.changed and output.old is not None and (reason := hand_edit(output.old))
+    ]
+    if edited:
+        for line in edited:
+            click.echo(f"error: {line}; nothing was written.", err=True)
+        click.echo(
+            "  hint: `uvtorch-ci render --force` overwrites it; then upgrade again", err=True
+        )
+        return EXIT_PROBLEM
     path = project_dir / "pyproject.toml" if in_pyproject else _spec_path(project_dir, spec_file)
     write_all([(path, new_text, spec.file)])
     click.echo(f"\n{spec.file}: the spec moved to torch {upgrade.torch}", err=True)
