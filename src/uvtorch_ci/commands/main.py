@@ -180,6 +180,107 @@ def detect_cli(torch_version: str | None, as_json: bool) -> None:
     )
 
 
+def backend_options(function: F) -> F:
+    function = click.option(
+        "--dry-run", is_flag=True, help="Print the uv command instead of running it."
+    )(function)
+    return click.option(
+        "--backend",
+        metavar="BACKEND",
+        default=None,
+        help="Use the spec's target with this backend (cpu, cu126, ...) instead of detecting.",
+    )(function)
+
+
+@cli.command("sync")
+@project_option
+@spec_option
+@backend_options
+@click.argument("uv_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- UV SYNC ARGS]")
+def sync_cli(
+    project_dir: Path,
+    spec_file: Path | None,
+    backend: str | None,
+    dry_run: bool,
+    uv_args: tuple[str, ...],
+) -> None:
+    """Run `uv sync` with the build of the spec's target this machine runs.
+
+    Detects the machine as `detect` does, picks the target (the newest CUDA build the driver
+    runs, else ROCm, XPU, MPS, else cpu) and passes its extra. Arguments after -- go to uv.
+    """
+    from .sync import sync_command
+
+    sys.exit(
+        sync_command(
+            "sync",
+            project_dir,
+            spec_file,
+            uv_args,
+            backend=backend,
+            dry_run=dry_run,
+            env=os.environ,
+        )
+    )
+
+
+@cli.command("run", context_settings={"allow_interspersed_args": False})
+@project_option
+@spec_option
+@backend_options
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="-- COMMAND")
+def run_cli(
+    project_dir: Path,
+    spec_file: Path | None,
+    backend: str | None,
+    dry_run: bool,
+    command: tuple[str, ...],
+) -> None:
+    """Run COMMAND with `uv run` and the build of the spec's target this machine runs.
+
+    Exits with the command's own exit code (2 when the spec has no target for this machine).
+    """
+    from .sync import sync_command
+
+    sys.exit(
+        sync_command(
+            "run", project_dir, spec_file, command, backend=backend, dry_run=dry_run, env=os.environ
+        )
+    )
+
+
+@cli.command("upgrade")
+@project_option
+@spec_option
+@click.option(
+    "--torch",
+    "torch_version",
+    metavar="VERSION|latest",
+    default=None,
+    help="The torch release to move to (default: latest, the newest in the release table).",
+)
+@click.option(
+    "--write", is_flag=True, help="Write the spec's new values (nothing else), then render."
+)
+@click.option("--lock", is_flag=True, help="With --write: then run `uv lock` and verify the lock.")
+def upgrade_cli(
+    project_dir: Path, spec_file: Path | None, torch_version: str | None, write: bool, lock: bool
+) -> None:
+    """Plan moving the spec to another torch release, and print the plan as a table.
+
+    Per target: the same backend where the release publishes it, else the nearest (cu124 ->
+    cu126), the NVIDIA driver minimum that implies and the GPUs it drops; the companions'
+    versions and the Python axis.
+    """
+    from .upgrade import upgrade_command
+
+    sys.exit(
+        upgrade_command(
+            project_dir, spec_file, torch=torch_version, write=write, lock=lock, env=os.environ
+        )
+    )
+
+
 @cli.command("init")
 @click.argument(
     "directory", type=click.Path(file_okay=False), default=".", callback=as_path, required=False

@@ -1,0 +1,41 @@
+"""The spec's text with the upgrade's values written in: `torch`, each moved target's `backend`
+and, when the spec names its Pythons, `python`. tomlkit edits the values in place, so every
+other byte (comments, order, quoting of the rest, line endings) stays as it was."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tomlkit
+from tomlkit.items import Array
+
+from .moves import Upgrade
+
+
+def rewrite_spec(text: str, prefix: str, upgrade: Upgrade) -> str:
+    """`text` (pyproject.toml, or a standalone uvtorch.toml when `prefix` is "") with the
+    spec's values moved to `upgrade`'s."""
+    document = tomlkit.parse(text)
+    table: Any = document
+    for part in prefix.split(".") if prefix else ():
+        table = table[part]
+    if table["torch"] != upgrade.torch:
+        table["torch"] = upgrade.torch
+    for move in upgrade.moves:
+        if move.changed:
+            table["targets"][move.index]["backend"] = move.new
+    if upgrade.python_written and upgrade.python_old != upgrade.python_new:
+        _set_python(table, upgrade.python_new)
+    result: str = document.as_string()
+    return result
+
+
+def _set_python(table: Any, python: tuple[str, ...]) -> None:
+    current = table["python"]
+    if isinstance(current, Array) and set(python) <= set(current):
+        # only Pythons dropped: remove them from the array itself, keeping its layout
+        for i in reversed(range(len(current))):
+            if current[i] not in python:
+                del current[i]
+        return
+    table["python"] = list(python)
