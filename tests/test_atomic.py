@@ -256,12 +256,12 @@ def test_two_renders_at_once_agree(tmp_path: Path, rendered: dict[str, bytes]) -
 def test_crlf_permissions_and_a_link_survive(tmp_path: Path) -> None:
     project = tmp_path / "p"
     project.mkdir()
-    real = tmp_path / "shared" / "pyproject.toml"
+    real = project / "shared" / "pyproject.toml"  # a link within the project is followed
     real.parent.mkdir()
     crlf = fresh_text().replace("\n", "\r\n")
     real.write_bytes(crlf.encode("utf-8"))
     real.chmod(0o640)
-    (project / "pyproject.toml").symlink_to(real)
+    (project / "pyproject.toml").symlink_to(Path("shared") / "pyproject.toml")
     assert render_in_process(project) == 0
     assert (project / "pyproject.toml").is_symlink()  # the link's target was written
     text = real.read_bytes().decode("utf-8")

@@ -60,7 +60,7 @@ def init_command(
     if standalone.is_file():
         raise init_project.existing_spec(display_path(standalone), "uvtorch.toml")
     # Refuse what no answer can fix before asking anything.
-    old = read_text(pyproject_path, label)
+    old = read_text(pyproject_path, label, root=directory)
     existing = parse_toml(old, label) if old is not None else None
     if existing is not None:
         if init_project.has_spec(existing):
@@ -110,7 +110,7 @@ def init_command(
         outputs.append(output)
     uv = find_uv(env) if lock else None
 
-    write_all([(o.path, o.new, o.label) for o in outputs if o.changed])
+    write_all([(o.path, o.new, o.label) for o in outputs if o.changed], root=directory)
     for output in outputs:
         if output.changed:
             done = "spec added, rendered" if output.old is not None else "created"

@@ -12,7 +12,7 @@ from ..errors import EXIT_OK, EXIT_PROBLEM
 from .files import write_all
 from .uv import find_uv
 from .verify import lock_and_verify
-from .workspace import echo_builds, load_and_render
+from .workspace import echo_builds, load_and_render, read_project
 
 
 def render_command(
@@ -29,7 +29,8 @@ def render_command(
     from ..github.fingerprint import hand_edit
 
     uv = find_uv(env) if lock and not check else None
-    rendered, outputs = load_and_render(project_dir, spec_file, env)
+    texts = read_project(project_dir, spec_file)
+    rendered, outputs = load_and_render(project_dir, spec_file, env, texts=texts)
     changed = [output for output in outputs if output.changed]
     edited = [
         (output, reason)
@@ -53,7 +54,7 @@ def render_command(
             click.echo(output.diff(), nl=False)
     echo_builds(rendered)
     if not check:  # all or nothing: a write that fails leaves every file as it was
-        write_all([(o.path, o.new, o.label) for o in outputs if o.changed])
+        write_all([(o.path, o.new, o.label) for o in outputs if o.changed], root=project_dir)
     for output in outputs:
         if not output.changed:
             state = "up to date"
@@ -66,7 +67,15 @@ def render_command(
         return EXIT_PROBLEM
     from .fastcheck import remember
 
-    remember(project_dir, spec_file, env, list(rendered.ci_files))  # all current now
+    left = [output.new if output.changed else output.old or "" for output in outputs]
+    remember(  # all current now: what this render read and left
+        project_dir,
+        spec_file,
+        env,
+        pyproject=left[0],
+        spec=texts.spec,
+        generated=dict(zip(rendered.ci_files, left[1:], strict=True)),
+    )
     if uv is not None:
         return lock_and_verify(uv, project_dir, spec_file, env)
     return EXIT_OK

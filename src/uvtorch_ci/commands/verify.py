@@ -11,7 +11,7 @@ import click
 
 from ..errors import EXIT_OK, EXIT_PROBLEM, UvtorchError
 from ..releases.table import load_table
-from .files import read_text
+from .files import PathError, read_text
 from .paths import display_path
 from .workspace import load_and_render, pyproject_output, read_project
 
@@ -40,7 +40,9 @@ def verify_project(project_dir: Path, spec_file: Path | None, env: Mapping[str, 
     lock_label = display_path(lock_path)
     hint = "run `uv lock` in the project to create it, then verify again"
     try:
-        lock_text = read_text(lock_path, lock_label)
+        lock_text = read_text(lock_path, lock_label, root=project_dir)
+    except PathError:
+        raise  # its own hint says what to do with such a path
     except UvtorchError as error:
         raise LockError(error.message, file=lock_label, where=error.where, hint=hint) from None
     if lock_text is None:
