@@ -287,5 +287,7 @@ def main(args: list[str]) -> int | None:
     if not up_to_date(project, spec, os.environ):
         return None
     label = display_path(os.path.join(project, "pyproject.toml"))
+    if not label.isprintable() or label.lstrip().startswith("::"):
+        return None  # the full CLI prints such a name escaped (terminal.py)
     print(f"{label} and the generated files: up to date (unchanged)", file=sys.stderr)
     return 0

@@ -334,13 +334,32 @@ def releases_refresh_cli(
 
 
 def _report(error: UvtorchError) -> None:
+    """The error on stderr, every line made safe (no value steers the terminal or forges a
+    workflow command); under GitHub Actions also as an `::error` annotation on the file and
+    line it names."""
+    import re
+
+    from .terminal import annotation, safe
+
     text = str(error)
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        first, _, rest = text.partition("\n")
-        file = f" file={error.file}" if error.file else ""
-        click.echo(f"::error{file}::{first}{' ' + rest.strip() if rest else ''}", err=True)
-    else:
-        click.echo(f"error: {text}", err=True)
+        line = re.match(r"line (\d+)\b", error.where or "")
+        click.echo(
+            annotation(text, file=error.file, line=int(line.group(1)) if line else None),
+            err=True,
+        )
+    click.echo(safe(f"error: {text}"), err=True)
+
+
+def _show_usage_error(error: click.ClickException) -> None:
+    """click's own message (usage and error), made safe like ours: it repeats what was typed."""
+    import io
+
+    from .terminal import safe
+
+    buffer = io.StringIO()
+    error.show(file=buffer)
+    click.echo(safe(buffer.getvalue()), err=True, nl=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -354,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("aborted", err=True)
         return EXIT_PROBLEM
     except click.ClickException as error:
-        error.show()
+        _show_usage_error(error)
         return EXIT_BAD_INPUT
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else EXIT_OK

@@ -10,6 +10,7 @@ import click
 
 from ..errors import EXIT_OK, EXIT_PROBLEM
 from .files import write_all
+from .terminal import safe
 from .uv import find_uv
 from .verify import lock_and_verify
 from .workspace import echo_builds, load_and_render, read_project
@@ -42,8 +43,8 @@ def render_command(
     if edited and not force:
         for output, reason in edited:
             click.echo(
-                f"error: {output.label}: {reason}; nothing was written.\n"
-                "  hint: to keep the edit, make it in the spec or in a workflow file of your "
+                safe(f"error: {output.label}: {reason}; nothing was written.")
+                + "\n  hint: to keep the edit, make it in the spec or in a workflow file of your "
                 "own (set `workflow` in the spec to another path), then render again; "
                 "`uvtorch-ci render --force` overwrites it",
                 err=True,
@@ -51,7 +52,7 @@ def render_command(
         return EXIT_PROBLEM
     if show_diff:
         for output in changed:
-            click.echo(output.diff(), nl=False)
+            click.echo(safe(output.diff()), nl=False)
     echo_builds(rendered)
     if not check:  # all or nothing: a write that fails leaves every file as it was
         write_all([(o.path, o.new, o.label) for o in outputs if o.changed], root=project_dir)
@@ -62,7 +63,7 @@ def render_command(
             state = "would change"
         else:
             state = "updated" if output.old is not None else "created"
-        click.echo(f"{output.label}: {state}", err=True)
+        click.echo(safe(f"{output.label}: {state}"), err=True)
     if check and changed:
         return EXIT_PROBLEM
     from .fastcheck import remember

@@ -13,6 +13,7 @@ from ..errors import EXIT_OK, EXIT_PROBLEM, UvtorchError
 from ..releases.table import load_table
 from .files import PathError, read_text
 from .paths import display_path
+from .terminal import annotation, safe
 from .workspace import load_and_render, pyproject_output, read_project
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def verify_command(project_dir: Path, spec_file: Path | None, *, env: Mapping[st
     from ..verify.report import format_report
 
     verdicts = verify_project(project_dir, spec_file, env)
-    click.echo(format_report(verdicts), nl=False)
+    click.echo(safe(format_report(verdicts)), nl=False)
     if env.get("GITHUB_ACTIONS") == "true":
         for line in _annotations(verdicts):
             click.echo(line)
@@ -89,17 +90,17 @@ def explain_command(
     if as_json:
         click.echo(json.dumps(verdicts_json(verdicts), indent=2))
     else:
-        click.echo(format_report(verdicts, sizes=True), nl=False)
+        click.echo(safe(format_report(verdicts, sizes=True)), nl=False)
     return EXIT_OK
 
 
 def _annotations(verdicts: Verdicts) -> list[str]:
     """GitHub Actions error annotations, one per problem (the job log shows them on top)."""
-    file = f" file={verdicts.lock_file}"
+    file = verdicts.lock_file
     if verdicts.stale:
-        return [f"::error{file}::uv.lock is stale: {reason}" for reason in verdicts.stale]
+        return [annotation(f"uv.lock is stale: {reason}", file=file) for reason in verdicts.stale]
     return [
-        f"::error{file}::{target.name} (Python {target.python}): {problem}"
+        annotation(f"{target.name} (Python {target.python}): {problem}", file=file)
         for target in verdicts.targets
         for problem in (
             *target.problems,
@@ -114,7 +115,7 @@ def lock_and_verify(
     """Run `uv lock` in the project, then verify the lock; exit 1 when either fails."""
     import subprocess
 
-    click.echo(f"running: uv lock (in {display_path(project_dir)})", err=True)
+    click.echo(safe(f"running: uv lock (in {display_path(project_dir)})"), err=True)
     try:
         result = subprocess.run([uv, "lock"], cwd=project_dir, env=dict(env), check=False)
     except OSError as error:

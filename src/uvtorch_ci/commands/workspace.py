@@ -16,6 +16,7 @@ from ..resources import smoke_source
 from .fastcheck import cache_dir
 from .files import Output, read_text
 from .paths import display_path
+from .terminal import safe
 
 
 def read_project(project_dir: Path, spec_file: Path | None) -> ProjectTexts:
@@ -80,9 +81,10 @@ def echo_builds(rendered: Rendered, indent: str = "") -> None:
     """What each target gets and from where, then what was taken over (on stderr)."""
     for build in rendered.plan.builds:
         packages = ", ".join(f"{name} {version}" for name, version in build.versions.items())
-        click.echo(f"{indent}{build.target.name}: {packages} from {build.index.url}", err=True)
-    for note in rendered.pyproject.notes:
-        click.echo(f"  {note}", err=True)
+        line = f"{indent}{build.target.name}: {packages} from {build.index.url}"
+        click.echo(safe(line), err=True)
+    for note in rendered.pyproject.notes:  # they quote the user's names and URLs
+        click.echo(safe(f"  {note}"), err=True)
 
 
 def pyproject_output(project_dir: Path, texts: ProjectTexts, new: str) -> Output:

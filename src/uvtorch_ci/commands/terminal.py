@@ -1,0 +1,67 @@
+"""What reaches the terminal and the CI log: text with its values escaped, so that none can
+steer the terminal (ESC, OSC, CR, U+202E) or forge a GitHub workflow command (a line that
+starts with `::`); and GitHub's `::error` annotations, built with GitHub's own escaping.
+
+Takes message text (any number of lines); gives text safe to print. Imports nothing.
+"""
+
+from __future__ import annotations
+
+# Invisible characters that reorder or hide text (bidirectional controls, zero-width ones,
+# line and paragraph separators), escaped like the C0 and C1 controls.
+_FORMAT = frozenset(
+    "\u061c\u200b\u200c\u200d\u200e\u200f\u2028\u2029\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
+)
+
+
+def safe_line(line: str) -> str:
+    """One line as it may be printed: every control or invisible formatting character as a
+    visible escape (\\x1b, \\u202e; tab kept), and a leading `::` (after blanks) as `\\::`,
+    which GitHub's runner does not read as a workflow command."""
+    if not line.isprintable():  # str.isprintable: False for every control and format char
+        line = "".join(_escape(char) for char in line)
+    stripped = line.lstrip()
+    if stripped.startswith("::"):
+        line = line[: len(line) - len(stripped)] + "\\" + stripped
+    return line
+
+
+def safe(text: str) -> str:
+    """`text` with every line made safe (see safe_line); its line breaks kept. A CR before
+    a line break (a CRLF file in a diff) is kept too; any other CR is escaped."""
+    lines = text.split("\n")
+    out = []
+    for line in lines:
+        crlf = line.endswith("\r")
+        out.append(safe_line(line[:-1] if crlf else line) + ("\r" if crlf else ""))
+    return "\n".join(out)
+
+
+def _escape(char: str) -> str:
+    if char == "\t" or (char.isprintable() and char not in _FORMAT):
+        return char
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def annotation(message: str, *, file: str | None = None, line: int | None = None) -> str:
+    """A GitHub `::error` workflow command: the message on one line (GitHub's escaping of %,
+    CR and LF, after safe()), its properties escaped as GitHub reads them (% CR LF : ,)."""
+    properties = []
+    if file:
+        properties.append(f"file={_property(file)}")
+    if line is not None:
+        properties.append(f"line={line}")
+    head = "::error " + ",".join(properties) if properties else "::error"
+    return f"{head}::{_data(safe(message))}"
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _data(safe_line(text)).replace(":", "%3A").replace(",", "%2C")
