@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import EXIT_OK, EXIT_PROBLEM, UvtorchError
+from ..errors import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    NESTING_MESSAGE,
+    UvtorchError,
+    toml_deepest_line,
+)
 from ..releases.table import load_table
 from .files import PathError, read_text
 from .paths import display_path
@@ -48,13 +54,21 @@ def verify_project(project_dir: Path, spec_file: Path | None, env: Mapping[str, 
         raise LockError(error.message, file=lock_label, where=error.where, hint=hint) from None
     if lock_text is None:
         raise LockError("not found", file=lock_label, hint=hint)
-    verdicts = verify(
-        plan,
-        lock_text,
-        pyproject.old or "",
-        lock_file=lock_label,
-        pyproject_file=pyproject.label,
-    )
+    try:
+        verdicts = verify(
+            plan,
+            lock_text,
+            pyproject.old or "",
+            lock_file=lock_label,
+            pyproject_file=pyproject.label,
+        )
+    except RecursionError:  # pyproject.toml was read above: the lock nests too deep for tomllib
+        raise LockError(
+            f"not valid TOML here: {NESTING_MESSAGE}",
+            file=lock_label,
+            where=f"line {toml_deepest_line(lock_text)}",
+            hint=hint,
+        ) from None
     if pyproject.changed:
         verdicts = verdicts.with_notes(
             f"{pyproject.label} is not what the spec renders: "
