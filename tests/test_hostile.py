@@ -294,3 +294,31 @@ def test_a_link_within_the_project_is_followed(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (project / "pyproject.toml").is_symlink()
     assert "torch==2.5.1" in target.read_text()
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda text: "# a note of mine\n" + text,
+        lambda text: text.replace("do not edit by hand", "edited by hand", 1),
+    ],
+    ids=["a-line-above-the-header", "the-header-edited"],
+)
+def test_a_hand_edit_of_the_header_is_kept_without_force(
+    tmp_path: Path, edit: Callable[[str], str]
+) -> None:
+    project = seed(tmp_path)
+    workflow = project / WORKFLOW
+    workflow.write_text(edit(workflow.read_text()))
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('torch = "2.5.0"', 'torch = "2.5.1"'))
+    before = tree(tmp_path)
+    result = run(["render"], project, clean_env(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"error: {WORKFLOW}: was edited by hand since uvtorch-ci generated it; nothing was "
+        "written.\n"
+    )
+    assert tree(tmp_path) == before
+    assert run(["render", "--force"], project, clean_env(tmp_path)).returncode == 0
+    assert "2.5.1" in workflow.read_text()
