@@ -309,6 +309,35 @@ def _prepare(path: Path, text: str, label: str, created: list[Path]) -> tuple[st
     return temporary, path
 
 
+LEFTOVER_AGE = 3600  # seconds: a live writer's temporary file is younger than this
+
+
+def remove_leftovers(paths: Sequence[Path], *, root: Path | None = None) -> None:
+    """Remove the temporary files a killed write left beside `paths` (.NAME.*.tmp, regular
+    files older than LEFTOVER_AGE; a running writer's are younger). Paths the policy
+    refuses are skipped: writing them reports that. Nothing here is worth an error."""
+    import time
+
+    now = time.time()
+    for path in paths:
+        try:
+            real = resolve(path, str(path), root)
+        except UvtorchError:
+            continue
+        directory, name = os.path.split(real)
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if not (entry.name.startswith(f".{name}.") and entry.name.endswith(".tmp")):
+                continue
+            with contextlib.suppress(OSError):
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(info.st_mode) and info.st_mtime < now - LEFTOVER_AGE:
+                    os.unlink(entry.path)
+
+
 def _writable(path: Path, label: str, root: Path | None) -> Path:
     """Where writing `path` lands (followed through its links), once the policy allows it:
     an existing file there must be a regular one (a device stays a device)."""

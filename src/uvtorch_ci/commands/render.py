@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import EXIT_OK, EXIT_PROBLEM
-from .files import write_all
+from .files import remove_leftovers, write_all
 from .terminal import safe
 from .uv import find_uv
 from .verify import lock_and_verify
@@ -55,6 +55,7 @@ def render_command(
             click.echo(safe(output.diff()), nl=False)
     echo_builds(rendered)
     if not check:  # all or nothing: a write that fails leaves every file as it was
+        remove_leftovers([o.path for o in outputs], root=project_dir)
         write_all([(o.path, o.new, o.label) for o in outputs if o.changed], root=project_dir)
     for output in outputs:
         if not output.changed:
