@@ -322,3 +322,40 @@ def test_a_hand_edit_of_the_header_is_kept_without_force(
     assert tree(tmp_path) == before
     assert run(["render", "--force"], project, clean_env(tmp_path)).returncode == 0
     assert "2.5.1" in workflow.read_text()
+
+
+def test_a_byte_order_mark_is_read_past_and_kept(tmp_path: Path) -> None:
+    """uv reads a pyproject.toml that starts with a UTF-8 BOM; so does render, and the BOM
+    is a byte of the user's that stays."""
+    project = seed(tmp_path)
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text().replace('torch = "2.5.0"', 'torch = "2.5.1"')
+    pyproject.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    result = run(["render"], project, clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    written = pyproject.read_bytes()
+    assert written.startswith(b"\xef\xbb\xbf[project]")
+    assert b"torch==2.5.1" in written
+    assert run(["render", "--check"], project, clean_env(tmp_path)).returncode == 0
+
+
+@pytest.mark.parametrize("char", ["\u0080", "\ufffe", "\x7f", "\x9f"])
+def test_a_ci_tool_url_with_any_character_gives_valid_yaml(tmp_path: Path, char: str) -> None:
+    """The workflow's values are escaped where YAML forbids the raw character."""
+    import json
+
+    import yaml
+
+    project = seed(tmp_path)
+    pyproject = project / "pyproject.toml"
+    url = f"uvtorch-ci @ https://example.com/uvtorch_ci-0.1.0-py3-none-any.whl#x{char}"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'torch = "2.5.0"', f'torch = "2.5.0"\nci-tool = {json.dumps(url)}'
+        )
+    )
+    result = run(["render"], project, clean_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    workflow = yaml.safe_load((project / WORKFLOW).read_text(encoding="utf-8"))
+    values = [step.get("env", {}).get("UVTORCH_CI") for step in workflow["jobs"]["check"]["steps"]]
+    assert url in values
