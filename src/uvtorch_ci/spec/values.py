@@ -100,7 +100,7 @@ def index_url_problem(url: str) -> tuple[str, str] | None:
             "<index-url>/<backend>, so there is nowhere for one to go",
             "give the URL without ?... or #...; credentials go to uv's own settings",
         )
-    if URL.fullmatch(url) is None or parts is None:
+    if URL.fullmatch(url) is None or parts is None or not url.isprintable():
         return f"{_quoted(redact(url))} is not an http(s) or file URL", ""
     return None
 
