@@ -359,3 +359,35 @@ def test_a_ci_tool_url_with_any_character_gives_valid_yaml(tmp_path: Path, char:
     workflow = yaml.safe_load((project / WORKFLOW).read_text(encoding="utf-8"))
     values = [step.get("env", {}).get("UVTORCH_CI") for step in workflow["jobs"]["check"]["steps"]]
     assert url in values
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "place", "shown"),
+    [
+        (
+            [],
+            {"UVTORCH_INDEX_URL": "https://bot:s3cr3t@mirror.example.com/whl"},
+            "the environment variable UVTORCH_INDEX_URL",
+            "https://***@mirror.example.com/whl",
+        ),
+        (
+            ["--pypi-url", "https://pypi.example.com/?token=s3cr3t"],
+            {},
+            "--pypi-url",
+            "https://pypi.example.com/?***",
+        ),
+    ],
+    ids=["env-credentials", "pypi-url-query"],
+)
+def test_refresh_never_prints_a_secret_of_a_url(
+    tmp_path: Path, args: list[str], env: dict[str, str], place: str, shown: str
+) -> None:
+    """refresh prints every URL it fetches: one with a secret is refused before any fetch,
+    and the secret is not in the message."""
+    result = run(["releases", "refresh", *args], tmp_path, {**clean_env(tmp_path), **env})
+    assert result.returncode == 2
+    assert result.stderr == (
+        f'error: {place}: "{shown}" holds credentials, a query or a fragment\n'
+        "  hint: refresh reads public indexes; give the URL without them\n"
+    )
+    assert "s3cr3t" not in result.stdout + result.stderr
