@@ -27,6 +27,7 @@ DANGLING_HINT = (
     "  hint: uvtorch-ci never creates a link's target: create the file, or remove the link\n"
 )
 REGULAR_HINT = "  hint: uvtorch-ci reads and writes only regular files; move it away\n"
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="FIFOs, devices and symlinks: POSIX")
 
 
 def tree(top: Path) -> dict[str, tuple[str, object]]:

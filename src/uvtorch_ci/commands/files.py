@@ -1,4 +1,9 @@
-"""The only module that writes: read texts, compare, diff, and write atomically."""
+"""The only module that writes: read texts, compare, diff, and write atomically.
+
+Every path it reads or writes goes through one path policy (resolve): inside the project,
+no symbolic link out of it, no dangling link's target created, only regular files opened
+(a FIFO or a device is refused before it is opened, so nothing blocks), reads bounded.
+"""
 
 from __future__ import annotations
 
@@ -115,7 +120,8 @@ def _read_bytes(path: str, label: str) -> bytes | None:
 
 
 MAX_READ = 64 << 20  # bytes: far above any real pyproject.toml, spec or uv.lock
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+# O_NOCTTY: a terminal swapped in after the stat never becomes our controlling terminal
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 _KINDS = (
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
     (stat.S_ISCHR, "a character device"),
@@ -130,7 +136,7 @@ def _check_regular(mode: int, label: str, directory_error: type[UvtorchError]) -
         return
     if stat.S_ISDIR(mode):
         raise directory_error("is a directory, not a file", file=label)
-    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    kind = next((name for test, name in _KINDS if test(mode)), "a special file")
     raise PathError(
         f"is {kind}, not a regular file",
         file=label,
