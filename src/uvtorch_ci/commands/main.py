@@ -173,10 +173,13 @@ def detect_cli(torch_version: str | None, as_json: bool) -> None:
 
     from ..detect.choice import detect
     from ..detect.report import detection_json, format_report
+    from .terminal import safe
 
     detection = detect(os.environ, torch=torch_version)
-    click.echo(
-        json.dumps(detection_json(detection), indent=2) if as_json else format_report(detection)
+    click.echo(  # the report quotes what the machine's files say: escaped
+        json.dumps(detection_json(detection), indent=2)
+        if as_json
+        else safe(format_report(detection))
     )
 
 
@@ -318,6 +321,7 @@ def releases_refresh_cli(
     Exit 0 when the table is current, 1 when it changed (written with --write), 2 on errors.
     """
     from .releases import refresh_command
+    from .terminal import safe
 
     sys.exit(
         refresh_command(
@@ -327,8 +331,8 @@ def releases_refresh_cli(
             write=write,
             timeout=timeout,
             env=os.environ,
-            echo=click.echo,
-            progress=lambda message: click.echo(message, err=True),
+            echo=lambda text: click.echo(safe(text)),  # names and URLs from the indexes
+            progress=lambda message: click.echo(safe(message), err=True),
         )
     )
 
