@@ -63,7 +63,7 @@ def test_message_names_the_place(case: dict[str, Any]) -> None:
     error comes first as one annotation line on the file it names."""
     lines = case["stderr"].splitlines()
     if lines[0].startswith("::error"):
-        assert re.match(r"::error file=[^:,]+(,line=\d+)?::\S", lines[0]), lines[0]
+        assert re.match(r"::error file=[^:,]+(,line=\d+(,col=\d+)?)?::\S", lines[0]), lines[0]
         lines = lines[1:]
     first = lines[0]
     if first.startswith("error: "):

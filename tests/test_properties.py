@@ -1377,7 +1377,7 @@ def test_no_text_forges_a_workflow_command_or_steers_the_terminal(
     properties = head.removeprefix("error").strip()
     for prop in filter(None, properties.split(",")):
         name, _, value = prop.partition("=")
-        assert name in ("file", "line")
+        assert name in ("file", "line", "col")
         assert ":" not in value
         assert "," not in value
     unescaped = data.replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")

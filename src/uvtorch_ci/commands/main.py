@@ -347,9 +347,15 @@ def _report(error: UvtorchError) -> None:
 
     text = str(error)
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        line = re.match(r"line (\d+)\b", error.where or "")
+        place = re.match(r"line (\d+)(?:, column (\d+))?", error.where or "")
+        line, column = place.groups() if place else (None, None)
         click.echo(
-            annotation(text, file=error.file, line=int(line.group(1)) if line else None),
+            annotation(
+                text,
+                file=error.file,
+                line=int(line) if line else None,
+                column=int(column) if column else None,
+            ),
             err=True,
         )
     click.echo(safe(f"error: {text}"), err=True)

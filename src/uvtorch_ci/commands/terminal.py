@@ -47,7 +47,9 @@ def _escape(char: str) -> str:
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def annotation(message: str, *, file: str | None = None, line: int | None = None) -> str:
+def annotation(
+    message: str, *, file: str | None = None, line: int | None = None, column: int | None = None
+) -> str:
     """A GitHub `::error` workflow command: the message on one line (GitHub's escaping of %,
     CR and LF, after safe()), its properties escaped as GitHub reads them (% CR LF : ,)."""
     properties = []
@@ -55,6 +57,8 @@ def annotation(message: str, *, file: str | None = None, line: int | None = None
         properties.append(f"file={_property(file)}")
     if line is not None:
         properties.append(f"line={line}")
+        if column is not None:
+            properties.append(f"col={column}")
     head = "::error " + ",".join(properties) if properties else "::error"
     return f"{head}::{_data(safe(message))}"
 
