@@ -2,17 +2,10 @@
 steer the terminal (ESC, OSC, CR, U+202E) or forge a GitHub workflow command (a line that
 starts with `::`); and GitHub's `::error` annotations, built with GitHub's own escaping.
 
-Takes message text (any number of lines); gives text safe to print. Imports nothing.
+Takes message text (any number of lines); gives text safe to print.
 """
 
 from __future__ import annotations
-
-# Invisible characters that reorder or hide text (bidirectional controls, zero-width ones,
-# line and paragraph separators), escaped like the C0 and C1 controls.
-_FORMAT = frozenset(
-    "\u061c\u200b\u200c\u200d\u200e\u200f\u2028\u2029\u202a\u202b\u202c\u202d\u202e"
-    "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
-)
 
 
 def safe_line(line: str) -> str:
@@ -39,7 +32,11 @@ def safe(text: str) -> str:
 
 
 def _escape(char: str) -> str:
-    if char == "\t" or (char.isprintable() and char not in _FORMAT):
+    """The character, or its escape when it is a control, format (bidirectional, zero-width)
+    or line-separating character; tab and spaces (U+00A0 too) stay as they are."""
+    import unicodedata  # only for a line with something unprintable in it
+
+    if char == "\t" or char.isprintable() or unicodedata.category(char) == "Zs":
         return char
     code = ord(char)
     if code < 0x100:
