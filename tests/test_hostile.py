@@ -392,3 +392,20 @@ def test_refresh_never_prints_a_secret_of_a_url(
         "  hint: refresh reads public indexes; give the URL without them\n"
     )
     assert "s3cr3t" not in result.stdout + result.stderr
+
+
+def test_two_outputs_made_one_file_by_a_link_are_refused(tmp_path: Path) -> None:
+    """The workflow linked to pyproject.toml (inside the project, so followed): even with
+    --force, writing both would leave one of them lost."""
+    project = seed(tmp_path)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('torch = "2.5.0"', 'torch = "2.5.1"'))
+    replace(project / WORKFLOW, lambda p: p.symlink_to(Path("../../pyproject.toml")))
+    before = tree(tmp_path)
+    result = run(["render", "--force"], project, clean_env(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.endswith(
+        f"error: {WORKFLOW}: is the same file as pyproject.toml (through a symbolic link)\n"
+        "  hint: each file uvtorch-ci writes must be a file of its own; remove the link\n"
+    )
+    assert tree(tmp_path) == before

@@ -241,6 +241,15 @@ def write_all(files: Sequence[tuple[Path, str, str]], *, root: Path | None = Non
     Every path goes through the path policy first (see resolve: nothing outside `root`,
     no dangling link's target, only regular files replaced); a refusal writes nothing."""
     targets = [(_writable(path, label, root), text, label) for path, text, label in files]
+    seen: dict[Path, str] = {}
+    for real, _, label in targets:
+        if real in seen:  # a link makes two outputs one file: neither would survive
+            raise PathError(
+                f"is the same file as {seen[real]} (through a symbolic link)",
+                file=label,
+                hint="each file uvtorch-ci writes must be a file of its own; remove the link",
+            )
+        seen[real] = label
     prepared: list[tuple[str, Path, str]] = []
     created: list[Path] = []
     try:
