@@ -256,12 +256,12 @@ def test_two_renders_at_once_agree(tmp_path: Path, rendered: dict[str, bytes]) -
 def test_crlf_permissions_and_a_link_survive(tmp_path: Path) -> None:
     project = tmp_path / "p"
     project.mkdir()
-    real = tmp_path / "shared" / "pyproject.toml"
+    real = project / "shared" / "pyproject.toml"  # a link within the project is followed
     real.parent.mkdir()
     crlf = fresh_text().replace("\n", "\r\n")
     real.write_bytes(crlf.encode("utf-8"))
     real.chmod(0o640)
-    (project / "pyproject.toml").symlink_to(real)
+    (project / "pyproject.toml").symlink_to(Path("shared") / "pyproject.toml")
     assert render_in_process(project) == 0
     assert (project / "pyproject.toml").is_symlink()  # the link's target was written
     text = real.read_bytes().decode("utf-8")
@@ -470,3 +470,27 @@ def test_off_posix_no_directory_is_opened(tmp_path: Path, monkeypatch: pytest.Mo
     write_all([(tmp_path / "out.txt", "new\n", "out.txt")])
     assert (tmp_path / "out.txt").read_text() == "new\n"
     assert opened == []
+
+
+def test_a_killed_renders_old_temporary_files_are_removed_by_the_next_render(
+    tmp_path: Path,
+) -> None:
+    """Leftovers older than an hour go; a younger one may be a live writer's and stays;
+    --check removes nothing; only the tool's own names are touched."""
+    project = new_project(tmp_path / "p")
+    assert render_in_process(project) == 0
+    hour_ago = time.time() - 3700
+    workflows = (project / WORKFLOW).parent
+    old = [project / ".pyproject.toml.k1ll3d.tmp", workflows / ".torch.yml.x.tmp"]
+    young = project / ".pyproject.toml.l1ve.tmp"
+    foreign = project / ".mine.tmp"
+    for path in (*old, young, foreign):
+        path.write_text("half a file")
+    for path in (*old, foreign):
+        os.utime(path, (hour_ago, hour_ago))
+    assert render_in_process(project, "--check") == 0
+    assert all(path.exists() for path in old)
+    assert render_in_process(project) == 0
+    assert not any(path.exists() for path in old)
+    assert young.exists()
+    assert foreign.exists()

@@ -256,3 +256,67 @@ def test_the_tools_own_code_is_an_input(tmp_path: Path, monkeypatch: pytest.Monk
     module = package / "plan" / "planner.py"  # a module in a subpackage counts too
     module.write_text(module.read_text() + "\n# a fix\n")
     assert fastcheck.package_digest() != before
+
+
+def test_a_record_says_only_what_one_render_read_and_wrote(
+    seed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race, made deterministic: render A (mirror A) writes its outputs; render B
+    (mirror B) runs to the end in between; then A records. A's record must not claim that
+    B's outputs are what mirror A renders: the fast check with mirror A goes the full way
+    and finds the drift."""
+    from uvtorch_ci.commands import fastcheck
+    from uvtorch_ci.commands.entry import main
+
+    cache = tmp_path / "cache"
+    mirror_a, mirror_b = "https://a.example.com/whl", "https://b.example.com/whl"
+    env_b = {**os.environ, "UVTORCH_CI_CACHE_DIR": str(cache), "UVTORCH_INDEX_URL": mirror_b}
+    real_remember = fastcheck.remember
+
+    def remember_after_b(*args: object, **kwargs: object) -> None:
+        other = subprocess.run(
+            [sys.executable, "-m", "uvtorch_ci", "render", "--project", str(seed)],
+            env=env_b,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert other.returncode == 0, other.stderr
+        real_remember(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fastcheck, "remember", remember_after_b)
+    monkeypatch.setenv("UVTORCH_CI_CACHE_DIR", str(cache))
+    monkeypatch.setenv("UVTORCH_INDEX_URL", mirror_a)
+    assert main(["render", "--project", str(seed)]) == 0
+    assert mirror_b in (seed / "pyproject.toml").read_text()  # B wrote last
+
+    env_a = {"UVTORCH_CI_CACHE_DIR": str(cache), "UVTORCH_INDEX_URL": mirror_a}
+    assert not up_to_date(seed, None, env_a)
+    assert up_to_date(seed, None, {**env_a, "UVTORCH_INDEX_URL": mirror_b})  # B's own record
+    monkeypatch.setattr(fastcheck, "remember", real_remember)
+    assert main(["render", "--project", str(seed), "--check"]) == 1  # the drift is found
+
+
+def test_a_record_is_keyed_by_the_inputs_as_read(seed: Path, tmp_path: Path) -> None:
+    """A spec edited after the render read it: the record names the text the render used,
+    so the edited spec is not answered from it."""
+    from uvtorch_ci.commands.fastcheck import remember
+
+    cache = tmp_path / "cache"
+    env = {"UVTORCH_CI_CACHE_DIR": str(cache)}
+    assert run("render", cwd=seed, cache=cache).returncode == 0
+    shutil.rmtree(cache)
+    pyproject = (seed / "pyproject.toml").read_text()
+    generated = {
+        name: (seed / name).read_text()
+        for name in (".github/workflows/torch.yml", ".github/uvtorch/smoke.py")
+    }
+    # what a render read before someone edited pyproject.toml: it records nothing
+    (seed / "pyproject.toml").write_text(pyproject.replace('"2.5.0"', '"2.5.1"', 1))
+    remember(seed, None, env, pyproject=pyproject, spec=None, generated=generated)
+    assert not (cache / "records").exists() or not list((cache / "records").iterdir())
+    assert not up_to_date(seed, None, env)
+    # the same render, with the disk as it left it: recorded, and the check answers from it
+    (seed / "pyproject.toml").write_text(pyproject)
+    remember(seed, None, env, pyproject=pyproject, spec=None, generated=generated)
+    assert up_to_date(seed, None, env)

@@ -1278,3 +1278,267 @@ def test_tool_that_is_not_a_table_is_a_clean_error(text: str) -> None:
     with pytest.raises(UvtorchError) as caught:
         render(text, spec_toml(SEED_SPECS[0], None))
     check_error(caught.value, spec_toml(SEED_SPECS[0], None))
+
+
+# --- hostile values and trees (issue 16) --------------------------------------------------------
+
+# A valid value of each kind, and where it goes in a spec that renders as it stands.
+VALUE_KINDS: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
+    "workflow": (".github/workflows/t.yml", lambda v: {"workflow": v}),
+    "python": ("3.12", lambda v: {"python": [v]}),
+    "index-url": ("https://mirror.example.com/whl", lambda v: {"index-url": v}),
+    "backend": ("cu124", lambda v: {"targets": [{"platform": "linux-x86_64", "backend": v}]}),
+    "runner": (
+        "ubuntu-latest",
+        lambda v: {"targets": [{"platform": "linux-x86_64", "backend": "cu124", "runner": v}]},
+    ),
+    "name": (
+        "gpu",
+        lambda v: {"targets": [{"platform": "linux-x86_64", "backend": "cu124", "name": v}]},
+    ),
+}
+UNPRINTABLE = st.one_of(
+    st.sampled_from(["\n", "\r\n", "\r", "\x1b[31m", "\x1b]0;t\x07", "\u202e", "\x00", "\t"]),
+    st.characters(categories=["Cc", "Cf", "Zl", "Zp"]),
+)
+
+
+def _harmless(line: str) -> bool:
+    """Nothing in `line` steers a terminal: printable characters, tabs and spaces only."""
+    import unicodedata
+
+    return all(c.isprintable() or c == "\t" or unicodedata.category(c) == "Zs" for c in line)
+
+
+@examples(ci=300)
+@given(
+    st.sampled_from(sorted(VALUE_KINDS)),
+    UNPRINTABLE,
+    st.sampled_from(["end", "start", "middle"]),
+)
+def test_a_value_with_a_newline_or_control_character_is_refused(
+    kind: str, char: str, where: str
+) -> None:
+    """Every kind of value is matched whole: a trailing newline or a control character
+    anywhere is a clean error, and the message shows the value escaped, on one line."""
+    from uvtorch_ci.commands.terminal import safe
+
+    valid, place = VALUE_KINDS[kind]
+    value = {"end": valid + char, "start": char + valid}.get(where, valid[:2] + char + valid[2:])
+    spec = {"torch": "2.5.0", "targets": [{"platform": "linux-x86_64", "backend": "cu124"}]}
+    spec.update(place(value))
+    spec_text = spec_toml(spec, None)
+    render(HEAD, spec_toml({**spec, **place(valid)}, None))  # the valid value renders
+    with pytest.raises(UvtorchError) as caught:
+        render(HEAD, spec_text)
+    check_error(caught.value, spec_text)
+    assert "\n" not in caught.value.message
+    assert "\r" not in caught.value.message
+    for line in safe(str(caught.value)).split("\n"):
+        assert _harmless(line), line
+        assert not line.lstrip().startswith("::")
+
+
+@examples(ci=500)
+@given(st.text(max_size=40))
+def test_a_validator_accepts_only_whole_printable_values(text: str) -> None:
+    from uvtorch_ci.spec import values
+
+    checks = [
+        values.is_python_version,
+        values.is_backend,
+        values.is_target_name,
+        values.is_runner_label,
+        values.is_workflow_path,
+        values.is_action_ref,
+        values.is_project_name,
+    ]
+    for candidate in (text, text + "\n", "3.12" + text, "cu124" + text):
+        for check in checks:
+            if check(candidate):
+                assert candidate.isprintable(), check
+                assert candidate == candidate.strip(), check
+        if values.index_url_problem(candidate) is None:
+            assert candidate.isprintable()
+            assert not {"@", "?", "#", " "} & set(candidate)
+
+
+@examples(ci=500)
+@given(
+    st.text(max_size=60),
+    st.one_of(st.none(), st.text(max_size=20)),
+    st.one_of(st.none(), st.integers(1, 10**6)),
+)
+def test_no_text_forges_a_workflow_command_or_steers_the_terminal(
+    text: str, file: str | None, line: int | None
+) -> None:
+    from uvtorch_ci.commands.terminal import annotation, safe
+
+    for printed in safe(text).split("\n"):
+        assert _harmless(printed.removesuffix("\r")), printed
+        assert not printed.lstrip().startswith("::")
+    command = annotation(text, file=file, line=line)
+    assert _harmless(command), command  # one line: CR and LF are %0D and %0A
+    head, _, data = command[2:].partition("::")
+    assert head.startswith("error")
+    properties = head.removeprefix("error").strip()
+    for prop in filter(None, properties.split(",")):
+        name, _, value = prop.partition("=")
+        assert name in ("file", "line", "col")
+        assert ":" not in value
+        assert "," not in value
+    unescaped = data.replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")
+    assert unescaped == safe(text)
+
+
+@examples(ci=60)
+@given(
+    st.integers(1, 3500),
+    st.sampled_from(["array", "inline-table"]),
+    st.sampled_from(["pyproject", "spec"]),
+)
+def test_nesting_at_any_depth_renders_or_is_a_clean_error(
+    depth: int, shape: str, where: str
+) -> None:
+    value = "[" * depth + "]" * depth if shape == "array" else "{a = " * depth + "1" + "}" * depth
+    spec = spec_toml(SEED_SPECS[0], None)
+    deep = f"[tool.other]\ndeep = {value}\n"
+    if where == "pyproject":
+        texts = (HEAD + "\n" + deep, spec)
+    else:
+        texts = (HEAD, spec.replace("[[targets]]", f"deep = {value}\n[[targets]]", 1))
+    try:
+        rendered = render(*texts)
+    except UvtorchError as error:
+        refused = error
+    else:
+        tomllib.loads(rendered.pyproject.text)
+        event(f"rendered: {shape} in {where}")
+        return
+    check_error(refused, texts[1])
+    # a syntax or depth error names the line; a shallow value in the spec is an unknown key
+    assert (refused.where or "").startswith("line ") or refused.where == "deep", str(refused)
+    event(f"refused: {shape} in {where}: {refused.where}")
+
+
+# One tree entry: a path of the seed project and what stands there instead of the file.
+TREE_PATHS = [
+    "pyproject.toml",
+    "uvtorch.toml",
+    "uv.lock",
+    ".github",
+    ".github/workflows",
+    ".github/workflows/torch.yml",
+    ".github/uvtorch/smoke.py",
+]
+TREE_KINDS = ["link-outside", "link-dangling", "link-dangling-inside", "link-inside", "fifo"]
+
+
+def _entry_tree(top: Path) -> dict[str, tuple[str, object]]:
+    import stat as stat_module
+
+    entries: dict[str, tuple[str, object]] = {}
+    for folder, dirs, files in os.walk(top):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            mode = os.lstat(path).st_mode
+            key = os.path.relpath(path, top)
+            if stat_module.S_ISLNK(mode):
+                entries[key] = ("link", os.readlink(path))
+            elif stat_module.S_ISREG(mode):
+                entries[key] = ("file", Path(path).read_bytes())
+            else:
+                entries[key] = ("other", stat_module.S_IFMT(mode))
+    return entries
+
+
+def _plant(project: Path, relative: str, kind: str) -> None:
+    import shutil
+
+    path = project / relative
+    folders = [
+        project / Path(*path.relative_to(project).parts[:n])
+        for n in range(1, len(path.relative_to(project).parts))
+    ]
+    if any(f.is_symlink() or (f.exists() and not f.is_dir()) for f in folders):
+        return  # an earlier entry replaced a folder on its way: nothing to plant through
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    outside = project.parent / "outside"
+    if kind == "link-outside":
+        path.symlink_to(outside / ("folder" if "." not in path.name else "file.txt"))
+    elif kind == "link-dangling":
+        path.symlink_to(outside / "gone" / path.name)
+    elif kind == "link-dangling-inside":
+        path.symlink_to(project / "missing" / path.name)
+    elif kind == "link-inside":
+        (project / "inside").mkdir(exist_ok=True)
+        target = project / "inside" / path.name
+        if not target.exists():
+            target.write_text("")
+        path.symlink_to(target)
+    else:
+        os.mkfifo(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and symlinks: POSIX")
+@examples(ci=80)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(TREE_PATHS), st.sampled_from(TREE_KINDS)),
+        min_size=1,
+        max_size=3,
+        unique_by=lambda entry: entry[0],
+    ),
+    st.sampled_from([["render"], ["render", "--force"], ["render", "--check"], ["verify"]]),
+)
+def test_a_hostile_tree_never_hangs_nor_writes_outside_the_project(
+    entries: list[tuple[str, str]], args: list[str]
+) -> None:
+    """Links out of the project, dangling links and FIFOs, anywhere the tool reads or
+    writes: it never blocks (a FIFO is never opened: an alarm fails a hang), never changes
+    anything outside the project, never creates a dangling link's target, and on exit 2
+    changes nothing at all."""
+    import shutil
+    import signal
+    import tempfile
+
+    from uvtorch_ci.commands.main import main
+
+    top = Path(tempfile.mkdtemp())
+    saved = os.environ.get("UVTORCH_CI_CACHE_DIR")
+    try:
+        project = top / "project"
+        shutil.copytree(Path(__file__).resolve().parents[1] / "examples" / "seed", project)
+        outside = top / "outside"
+        (outside / "folder").mkdir(parents=True)
+        (outside / "file.txt").write_text("outside\n")
+        for relative, kind in entries:
+            _plant(project, relative, kind)
+        before_outside, before = _entry_tree(outside), _entry_tree(project)
+        os.environ["UVTORCH_CI_CACHE_DIR"] = "off"
+
+        def hang(signum: int, frame: object) -> None:
+            raise AssertionError(f"{args} blocked on {entries}")
+
+        signal.signal(signal.SIGALRM, hang)
+        signal.alarm(20)
+        try:
+            code = main([*args, "--project", str(project)])
+        finally:
+            signal.alarm(0)
+        assert code in (0, 1, 2)
+        assert _entry_tree(outside) == before_outside
+        assert not (project / "missing").exists()  # no dangling link's target was made
+        if code == 2 or "--check" in args:
+            assert _entry_tree(project) == before
+        event(f"exit {code}")
+    finally:
+        if saved is None:
+            os.environ.pop("UVTORCH_CI_CACHE_DIR", None)
+        else:
+            os.environ["UVTORCH_CI_CACHE_DIR"] = saved
+        shutil.rmtree(top, ignore_errors=True)

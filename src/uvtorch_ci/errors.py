@@ -76,3 +76,44 @@ def toml_error_place(error: tomllib.TOMLDecodeError, text: str) -> tuple[str, st
         column = len(text) - text.rfind("\n")
         return match.group(1), f"line {line}, column {column}"
     return message, "line 1"
+
+
+NESTING_MESSAGE = "arrays or inline tables nested too deeply to read"
+
+
+def toml_deepest_line(text: str) -> int:
+    """The line where TOML text nests its arrays and inline tables deepest (outside strings
+    and comments): where to point when a parser gave up on the depth (tomllib's
+    RecursionError names no place)."""
+    depth = deepest = 0
+    line = deepest_line = 1
+    i, end = 0, len(text)
+    while i < end:
+        char = text[i]
+        if char == "\n":
+            line += 1
+        elif char == "#":
+            i = text.find("\n", i)
+            if i < 0:
+                break
+            continue
+        elif char in "\"'":
+            quote = char * 3 if text.startswith(char * 3, i) else char
+            j = i + len(quote)
+            while j < end and not text.startswith(quote, j):
+                if char == '"' and text[j] == "\\":
+                    j += 1
+                elif text[j] == "\n" and len(quote) == 1:
+                    break
+                j += 1
+            line += text.count("\n", i, j)
+            i = j + len(quote)
+            continue
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, deepest_line = depth, line
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+    return deepest_line

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from functools import cache
 
 import jinja2
@@ -25,8 +26,21 @@ def toml_string(value: object) -> str:
 
 
 def yaml_scalar(value: object) -> str:
-    """A YAML flow value: JSON is a subset of YAML, and every string comes out double-quoted."""
-    return json.dumps(value, ensure_ascii=False)
+    """A YAML flow value: JSON is a subset of YAML, and every string comes out double-quoted.
+
+    A character YAML does not allow in a stream (C1 controls such as U+0080, U+FFFE, lone
+    surrogates; JSON lets them through raw) is written as a \\u escape, which YAML's double
+    quotes read back as the same character."""
+    return _NOT_YAML_PRINTABLE.sub(
+        lambda match: f"\\u{ord(match.group()):04x}", json.dumps(value, ensure_ascii=False)
+    )
+
+
+# what YAML 1.2 allows in a stream (c-printable), negated; tab, LF and CR cannot occur here
+# (JSON escapes them)
+_NOT_YAML_PRINTABLE = re.compile(
+    "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
 
 
 class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):

@@ -78,17 +78,47 @@ def cache_dir(env: Mapping[str, str]) -> str | None:
     return os.path.join(base, "uvtorch-ci")
 
 
-def _read(path: str) -> bytes | None:
+MAX_READ = 64 << 20  # the most any input is read (files.py's bound too)
+_REGULAR, _TYPE = 0o100000, 0o170000  # S_IFREG and S_IFMT: no stat module on this path
+
+
+def _read(path: str, root: str | None = None) -> bytes | None:
+    """A regular file's bytes; None for anything else. Never blocks (a FIFO is refused
+    before it is opened), never reads past MAX_READ, and with `root` (the project, real)
+    never follows a link out of it: such a project is left to the full render to refuse."""
+    if root is not None and not os.path.realpath(path).startswith(root + os.sep):
+        return None
     try:
-        with open(path, "rb") as file:
-            return file.read()
+        if os.stat(path).st_mode & _TYPE != _REGULAR:
+            return None
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (OSError, ValueError):
+        return None
+    try:
+        if os.fstat(handle).st_mode & _TYPE != _REGULAR:
+            return None
+        chunks, size = [], 0
+        while chunk := os.read(handle, MAX_READ + 1 - size):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_READ:
+                return None
+        return b"".join(chunks)
     except OSError:
         return None
+    finally:
+        os.close(handle)
 
 
-def _file_digest(path: str) -> str | None:
-    data = _read(path)
+def _file_digest(path: str, root: str | None = None) -> str | None:
+    data = _read(path, root)
     return None if data is None else sha256(data).hexdigest()
+
+
+def _spec_path(project: str, spec_file: str | os.PathLike[str] | None) -> tuple[str, str]:
+    """The spec file named on the command line ("" for none), and the one to read."""
+    named = os.path.abspath(spec_file) if spec_file is not None else ""
+    return named, named or os.path.join(project, "uvtorch.toml")
 
 
 def inputs_digest(
@@ -96,17 +126,26 @@ def inputs_digest(
     spec_file: str | os.PathLike[str] | None,
     env: Mapping[str, str],
 ) -> str | None:
-    """The digest of every input of a render of this project; None without a pyproject."""
+    """The digest of every input of a render of this project, as they are on disk now;
+    None without a pyproject, or with an input that is there but cannot be read as a
+    regular file inside the project."""
     project = os.path.abspath(project_dir)
-    pyproject = _read(os.path.join(project, "pyproject.toml"))
-    if pyproject is None:
+    root = os.path.realpath(project)
+    pyproject = _read(os.path.join(project, "pyproject.toml"), root)
+    named, spec_path = _spec_path(project, spec_file)
+    spec = _read(spec_path, None if named else root)
+    if pyproject is None or (spec is None and os.path.lexists(spec_path)):
         return None
-    spec_path = os.path.abspath(spec_file) if spec_file is not None else ""
-    spec = _read(spec_path or os.path.join(project, "uvtorch.toml"))
+    return _digest(project, named, env, pyproject, spec)
+
+
+def _digest(
+    project: str, named: str, env: Mapping[str, str], pyproject: bytes, spec: bytes | None
+) -> str:
     parts = [
         package_digest().encode(),
         project.encode("utf-8", "surrogateescape"),
-        spec_path.encode("utf-8", "surrogateescape"),
+        named.encode("utf-8", "surrogateescape"),
         env.get(INDEX_URL_ENV, "").encode("utf-8", "surrogateescape"),
         pyproject,
         b"\0absent" if spec is None else b"\1" + spec,
@@ -140,9 +179,10 @@ def up_to_date(
     if lines[-2:] != [END, ""]:
         return False
     project = os.path.abspath(project_dir)
+    root = os.path.realpath(project)
     for line in lines[:-2]:
         digest, _, relative = line.partition(" ")
-        if not relative or _file_digest(os.path.join(project, relative)) != digest:
+        if not relative or _file_digest(os.path.join(project, relative), root) != digest:
             return False
     return True
 
@@ -151,30 +191,48 @@ def remember(
     project_dir: str | os.PathLike[str],
     spec_file: str | os.PathLike[str] | None,
     env: Mapping[str, str],
-    generated: list[str],
+    *,
+    pyproject: str,
+    spec: str | None,
+    generated: Mapping[str, str],
 ) -> None:
-    """Record that the project's outputs are current (after a render found or made them so).
+    """Record that a render of these inputs changes nothing, after a render found or made
+    every output current.
 
-    `generated` are the generated files' paths relative to the project. A cache that cannot
-    be written only costs speed, so every failure here is silent.
+    The record says only what this one render both read and wrote: it is keyed by the
+    inputs as this render read them (`spec`, and `pyproject` as the render leaves it, which
+    renders to itself), and holds the digests of the texts this render left (`generated`,
+    by path relative to the project). It is written only while the disk still holds exactly
+    those texts: a render that ran at the same time with other inputs (another
+    UVTORCH_INDEX_URL, an edited spec) and wrote after this one leaves no record claiming a
+    state no render produced. A cache that cannot be written only costs speed, so every
+    failure here is silent.
     """
     folder = records_dir(env)
-    key = inputs_digest(project_dir, spec_file, env) if folder is not None else None
-    if folder is None or key is None:
+    if folder is None:
         return
     project = os.path.abspath(project_dir)
+    named, _ = _spec_path(project, spec_file)
+    pyproject_bytes = pyproject.encode("utf-8")
+    spec_bytes = None if spec is None else spec.encode("utf-8")
+    key = _digest(project, named, env, pyproject_bytes, spec_bytes)
     lines = []
-    for relative in generated:
-        digest = _file_digest(os.path.join(project, relative))
-        if digest is None or "\n" in relative:
+    for relative, text in generated.items():
+        if "\n" in relative:
             return
-        lines.append(f"{digest} {relative}\n")
+        lines.append(f"{sha256(text.encode('utf-8')).hexdigest()} {relative}\n")
     lines.append(END + "\n")
     temporary = os.path.join(folder, f".{key}.{os.getpid()}.tmp")
     try:
         os.makedirs(folder, exist_ok=True)
         with open(temporary, "w", encoding="utf-8") as file:
             file.writelines(lines)
+        if inputs_digest(project_dir, spec_file, env) != key or not all(
+            _file_digest(os.path.join(project, relative)) == line.partition(" ")[0]
+            for relative, line in zip(generated, lines, strict=False)
+        ):  # another render changed the project since this one wrote it
+            _unlink(temporary)
+            return
         os.replace(temporary, os.path.join(folder, key))  # readers never see half a record
         _prune(folder)
     except OSError:
@@ -229,5 +287,7 @@ def main(args: list[str]) -> int | None:
     if not up_to_date(project, spec, os.environ):
         return None
     label = display_path(os.path.join(project, "pyproject.toml"))
+    if not label.isprintable() or label.lstrip().startswith("::"):
+        return None  # the full CLI prints such a name escaped (terminal.py)
     print(f"{label} and the generated files: up to date (unchanged)", file=sys.stderr)
     return 0

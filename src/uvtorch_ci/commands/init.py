@@ -16,8 +16,11 @@ from ..project import ProjectTexts, render_project
 from ..pyproject.data import parse_toml, requires_python
 from ..releases.table import load_table
 from ..resources import smoke_source
+from ..spec.reader import quoted
+from ..spec.values import is_project_name
 from .files import Output, read_text, write_all
 from .paths import display_path
+from .terminal import safe
 from .uv import find_uv
 from .verify import lock_and_verify
 from .workspace import ci_outputs, echo_builds
@@ -60,7 +63,7 @@ def init_command(
     if standalone.is_file():
         raise init_project.existing_spec(display_path(standalone), "uvtorch.toml")
     # Refuse what no answer can fix before asking anything.
-    old = read_text(pyproject_path, label)
+    old = read_text(pyproject_path, label, root=directory)
     existing = parse_toml(old, label) if old is not None else None
     if existing is not None:
         if init_project.has_spec(existing):
@@ -79,6 +82,13 @@ def init_command(
         requires_python=requires_python(existing) if existing is not None else None,
     )
     if old is None:
+        if name is not None and not is_project_name(name):
+            raise SpecError(
+                f"{quoted(name)} is not a project name uv accepts",
+                where="--name",
+                hint="letters, digits, '.', '_' and '-', starting and ending with a letter "
+                "or digit (PEP 508), e.g. --name my-project",
+            )
         name = name or init_project.project_name(directory.resolve().name)
         if canonicalize_name(name) in (canonicalize_name(p) for p in ("torch", *answers.packages)):
             raise SpecError(
@@ -110,11 +120,11 @@ def init_command(
         outputs.append(output)
     uv = find_uv(env) if lock else None
 
-    write_all([(o.path, o.new, o.label) for o in outputs if o.changed])
+    write_all([(o.path, o.new, o.label) for o in outputs if o.changed], root=directory)
     for output in outputs:
         if output.changed:
             done = "spec added, rendered" if output.old is not None else "created"
-            click.echo(f"{output.label}: {done}", err=True)
+            click.echo(safe(f"{output.label}: {done}"), err=True)
     echo_builds(rendered, indent="  ")
 
     code = EXIT_OK
@@ -124,5 +134,5 @@ def init_command(
     steps = init_project.next_steps(
         rendered.plan, cd=None if here else display_path(directory), locked=uv is not None
     )
-    click.echo("next:\n" + "".join(f"  {step}\n" for step in steps), err=True, nl=False)
+    click.echo(safe("next:\n" + "".join(f"  {step}\n" for step in steps)), err=True, nl=False)
     return code

@@ -173,10 +173,13 @@ def detect_cli(torch_version: str | None, as_json: bool) -> None:
 
     from ..detect.choice import detect
     from ..detect.report import detection_json, format_report
+    from .terminal import safe
 
     detection = detect(os.environ, torch=torch_version)
-    click.echo(
-        json.dumps(detection_json(detection), indent=2) if as_json else format_report(detection)
+    click.echo(  # the report quotes what the machine's files say: escaped
+        json.dumps(detection_json(detection), indent=2)
+        if as_json
+        else safe(format_report(detection))
     )
 
 
@@ -419,6 +422,7 @@ def releases_refresh_cli(
     Exit 0 when the table is current, 1 when it changed (written with --write), 2 on errors.
     """
     from .releases import refresh_command
+    from .terminal import safe
 
     sys.exit(
         refresh_command(
@@ -428,20 +432,45 @@ def releases_refresh_cli(
             write=write,
             timeout=timeout,
             env=os.environ,
-            echo=click.echo,
-            progress=lambda message: click.echo(message, err=True),
+            echo=lambda text: click.echo(safe(text)),  # names and URLs from the indexes
+            progress=lambda message: click.echo(safe(message), err=True),
         )
     )
 
 
 def _report(error: UvtorchError) -> None:
+    """The error on stderr, every line made safe (no value steers the terminal or forges a
+    workflow command); under GitHub Actions also as an `::error` annotation on the file and
+    line it names."""
+    import re
+
+    from .terminal import annotation, safe
+
     text = str(error)
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        first, _, rest = text.partition("\n")
-        file = f" file={error.file}" if error.file else ""
-        click.echo(f"::error{file}::{first}{' ' + rest.strip() if rest else ''}", err=True)
-    else:
-        click.echo(f"error: {text}", err=True)
+        place = re.match(r"line (\d+)(?:, column (\d+))?", error.where or "")
+        line, column = place.groups() if place else (None, None)
+        click.echo(
+            annotation(
+                text,
+                file=error.file,
+                line=int(line) if line else None,
+                column=int(column) if column else None,
+            ),
+            err=True,
+        )
+    click.echo(safe(f"error: {text}"), err=True)
+
+
+def _show_usage_error(error: click.ClickException) -> None:
+    """click's own message (usage and error), made safe like ours: it repeats what was typed."""
+    import io
+
+    from .terminal import safe
+
+    buffer = io.StringIO()
+    error.show(file=buffer)
+    click.echo(safe(buffer.getvalue()), err=True, nl=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -455,7 +484,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("aborted", err=True)
         return EXIT_PROBLEM
     except click.ClickException as error:
-        error.show()
+        _show_usage_error(error)
         return EXIT_BAD_INPUT
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else EXIT_OK

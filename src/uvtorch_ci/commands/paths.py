@@ -10,7 +10,9 @@ import os
 def display_path(path: str | os.PathLike[str]) -> str:
     text = os.fspath(path)
     try:
-        full, cwd = os.path.realpath(text), os.path.realpath(os.getcwd())
+        # the folders resolved, the file itself not: a link is named as the user named it
+        head, name = os.path.split(os.path.abspath(text))
+        full, cwd = os.path.join(os.path.realpath(head), name), os.path.realpath(os.getcwd())
     except (OSError, ValueError):  # an unreadable cwd, a NUL in the name
         return text
     if full == cwd or full.startswith(cwd.rstrip(os.sep) + os.sep):

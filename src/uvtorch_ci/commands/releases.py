@@ -13,6 +13,8 @@ from ..releases.refresh import build_table, summarize
 from ..releases.table import TABLE_PATH, dump_table, load_table, parse_table
 from ..releases.view import as_json, as_text, select
 from ..spec.parse import DEFAULT_INDEX_URL, INDEX_URL_ENV
+from ..spec.reader import quoted
+from ..spec.values import redact
 from .files import Output, read_text, write_atomic
 from .paths import display_path
 
@@ -40,6 +42,7 @@ def refresh_command(
 ) -> int:
     """Rebuild the table from the indexes; print the diff against `table_path` (default: the
     shipped table) and write it only when `write`. 0 when current, 1 when it changed."""
+    index_place = "--index-url" if index_url else f"the environment variable {INDEX_URL_ENV}"
     index_url = index_url or env.get(INDEX_URL_ENV) or DEFAULT_INDEX_URL
     path = table_path if table_path is not None else TABLE_PATH
     label = display_path(path)
@@ -50,8 +53,15 @@ def refresh_command(
         previous = parse_table(old)
     except (ValueError, KeyError, TypeError) as error:
         raise RefreshError(f"not a release table: {error}", file=label) from None
-    fetcher = Fetcher(timeout=timeout, progress=progress)
     pypi_url = pypi_url or DEFAULT_PYPI_URL
+    for url, where in ((index_url, index_place), (pypi_url, "--pypi-url")):
+        if redact(url) != url:  # refresh prints every URL it fetches: never a secret
+            raise RefreshError(
+                f"{quoted(redact(url))} holds credentials, a query or a fragment",
+                where=where,
+                hint="refresh reads public indexes; give the URL without them",
+            )
+    fetcher = Fetcher(timeout=timeout, progress=progress)
     observed = observe(fetcher, index_url, pypi_url, previous)
     refreshed = build_table(observed, previous)
     for note in refreshed.notes:

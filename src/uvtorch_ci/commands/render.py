@@ -9,10 +9,11 @@ from pathlib import Path
 import click
 
 from ..errors import EXIT_OK, EXIT_PROBLEM
-from .files import write_all
+from .files import remove_leftovers, write_all
+from .terminal import safe
 from .uv import find_uv
 from .verify import lock_and_verify
-from .workspace import echo_builds, load_and_render
+from .workspace import echo_builds, load_and_render, read_project
 
 
 def render_command(
@@ -29,7 +30,8 @@ def render_command(
     from ..github.fingerprint import hand_edit
 
     uv = find_uv(env) if lock and not check else None
-    rendered, outputs = load_and_render(project_dir, spec_file, env)
+    texts = read_project(project_dir, spec_file)
+    rendered, outputs = load_and_render(project_dir, spec_file, env, texts=texts)
     changed = [output for output in outputs if output.changed]
     edited = [
         (output, reason)
@@ -41,8 +43,8 @@ def render_command(
     if edited and not force:
         for output, reason in edited:
             click.echo(
-                f"error: {output.label}: {reason}; nothing was written.\n"
-                "  hint: to keep the edit, make it in the spec or in a workflow file of your "
+                safe(f"error: {output.label}: {reason}; nothing was written.")
+                + "\n  hint: to keep the edit, make it in the spec or in a workflow file of your "
                 "own (set `workflow` in the spec to another path), then render again; "
                 "`uvtorch-ci render --force` overwrites it",
                 err=True,
@@ -50,10 +52,11 @@ def render_command(
         return EXIT_PROBLEM
     if show_diff:
         for output in changed:
-            click.echo(output.diff(), nl=False)
+            click.echo(safe(output.diff()), nl=False)
     echo_builds(rendered)
     if not check:  # all or nothing: a write that fails leaves every file as it was
-        write_all([(o.path, o.new, o.label) for o in outputs if o.changed])
+        remove_leftovers([o.path for o in outputs], root=project_dir)
+        write_all([(o.path, o.new, o.label) for o in outputs if o.changed], root=project_dir)
     for output in outputs:
         if not output.changed:
             state = "up to date"
@@ -61,12 +64,20 @@ def render_command(
             state = "would change"
         else:
             state = "updated" if output.old is not None else "created"
-        click.echo(f"{output.label}: {state}", err=True)
+        click.echo(safe(f"{output.label}: {state}"), err=True)
     if check and changed:
         return EXIT_PROBLEM
     from .fastcheck import remember
 
-    remember(project_dir, spec_file, env, list(rendered.ci_files))  # all current now
+    left = [output.new if output.changed else output.old or "" for output in outputs]
+    remember(  # all current now: what this render read and left
+        project_dir,
+        spec_file,
+        env,
+        pyproject=left[0],
+        spec=texts.spec,
+        generated=dict(zip(rendered.ci_files, left[1:], strict=True)),
+    )
     if uv is not None:
         return lock_and_verify(uv, project_dir, spec_file, env)
     return EXIT_OK

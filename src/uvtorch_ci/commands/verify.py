@@ -9,10 +9,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import EXIT_OK, EXIT_PROBLEM, UvtorchError
+from ..errors import (
+    EXIT_OK,
+    EXIT_PROBLEM,
+    NESTING_MESSAGE,
+    UvtorchError,
+    toml_deepest_line,
+)
 from ..releases.table import load_table
-from .files import read_text
+from .files import PathError, read_text
 from .paths import display_path
+from .terminal import annotation, safe
 from .workspace import load_and_render, pyproject_output, read_project
 
 if TYPE_CHECKING:
@@ -40,18 +47,28 @@ def verify_project(project_dir: Path, spec_file: Path | None, env: Mapping[str, 
     lock_label = display_path(lock_path)
     hint = "run `uv lock` in the project to create it, then verify again"
     try:
-        lock_text = read_text(lock_path, lock_label)
+        lock_text = read_text(lock_path, lock_label, root=project_dir)
+    except PathError:
+        raise  # its own hint says what to do with such a path
     except UvtorchError as error:
         raise LockError(error.message, file=lock_label, where=error.where, hint=hint) from None
     if lock_text is None:
         raise LockError("not found", file=lock_label, hint=hint)
-    verdicts = verify(
-        plan,
-        lock_text,
-        pyproject.old or "",
-        lock_file=lock_label,
-        pyproject_file=pyproject.label,
-    )
+    try:
+        verdicts = verify(
+            plan,
+            lock_text,
+            pyproject.old or "",
+            lock_file=lock_label,
+            pyproject_file=pyproject.label,
+        )
+    except RecursionError:  # pyproject.toml was read above: the lock nests too deep for tomllib
+        raise LockError(
+            f"not valid TOML here: {NESTING_MESSAGE}",
+            file=lock_label,
+            where=f"line {toml_deepest_line(lock_text)}",
+            hint=hint,
+        ) from None
     if pyproject.changed:
         verdicts = verdicts.with_notes(
             f"{pyproject.label} is not what the spec renders: "
@@ -66,7 +83,7 @@ def verify_command(project_dir: Path, spec_file: Path | None, *, env: Mapping[st
     from ..verify.report import format_report
 
     verdicts = verify_project(project_dir, spec_file, env)
-    click.echo(format_report(verdicts), nl=False)
+    click.echo(safe(format_report(verdicts)), nl=False)
     if env.get("GITHUB_ACTIONS") == "true":
         for line in _annotations(verdicts):
             click.echo(line)
@@ -87,17 +104,17 @@ def explain_command(
     if as_json:
         click.echo(json.dumps(verdicts_json(verdicts), indent=2))
     else:
-        click.echo(format_report(verdicts, sizes=True), nl=False)
+        click.echo(safe(format_report(verdicts, sizes=True)), nl=False)
     return EXIT_OK
 
 
 def _annotations(verdicts: Verdicts) -> list[str]:
     """GitHub Actions error annotations, one per problem (the job log shows them on top)."""
-    file = f" file={verdicts.lock_file}"
+    file = verdicts.lock_file
     if verdicts.stale:
-        return [f"::error{file}::uv.lock is stale: {reason}" for reason in verdicts.stale]
+        return [annotation(f"uv.lock is stale: {reason}", file=file) for reason in verdicts.stale]
     return [
-        f"::error{file}::{target.name} (Python {target.python}): {problem}"
+        annotation(f"{target.name} (Python {target.python}): {problem}", file=file)
         for target in verdicts.targets
         for problem in (
             *target.problems,
@@ -112,7 +129,7 @@ def lock_and_verify(
     """Run `uv lock` in the project, then verify the lock; exit 1 when either fails."""
     import subprocess
 
-    click.echo(f"running: uv lock (in {display_path(project_dir)})", err=True)
+    click.echo(safe(f"running: uv lock (in {display_path(project_dir)})"), err=True)
     try:
         result = subprocess.run([uv, "lock"], cwd=project_dir, env=dict(env), check=False)
     except OSError as error:

@@ -16,13 +16,14 @@ from ..resources import smoke_source
 from .fastcheck import cache_dir
 from .files import Output, read_text
 from .paths import display_path
+from .terminal import safe
 
 
 def read_project(project_dir: Path, spec_file: Path | None) -> ProjectTexts:
     """pyproject.toml and the spec file (when there is one); errors when either is missing."""
     pyproject_path = project_dir / "pyproject.toml"
     pyproject_label = display_path(pyproject_path)
-    text = read_text(pyproject_path, pyproject_label)
+    text = read_text(pyproject_path, pyproject_label, root=project_dir)
     if text is None:
         raise PyprojectError(
             "not found", file=pyproject_label, hint="run in a project, or pass --project DIR"
@@ -30,7 +31,7 @@ def read_project(project_dir: Path, spec_file: Path | None) -> ProjectTexts:
     explicit = spec_file is not None
     spec_path = spec_file if spec_file is not None else project_dir / "uvtorch.toml"
     spec_label = display_path(spec_path)
-    spec_text = read_text(spec_path, spec_label)
+    spec_text = read_text(spec_path, spec_label, root=project_dir)
     if spec_text is None and explicit:
         raise PyprojectError(
             "not found",
@@ -41,12 +42,18 @@ def read_project(project_dir: Path, spec_file: Path | None) -> ProjectTexts:
 
 
 def load_and_render(
-    project_dir: Path, spec_file: Path | None, env: Mapping[str, str], *, strict: bool = True
+    project_dir: Path,
+    spec_file: Path | None,
+    env: Mapping[str, str],
+    *,
+    strict: bool = True,
+    texts: ProjectTexts | None = None,
 ) -> tuple[Rendered, list[Output]]:
-    """Read the project, render everything, and pair each output with what is on disk."""
+    """Read the project (unless `texts` holds it, as read already), render everything, and
+    pair each output with what is on disk."""
     from ..templating import keep_compiled_templates
 
-    texts = read_project(project_dir, spec_file)
+    texts = texts or read_project(project_dir, spec_file)
     cache = cache_dir(env)
     keep_compiled_templates(os.path.join(cache, "templates") if cache is not None else None)
     rendered = render_project(
@@ -66,7 +73,7 @@ def ci_outputs(project_dir: Path, rendered: Rendered) -> list[Output]:
     for relative, new in rendered.ci_files.items():
         path = project_dir / relative
         label = display_path(path)
-        outputs.append(Output(path, label, read_text(path, label), new))
+        outputs.append(Output(path, label, read_text(path, label, root=project_dir), new))
     return outputs
 
 
@@ -74,9 +81,10 @@ def echo_builds(rendered: Rendered, indent: str = "") -> None:
     """What each target gets and from where, then what was taken over (on stderr)."""
     for build in rendered.plan.builds:
         packages = ", ".join(f"{name} {version}" for name, version in build.versions.items())
-        click.echo(f"{indent}{build.target.name}: {packages} from {build.index.url}", err=True)
-    for note in rendered.pyproject.notes:
-        click.echo(f"  {note}", err=True)
+        line = f"{indent}{build.target.name}: {packages} from {build.index.url}"
+        click.echo(safe(line), err=True)
+    for note in rendered.pyproject.notes:  # they quote the user's names and URLs
+        click.echo(safe(f"  {note}"), err=True)
 
 
 def pyproject_output(project_dir: Path, texts: ProjectTexts, new: str) -> Output:

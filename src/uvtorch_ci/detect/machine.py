@@ -116,7 +116,7 @@ def run_nvidia_smi(
     except (OSError, subprocess.SubprocessError):
         return None
     lines = [line.strip() for line in done.stdout.splitlines() if line.strip()]
-    if done.returncode != 0 or not lines or not DRIVER_VERSION.match(lines[0]):
+    if done.returncode != 0 or not lines or not DRIVER_VERSION.fullmatch(lines[0]):
         return None
     return lines[0]
 
@@ -127,7 +127,7 @@ def read_driver(
     """(driver version, where it was read) from /sys, /proc, then nvidia-smi, as uv does."""
     if os_name == "linux":
         text = _read(root / SYS_DRIVER)
-        if text is not None and DRIVER_VERSION.match(text.strip()):
+        if text is not None and DRIVER_VERSION.fullmatch(text.strip()):
             return text.strip(), "/" + SYS_DRIVER
         found = parse_proc_version(_read(root / PROC_DRIVER) or "")
         if found:
@@ -166,7 +166,7 @@ def _override(
     value = env[name].strip()
     if value.lower() == NONE:
         return None
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         raise DetectError(
             f'"{env[name]}" is not {what}',
             where=name,

@@ -96,7 +96,7 @@ def default_torch(table: ReleaseTable) -> str:
 
 
 def newest_cuda(release: Release, platform: str) -> str | None:
-    cudas = [b for b in release.backends(platform) if CUDA.match(b)]
+    cudas = [b for b in release.backends(platform) if CUDA.fullmatch(b)]
     return max(cudas, key=lambda b: int(b[2:])) if cudas else None
 
 

@@ -11,19 +11,35 @@ import tomllib
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import PyprojectError, toml_error_place
+from ..errors import NESTING_MESSAGE, PyprojectError, toml_deepest_line, toml_error_place
 
 FAMILY = ("torch", "torchvision", "torchaudio")
+BOM = "\ufeff"  # a UTF-8 byte order mark, as decoded
 PYTORCH_INDEX_URL = re.compile(r"/whl/(?:nightly/|test/)?(?:cpu|cu[0-9]+|rocm[0-9.]+|xpu)/?$")
 
 
 def parse_toml(text: str, file: str) -> dict[str, Any]:
-    """tomllib.loads with the error turned into a PyprojectError naming the line."""
+    """tomllib.loads with the error turned into a PyprojectError naming the line: a syntax
+    error, or nesting too deep to read (tomllib recurses, and gives up at about a thousand
+    levels). A UTF-8 byte order mark at the start is skipped, as uv skips it."""
+    text = text.removeprefix(BOM)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         message, where = toml_error_place(error, text)
         raise PyprojectError(f"not valid TOML: {message}", file=file, where=where) from None
+    except RecursionError:
+        raise nesting_error(text, file) from None
+
+
+def nesting_error(text: str, file: str) -> PyprojectError:
+    """The error for TOML nested deeper than a parser reads, at its deepest line."""
+    return PyprojectError(
+        f"not valid TOML here: {NESTING_MESSAGE}",
+        file=file,
+        where=f"line {toml_deepest_line(text)}",
+        hint="nest fewer levels",
+    )
 
 
 def is_pytorch_index(url: str, base: str) -> bool:

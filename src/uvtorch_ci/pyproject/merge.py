@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import tomlkit
+import tomlkit.exceptions
 from packaging.utils import canonicalize_name
 
 from ..errors import PyprojectError
-from .data import parse_toml
+from .data import BOM, nesting_error, parse_toml
 from .lines import cut, edit_lines, hide_arrays_of_tables, unhide
 from .shapes import check_environments, check_shapes
 from .takeover import IndexTakeover
@@ -53,11 +54,23 @@ def merge_blocks(
     `environments` maps each targeted platform to a PEP 508 environment; a `[tool.uv]
     environments` setting that shuts one of them out is refused.
     """
+    if old_text.startswith(BOM):  # uv reads past a byte order mark; it stays where it is
+        merged = merge_blocks(
+            old_text.removeprefix(BOM),
+            blocks_text,
+            file=file,
+            pytorch_base=pytorch_base,
+            environments=environments,
+        )
+        return Merged(BOM + merged.text, merged.notes)
     data = parse_toml(old_text, file)
     check_shapes(data, file)
     merge = _Merge(old_text, data, blocks_text, file, pytorch_base)
     check_environments(data, environments or {}, file)
-    return merge.run()
+    try:
+        return merge.run()
+    except RecursionError:  # a value deep enough for tomllib, too deep for tomlkit's writer
+        raise nesting_error(old_text, file) from None
 
 
 class _Merge:
@@ -100,7 +113,15 @@ class _Merge:
                 "list dependencies in [project].dependencies instead",
             )
         visible, hidden = hide_arrays_of_tables(self.old_text)
-        doc = tomlkit.parse(visible)
+        try:
+            doc = tomlkit.parse(visible)
+        except tomlkit.exceptions.ParseError as error:  # what tomllib reads and tomlkit not:
+            raise self.fail(  # nesting past tomlkit's 100 levels
+                f"line {error.line}, column {error.col}",
+                "uvtorch-ci cannot edit this file: tomlkit, which it edits TOML with, "
+                f"refuses it ({re.sub(r' at line [0-9]+ col [0-9]+$', '', str(error))})",
+                "nest fewer levels" if "nested" in str(error) else "",
+            ) from None
         written = tomlkit.dumps(doc)
         if written != visible:
             raise self._layout_error(unhide(written, hidden) or written)

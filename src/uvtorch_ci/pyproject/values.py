@@ -24,7 +24,7 @@ from .tomltext import scan
 
 def is_backend_extra(name: str) -> bool:
     """An extra named after a backend (plan.extra_name's form: rocm6.2 is the extra rocm6-2)."""
-    return bool(BACKEND_PATTERN.match(canonicalize_name(name).replace("-", ".")))
+    return bool(BACKEND_PATTERN.fullmatch(canonicalize_name(name).replace("-", ".")))
 
 
 @dataclass

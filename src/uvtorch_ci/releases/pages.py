@@ -213,5 +213,5 @@ def listed_backends(page: SimplePage) -> tuple[str, ...]:
     """The backend indexes a root page names (download.pytorch.org's root names projects)."""
     names = {name.strip("/") for name in page.names}
     return tuple(
-        sorted((n for n in names if BACKEND_PATTERN.match(n) and n != "mps"), key=backend_order)
+        sorted((n for n in names if BACKEND_PATTERN.fullmatch(n) and n != "mps"), key=backend_order)
     )

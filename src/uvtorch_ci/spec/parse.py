@@ -16,17 +16,14 @@ from packaging.version import InvalidVersion, Version
 from ..errors import SpecError, did_you_mean, one_of
 from ..releases.table import COMPANIONS
 from ..resources import DEFAULT_WORKFLOW
-from .reader import Reader, kind
+from .reader import Reader, kind, quoted
 from .targets import Target, parse_targets
+from .values import index_url_problem, is_action_ref, is_python_version, is_workflow_path
 
 DEFAULT_INDEX_URL = "https://download.pytorch.org/whl"
 INDEX_URL_ENV = "UVTORCH_INDEX_URL"
 
 TOP_KEYS = ("torch", "packages", "python", "index-url", "workflow", "action", "ci-tool", "targets")
-ACTION_REF = re.compile(
-    r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+|\./[A-Za-z0-9_./-]*)$"
-)
-PYTHON_VERSION = re.compile(r"^3\.[0-9]{1,2}$")
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,7 @@ def parse_spec(
             suggestion = "" if package == "torch" else did_you_mean(package, COMPANIONS)
             raise r.fail(
                 f"packages[{i}]",
-                f'unknown companion "{package}"{suggestion}; {one_of(COMPANIONS)}',
+                f"unknown companion {quoted(package)}{suggestion}; {one_of(COMPANIONS)}",
                 hint,
             )
     if len(set(packages)) != len(packages):
@@ -99,8 +96,8 @@ def parse_spec(
 
     python = r.strings(data, "python", "python") or ()
     for i, version in enumerate(python):
-        if not PYTHON_VERSION.match(version):
-            raise r.fail(f"python[{i}]", f'"{version}" is not a Python version like "3.12"')
+        if not is_python_version(version):
+            raise r.fail(f"python[{i}]", f'{quoted(version)} is not a Python version like "3.12"')
     if len(set(python)) != len(python):
         raise r.fail("python", "lists a Python version twice")
     if requires_python and python:
@@ -108,27 +105,24 @@ def parse_spec(
 
     index_url = env.get(INDEX_URL_ENV) or r.string(data, "index-url", "index-url")
     index_url = (index_url or DEFAULT_INDEX_URL).rstrip("/")
-    if not re.match(r"^(https?|file)://[^\s\"'`$\\]+$", index_url):
-        message = f'"{index_url}" is not an http(s) or file URL'
-        hint = f"the base of the PyTorch indexes, e.g. {DEFAULT_INDEX_URL}"
+    problem = index_url_problem(index_url)
+    if problem is not None:
+        message = problem[0]
+        hint = problem[1] or f"the base of the PyTorch indexes, e.g. {DEFAULT_INDEX_URL}"
         if env.get(INDEX_URL_ENV):  # the environment's value: not a key of the spec file
             raise SpecError(message, where=f"the environment variable {INDEX_URL_ENV}", hint=hint)
         raise r.fail("index-url", message, hint)
 
     workflow = r.string(data, "workflow", "workflow") or DEFAULT_WORKFLOW
-    if (
-        workflow.startswith(("/", "\\"))
-        or ".." in workflow.split("/")
-        or not re.match(r"^[A-Za-z0-9._/-]+\.ya?ml$", workflow)
-    ):
+    if not is_workflow_path(workflow):
         raise r.fail(
             "workflow",
-            f'"{workflow}" is not a relative path to a .yml file inside the project',
+            f"{quoted(workflow)} is not a relative path to a .yml file inside the project",
             f"for example {DEFAULT_WORKFLOW}",
         )
 
     action = r.string(data, "action", "action")
-    if action is not None and not ACTION_REF.match(action):
+    if action is not None and not is_action_ref(action):
         raise r.fail(
             "action",
             f"{action!r} is not an action reference",
@@ -178,7 +172,8 @@ def _torch_specifier(r: Reader, text: str) -> SpecifierSet:
     if "+" in text:
         raise r.fail(
             "torch",
-            f'"{text}" carries a local tag; the tag differs per platform and uvtorch-ci picks it',
+            f"{quoted(text)} carries a local tag; the tag differs per platform and uvtorch-ci "
+            "picks it",
             f'write the plain version, e.g. "{text.split("+")[0]}"',
         )
     try:
@@ -192,7 +187,7 @@ def _torch_specifier(r: Reader, text: str) -> SpecifierSet:
     except InvalidSpecifier:
         raise r.fail(
             "torch",
-            f'"{text}" is neither a version nor a PEP 440 specifier',
+            f"{quoted(text)} is neither a version nor a PEP 440 specifier",
             'e.g. "2.5.0" or ">=2.5,<2.6"',
         ) from None
     if not len(specifier):

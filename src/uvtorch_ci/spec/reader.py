@@ -55,6 +55,12 @@ class Reader:
         return tuple(value)
 
 
+def quoted(text: str) -> str:
+    """A value in double quotes for a message, a newline or a control character in it
+    escaped ("cu124\\n"), so that a message line is never split by a value."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def kind(value: object) -> str:
     """A TOML value's type in words, for messages ("a string", "a table" ...)."""
     return {

@@ -4,19 +4,15 @@ one runner."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ..errors import did_you_mean, one_of
 from ..platforms import PLATFORMS
-from ..releases.table import BACKEND_PATTERN, index_backend
-from .reader import Reader, kind
+from ..releases.table import index_backend
+from .reader import Reader, kind, quoted
+from .values import is_backend, is_runner_label, is_target_name
 
 TARGET_KEYS = ("platform", "backend", "runner", "gpu", "name")
-# Names and runner labels end up in YAML and in shell environments: keep them to a
-# charset that needs no quoting anywhere.
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-SAFE_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 @dataclass(frozen=True)
@@ -57,17 +53,17 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
         if platform not in PLATFORMS:
             raise r.fail(
                 f"{where}.platform",
-                f'unknown platform "{platform}"{did_you_mean(platform, PLATFORMS)}; '
+                f"unknown platform {quoted(platform)}{did_you_mean(platform, PLATFORMS)}; "
                 f"{one_of(PLATFORMS)}",
             )
         backend = r.string(item, "backend", f"{where}.backend")
         if backend is None:
             raise r.fail(f"{where}.backend", "missing; one of: cpu, cuXYZ, rocmX.Y, xpu, mps")
-        if not BACKEND_PATTERN.match(backend):
+        if not is_backend(backend):
             suggestion = did_you_mean(backend, ("cpu", "mps", "xpu", "cu124", "cu126", "cu128"))
             raise r.fail(
                 f"{where}.backend",
-                f'unknown backend "{backend}"{suggestion}; one of: cpu, cuXYZ (e.g. cu124), '
+                f"unknown backend {quoted(backend)}{suggestion}; one of: cpu, cuXYZ (e.g. cu124), "
                 "rocmX.Y (e.g. rocm6.2), xpu, mps",
             )
         if backend == "mps" and not platform.startswith("macos"):
@@ -80,7 +76,7 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
             raise r.fail(
                 f"{where}.backend",
                 f"macOS builds are cpu builds with MPS compiled in; "
-                f'"{backend}" does not exist there',
+                f"{quoted(backend)} does not exist there",
                 'use backend = "mps" (or "cpu")',
             )
         runner = r.strings(item, "runner", f"{where}.runner")
@@ -90,7 +86,7 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
                     f"{where}.runner", "is an empty list; give a runner label or a list of labels"
                 )
             for label in runner:
-                if not SAFE_LABEL.match(label):
+                if not is_runner_label(label):
                     raise r.fail(
                         f"{where}.runner",
                         f"runner label {label!r} may only hold letters, digits, '.', '_' and '-'",
@@ -99,7 +95,7 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
         if not isinstance(gpu, bool):
             raise r.fail(f"{where}.gpu", f"must be true or false, not {kind(gpu)}")
         name = r.string(item, "name", f"{where}.name") or f"{platform}-{backend}"
-        if not SAFE_NAME.match(name):
+        if not is_target_name(name):
             raise r.fail(
                 f"{where}.name",
                 f"target name {name!r} may only hold letters, digits, '.', '_' and '-' "

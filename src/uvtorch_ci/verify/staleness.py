@@ -59,7 +59,7 @@ def staleness(
     """Compare `pyproject_text` with what `lock` was locked from; PyprojectError when it is
     not TOML."""
     try:
-        pyproject = tomllib.loads(pyproject_text)
+        pyproject = tomllib.loads(pyproject_text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as error:
         raise PyprojectError(f"not valid TOML: {error}", file=pyproject_file) from None
     name = _table(pyproject, "project").get("name")
