@@ -158,6 +158,8 @@ def line(result: Result, check: str) -> str:
     [
         pytest.param(CU124, "cu124", id="cu124"),
         pytest.param(FakeBuild("2.5.0", cuda="12.4"), "cu124", id="pypi-untagged-cu124"),
+        pytest.param(FakeBuild("2.9.1+cpu"), "cpu", id="aarch64-cpu-tagged"),
+        pytest.param(FakeBuild("2.9.1"), "cpu", id="aarch64-cpu-untagged"),
         pytest.param(CPU, "cpu", id="cpu"),
         pytest.param(ROCM62, "rocm6.2", id="rocm6.2"),
         pytest.param(MACOS, "mps", id="macos-mps"),
@@ -194,7 +196,11 @@ def test_matching_build_passes(tmp_path: Path, build: FakeBuild, expect: str) ->
         (FakeBuild("2.5.0"), "mps", "build", "needs macOS"),
         (FakeBuild("2.5.0", macos=True), "mps", "build", "torch.backends.mps.is_built() is False"),
         # A +cpu tag where cu124 is expected fails even if the build numbers look right.
-        (FakeBuild("2.5.0+cpu", cuda="12.4"), "cu124", "local tag", "wanted +cu124"),
+        (FakeBuild("2.5.0+cpu", cuda="12.4"), "cu124", "local tag", "wanted +cu124 or none"),
+        # The whole tag is compared: +cu121 is another backend even when the numbers say 12.4.
+        (FakeBuild("2.5.0+cu121", cuda="12.4"), "cu124", "local tag", "+cu121 does not match"),
+        (FakeBuild("2.5.0+cu12", cuda="12.4"), "cu124", "local tag", "+cu12 does not match"),
+        (FakeBuild("2.5.0+cu1245", cuda="12.4"), "cu124", "local tag", "+cu1245 does not match"),
     ],
 )
 def test_mismatched_build_fails_with_reason(
@@ -510,7 +516,7 @@ def test_github_outputs_summary_and_annotations(tmp_path: Path) -> None:
         "::error title=torch smoke check::build: expected a CUDA 12.4 build, found a CPU-only "
         "build (torch.version.cuda and torch.version.hip are None)",
         "::error title=torch smoke check::local tag: +cpu does not match --expect cu124: "
-        "wanted +cu124",
+        "wanted +cu124 or none",
     ]
 
 

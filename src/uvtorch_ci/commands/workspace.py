@@ -11,7 +11,7 @@ import click
 
 from ..errors import PyprojectError
 from ..project import ProjectTexts, Rendered, render_project
-from ..releases.table import load_table
+from ..releases.table import accepted_tags, load_table
 from ..resources import smoke_source
 from .fastcheck import cache_dir
 from .files import Output, read_text
@@ -73,8 +73,14 @@ def ci_outputs(project_dir: Path, rendered: Rendered) -> list[Output]:
 def echo_builds(rendered: Rendered, indent: str = "") -> None:
     """What each target gets and from where, then what was taken over (on stderr)."""
     for build in rendered.plan.builds:
-        packages = ", ".join(f"{name} {version}" for name, version in build.versions.items())
-        click.echo(f"{indent}{build.target.name}: {packages} from {build.index.url}", err=True)
+        packages = ", ".join(
+            f"{name} {version.partition('+')[0]}" for name, version in build.versions.items()
+        )
+        tags = accepted_tags(build.target.backend)
+        click.echo(
+            f"{indent}{build.target.name}: {packages} (local tag {tags}) from {build.index.url}",
+            err=True,
+        )
     for note in rendered.pyproject.notes:
         click.echo(f"  {note}", err=True)
 

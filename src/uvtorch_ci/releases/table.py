@@ -85,6 +85,20 @@ def index_backend(backend: str) -> str:
     return "cpu" if backend == "mps" else backend
 
 
+def own_tag(backend: str) -> str:
+    """The one local tag a build of `backend` may carry besides none ('' for mps: macOS wheels
+    are never tagged). The indexes tag irregularly (aarch64 torch is +cpu on the cpu index in
+    recent releases, aarch64 torchvision untagged even on CUDA indexes), so verify, smoke and
+    render's report accept this tag or none, and refuse any other."""
+    return "" if backend == "mps" else backend
+
+
+def accepted_tags(backend: str) -> str:
+    """The local tags a build of `backend` may carry, in words: '+cu124 or none', 'none'."""
+    own = own_tag(backend)
+    return f"+{own} or none" if own else "none"
+
+
 @dataclass(frozen=True)
 class ReleaseTable:
     releases: tuple[Release, ...]
