@@ -478,6 +478,15 @@ class Mirror:
             self._write_root_page(PYPI)
         return wheel
 
+    def tag(self, torch: str, platform: str, backend: str, package: str = "torch") -> str:
+        """The local tag, with its '+' ('' for none), that this mirror's habits give `package`
+        of torch release `torch` on the `backend` index for `platform`."""
+        release = self.table.get(torch)
+        if release is None:
+            raise ValueError(f"torch {torch} is not in the release table")
+        tag = self.habits.local_tag(self.table, release, platform, backend, package)
+        return f"+{tag}" if tag else ""
+
     def wheels(self, index: str | None = None, package: str | None = None) -> list[Wheel]:
         """The wheels served, by file name; optionally only those of one index ("pypi" or a
         backend) and one package."""
