@@ -257,7 +257,7 @@ def _close(got: list[list[float]], want: list[list[float]]) -> bool:
     if [len(row) for row in got] != [len(row) for row in want]:
         return False
     # The shapes are equal (checked above); zip(strict=True) would need Python 3.10.
-    pairs = (pair for g, w in zip(got, want) for pair in zip(g, w))
+    pairs = (pair for g, w in zip(got, want) for pair in zip(g, w))  # noqa: B905
     return all(abs(x - y) < 1e-3 for x, y in pairs)
 
 
