@@ -562,3 +562,69 @@ def test_a_file_shared_by_the_indexes_may_sit_at_the_base() -> None:
     """The PyTorch index keeps files several indexes share (Triton) directly under /whl/."""
     lock = text(SEED_LOCK).replace(f'url = "{PT}/cu124/torch-', f'url = "{PT}/torch-')
     assert verify(plan_of(SEED_PYPROJECT), lock, text(SEED_PYPROJECT)).ok
+
+
+# -- what verify must keep doing --------------------------------------------------------------
+
+
+def test_a_stale_lock_with_right_builds_still_fails(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every row is right, yet pyproject.toml changed since locking: the verdict is not ok."""
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.uv]\n", "[tool.uv]\nenvironments = [\"sys_platform == 'linux'\"]\n"
+        )
+    )
+    verdicts = check(SEED_LOCK, text(pyproject.read_text()), spec=SEED_PYPROJECT)
+    assert all(t.ok for t in verdicts.targets)
+    assert verdicts.stale
+    assert not verdicts.ok
+    assert main(["verify", "--project", str(project)]) == EXIT_PROBLEM
+    assert capsys.readouterr().out.splitlines()[-1].startswith("stale: demo/uv.lock predates")
+
+
+def test_a_lock_whose_requires_python_excludes_a_ci_python_is_reported() -> None:
+    lock = SEED_LOCK.replace('requires-python = ">=3.11"', 'requires-python = ">=3.12"', 1)
+    verdicts = check(lock)
+    failed = failures(verdicts)
+    assert failed[("linux-x86_64-cu124", "3.11", "")] == [
+        "uv.lock's requires-python (>=3.12) excludes 3.11"
+    ]
+    assert {key[0] for key in failed if key[1] == "3.11"} == {
+        "linux-x86_64-cu124",
+        "macos-arm64-mps",
+        "linux-aarch64-cpu",
+    }
+    assert not any(key[1] == "3.12" for key in failed)
+
+
+def test_a_requires_python_change_makes_the_lock_stale() -> None:
+    lock = SEED_LOCK.replace('requires-python = ">=3.11"', 'requires-python = ">=3.12"', 1)
+    assert "requires-python is '>=3.11' in pyproject.toml, '>=3.12' in uv.lock" in (
+        check(lock).stale
+    )
+
+
+def test_verify_follows_the_dev_group_uv_sync_installs() -> None:
+    """`uv sync` installs the `dev` dependency group by default: torch reached only through
+    it is installed, and verify must see it."""
+    lock = text(SEED_LOCK)
+    start = lock.index('dependencies = [\n    { name = "torch"')
+    end = lock.index("]\n", start) + 2
+    lock = lock[:start] + lock[end:].replace(
+        "[package.metadata]",
+        "[package.dev-dependencies]\ndev = [\n" + lock[start + 16 : end] + "\n[package.metadata]",
+        1,
+    )
+    verdicts = verify(plan_of(SEED_PYPROJECT), lock, text(SEED_PYPROJECT))
+    assert [p.version for t in verdicts.targets for p in t.packages if p.package == "torch"] == [
+        "2.5.0+cu124",
+        "2.5.0+cu124",
+        "2.5.0",
+        "2.5.0",
+        "2.5.0",
+        "2.5.0",
+    ]
+    assert not failures(verdicts)
