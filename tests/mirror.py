@@ -274,7 +274,7 @@ def release_wheels(
     """Every wheel of one release, keyed by (index, package); index is a backend or "pypi".
     `habits` decide the local tags and which free-threaded wheels exist.
 
-    A rocm or xpu index also gets the release's Triton package (`Release.triton_for`) for each
+    A rocm or xpu index also gets the release's Triton packages (`Release.tritons_for`) for each
     platform it builds for, and its torch requires it; the Triton wheels carry no
     Requires-Python (their tags pin CPython), so releases sharing one Triton build agree on
     its bytes. PyPI never lists a Triton package."""
@@ -291,12 +291,12 @@ def release_wheels(
     ]
     variants += [(PYPI, platform, backend) for platform, backend in release.pypi.items()]
     out: dict[tuple[str, str], list[Wheel]] = {}
-    # The Triton package of each rocm/xpu index, with the platforms that index builds for.
-    tritons: dict[str, tuple[str, str, list[str]]] = {}
+    # The Triton packages of each rocm/xpu index, and the platforms that index builds for.
+    tritons: dict[str, tuple[tuple[tuple[str, str], ...], list[str]]] = {}
     for index, platform, backend in variants:
-        triton = release.triton_for(backend) if index != PYPI else None
-        if triton is not None:
-            tritons.setdefault(index, (*triton, []))[2].append(platform)
+        required = release.tritons_for(backend) if index != PYPI else ()
+        if required:
+            tritons.setdefault(index, (required, []))[1].append(platform)
 
     def tag_of(index: str, platform: str, backend: str, package: str) -> str:
         return "" if index == PYPI else habits.local_tag(table, release, platform, index, package)
@@ -309,8 +309,8 @@ def release_wheels(
                 files = torch_sources(version, backend, platform, index)
                 requires: list[str] = []
                 if index in tritons:
-                    name, pinned, platforms = tritons[index]
-                    requires.append(f"{name}=={pinned}; {triton_marker(platforms)}")
+                    required, platforms = tritons[index]
+                    requires += [f"{n}=={v}; {triton_marker(platforms)}" for n, v in required]
             else:
                 files = companion_sources(package, version, backend, platform, index)
                 floor = _companion_floor(table, package, release.companion(package))
@@ -326,8 +326,7 @@ def release_wheels(
                     requires_python=requires_python,
                 )
                 out.setdefault((index, package), []).append(wheel)
-        if index in tritons:
-            name, pinned, _platforms = tritons[index]
+        for name, pinned in tritons.get(index, ((), []))[0]:
             files = triton_sources(name, pinned, index, platform, index)
             for py, abi in pythons:
                 wheel_tag = f"{py}-{abi}-{PLATFORMS[platform].wheel_tag}"

@@ -571,7 +571,7 @@ def test_companions_require_their_torch(
         (
             "rocm7.2",
             "torch-2.13.0+rocm7.2-cp312-cp312-manylinux_2_28_x86_64.whl",
-            [f"triton-rocm==3.9.0; {TRITON_LINUX}"],
+            [f"pytorch-triton-rocm==3.9.0; {TRITON_LINUX}", f"triton-rocm==3.9.0; {TRITON_LINUX}"],
         ),
         (
             "xpu",

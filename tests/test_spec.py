@@ -202,7 +202,8 @@ def test_rocm_routes_its_triton_package_to_the_same_index() -> None:
     text = 'torch = "2.5.0"\n[[targets]]\nplatform = "linux-x86_64"\nbackend = "rocm6.2"\n'
     result = plan(text)
     marker = "sys_platform == 'linux' and platform_machine == 'x86_64'"
-    assert result.dependencies == ("torch==2.5.0", f"pytorch-triton-rocm ; {marker}")
+    # pinned as the release table pins it: what verify checks
+    assert result.dependencies == ("torch==2.5.0", f"pytorch-triton-rocm==3.1.0 ; {marker}")
     assert [s.as_dict() for s in result.sources["pytorch-triton-rocm"]] == [
         {"index": "pytorch-rocm6.2", "marker": marker}
     ]
@@ -211,8 +212,17 @@ def test_rocm_routes_its_triton_package_to_the_same_index() -> None:
 def test_a_range_across_the_triton_rename_is_refused() -> None:
     text = 'torch = ">=2.10,<2.12"\n[[targets]]\nplatform = "linux-x86_64"\nbackend = "rocm7.1"\n'
     message = error(text, requires_python=">=3.10")
-    assert "need differently named Triton packages (pytorch-triton-rocm, triton-rocm)" in message
-    assert plan(text.replace(">=2.10,<2.12", ">=2.11,<2.13"), requires_python=">=3.10")
+    assert (
+        "need differently named Triton packages (pytorch-triton-rocm, "
+        "pytorch-triton-rocm + triton-rocm)"
+    ) in message
+    ranged = plan(text.replace(">=2.10,<2.12", ">=2.11,<2.13"), requires_python=">=3.10")
+    marker = "sys_platform == 'linux' and platform_machine == 'x86_64'"
+    assert ranged.dependencies[1:] == (  # both Triton packages from 2.11, each over the range
+        f"pytorch-triton-rocm>=3.7.0,<=3.8.0 ; {marker}",
+        f"triton-rocm>=3.7.0,<=3.8.0 ; {marker}",
+    )
+    assert set(ranged.sources) >= {"pytorch-triton-rocm", "triton-rocm"}
 
 
 def test_same_build_on_two_runners_is_allowed() -> None:

@@ -131,25 +131,35 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
         extra = extra_name(backend) if extras_mode else None
         builds.append(Build(target, indexes[backend], tag, versions, extra))
 
-    # rocm and xpu builds require a Triton package only the PyTorch index serves: it must be
-    # a direct dependency routed to the same index, or uv looks for it on PyPI.
-    tritons: dict[str, str] = {}
-    for backend in platforms_of:
-        names = {found[0] for r in releases if (found := r.triton_for(backend))}
-        if len(names) > 1:
+    # rocm and xpu builds require Triton packages only the PyTorch index serves: each must be
+    # a direct dependency routed to the same index, or uv looks for it on PyPI; pinned as the
+    # release table pins them, which is what verify checks.
+    tritons: dict[str, tuple[str, ...]] = {}  # backend -> the Triton requirements
+    for backend, platforms in platforms_of.items():
+        publishing = [r for r in releases if any(r.publishes(p, backend) for p in platforms)]
+        named = {tuple(n for n, _ in r.tritons_for(backend)) for r in publishing}
+        named.discard(())
+        if len(named) > 1:
             target = next(t for t in spec.targets if index_backend(t.backend) == backend)
+            shown = sorted(" + ".join(names) for names in named)
             raise _fail(
                 spec,
                 spec.key("torch"),
                 f'"{spec.torch_text}" spans releases whose {backend} builds need differently '
-                f"named Triton packages ({', '.join(sorted(names))}), which one lock cannot route",
-                f"narrow torch so {target.name} gets one of them (the rename came with 2.11)",
+                f"named Triton packages ({', '.join(shown)}), which one lock cannot route",
+                f"narrow torch so {target.name} gets one of them (the change came with 2.11)",
             )
-        if names:
-            tritons[backend] = names.pop()
+        if named:
+            tritons[backend] = tuple(
+                _pinned(
+                    name, {v for r in publishing for n, v in r.tritons_for(backend) if n == name}
+                )
+                for name in named.pop()
+            )
 
     requirements = {p: _requirement(spec, releases, p) for p in companions}
-    routed = (*companions, *dict.fromkeys(tritons.values()))
+    triton_names = {r: _name(r) for rs in tritons.values() for r in rs}
+    routed = (*companions, *dict.fromkeys(triton_names.values()))
     sources: dict[str, list[Source]] = {package: [] for package in routed}
     dependencies: list[str] = []
     extras: dict[str, tuple[str, ...]] = {}
@@ -158,19 +168,19 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
         extra = extra_name(backend) if extras_mode else None
         for package in companions:
             sources[package].append(Source(indexes[backend].name, marker, extra))
-        triton = tritons.get(backend)
-        if triton is not None:
-            sources[triton].append(Source(indexes[backend].name, marker, extra))
+        for triton in tritons.get(backend, ()):
+            sources[triton_names[triton]].append(Source(indexes[backend].name, marker, extra))
         if extras_mode:
             assert extra is not None
             extras[extra] = (
                 *requirements.values(),
-                *([f"{triton} ; {marker}"] if triton else []),
+                *(f"{triton} ; {marker}" for triton in tritons.get(backend, ())),
             )
     if not extras_mode:
         dependencies = list(requirements.values())
-        for backend, triton in tritons.items():
-            dependencies.append(f"{triton} ; {_any_of(platforms_of[backend])}")
+        for backend, required in tritons.items():
+            marker = _any_of(platforms_of[backend])
+            dependencies += [f"{triton} ; {marker}" for triton in required]
 
     jobs = tuple(
         Job(
@@ -216,6 +226,18 @@ def _requirement(spec: Spec, releases: tuple[Release, ...], package: str) -> str
     if len(versions) == 1:
         return f"{package}=={versions[0]}"
     return f"{package}>={versions[0]},<={versions[-1]}"
+
+
+def _pinned(name: str, versions: set[str]) -> str:
+    """A Triton requirement: exact for one version, a closed range for a torch range."""
+    ordered = sorted(versions, key=Version)
+    if len(ordered) == 1:
+        return f"{name}=={ordered[0]}"
+    return f"{name}>={ordered[0]},<={ordered[-1]}"
+
+
+def _name(requirement: str) -> str:
+    return requirement.partition("=")[0].partition(">")[0]
 
 
 def _fail(spec: Spec, where: str, message: str, hint: str = "") -> SpecError:

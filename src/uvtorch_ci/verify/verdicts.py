@@ -143,10 +143,11 @@ def _check_target(
         problems.append(f"uv.lock's requires-python ({lock.requires_python}) excludes {python}")
 
     torch = installed.get("torch")
-    versions, triton = _expected_versions(plan, table, build, torch)
+    versions, tritons = _expected_versions(plan, table, build, torch)
     expected: list[tuple[str, str, bool]] = [(p, v, True) for p, v in versions.items()]
-    if triton is not None and (triton[0] in installed or triton[0] in plan.packages):
-        expected.append((triton[0], triton[1], False))
+    for name, version in tritons:
+        if name in installed or name in plan.packages:
+            expected.append((name, version, False))
     packages = tuple(
         _check_package(plan, build, python, name, version, exact, installed.get(name), torch)
         for name, version, exact in expected
@@ -166,8 +167,8 @@ def _check_target(
 
 def _expected_versions(
     plan: Plan, table: ReleaseTable, build: Build, torch: LockedPackage | None
-) -> tuple[dict[str, str], tuple[str, str] | None]:
-    """package -> expected public version, and the (name, version) of the Triton
+) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
+    """package -> expected public version, and the (name, version) of each Triton
     package a rocm/xpu build needs. For a torch specifier, any matching release that
     publishes the target's build is right, with the companions of that release."""
     versions = {p: _public(v) or v for p, v in build.versions.items()}
@@ -182,8 +183,7 @@ def _expected_versions(
         if candidate and candidate.publishes(build.target.platform, build.index.backend):
             release = candidate
             versions = {p: candidate.companion(p) for p in versions}
-    triton = release.triton_for(build.index.backend) if release else None
-    return versions, triton
+    return versions, release.tritons_for(build.index.backend) if release else ()
 
 
 def _check_package(
