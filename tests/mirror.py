@@ -4,6 +4,11 @@ The wheels are real (valid zip, METADATA, WHEEL, RECORD with sha256) and determi
 `torch` inside answers `__version__`, `torch.version.cuda/hip` and the device probes the way the
 real build would, so the real `uv` binary can lock, sync and import them without a network.
 
+How the indexes tag their builds is data (`Habits`), so a test can lay the index out the way
+the real one is (`REAL_HABITS`: aarch64 torch +cpu on the cpu index in recent releases, aarch64
+companions untagged on the CUDA indexes for some releases, cp314 and free-threaded wheels from
+2.9) or the way the release table's single rule says (`TABLE_HABITS`).
+
 As on download.pytorch.org, rocm and xpu builds of torch require their Triton package
 (`pytorch-triton-rocm`, `triton-xpu`, ...), which only their own PyTorch index serves: a
 project that routes torch alone to such an index does not lock (astral-sh/uv#10712, #14129).
@@ -56,6 +61,60 @@ class Wheel:
     @property
     def metadata_sha256(self) -> str:
         return hashlib.sha256(self.metadata).hexdigest()
+
+
+@dataclass(frozen=True)
+class Habits:
+    """How the PyTorch indexes tag and publish builds, beyond the release table's one rule
+    (cpu builds of its `untagged-cpu` platforms untagged, every other +<backend>).
+
+    `aarch64_cpu_torch_tagged_from`: from this torch on, Linux aarch64 torch on the cpu index
+    is +cpu (pytorch/vision#9197); None: untagged, as the table says.
+    `aarch64_companions_untagged_before`: below this torch, Linux aarch64 torchvision and
+    torchaudio on the CUDA indexes carry no tag (vision#9330; 0.26.0+cu128 is tagged,
+    vision#9470); None: tagged.
+    `free_threaded_from`: from this torch on, free-threaded wheels (cp313t, cp314t) are
+    published next to the regular ones for the Pythons that have them; None: none are.
+    """
+
+    aarch64_cpu_torch_tagged_from: str | None = None
+    aarch64_companions_untagged_before: str | None = None
+    free_threaded_from: str | None = None
+
+    def local_tag(
+        self, table: ReleaseTable, release: Release, platform: str, backend: str, package: str
+    ) -> str:
+        """The local tag `package` of `release` carries on the `backend` index."""
+        tag = table.local_tag(platform, backend)
+        if platform != "linux-aarch64":
+            return tag
+        if package == "torch":
+            since = self.aarch64_cpu_torch_tagged_from
+            if backend == "cpu" and since is not None and release.version >= Version(since):
+                return "cpu"
+            return tag
+        before = self.aarch64_companions_untagged_before
+        if backend != "cpu" and before is not None and release.version < Version(before):
+            return ""
+        return tag
+
+    def abis(self, release: Release, python: str) -> tuple[str, ...]:
+        """The ABI tags of the wheels for CPython `python` ('cp313', and 'cp313t' when the
+        release publishes free-threaded wheels for it)."""
+        interpreter = f"cp{python.replace('.', '')}"
+        since = self.free_threaded_from
+        threaded = since is not None and release.version >= Version(since)
+        if threaded and Version(python) >= Version("3.13"):
+            return (interpreter, interpreter + "t")
+        return (interpreter,)
+
+
+TABLE_HABITS = Habits()
+REAL_HABITS = Habits(
+    aarch64_cpu_torch_tagged_from="2.6",
+    aarch64_companions_untagged_before="2.10",
+    free_threaded_from="2.9",
+)
 
 
 def _record_hash(data: bytes) -> str:
@@ -209,44 +268,55 @@ def _companion_floor(table: ReleaseTable, package: str, version: str) -> str | N
     return str(min(serving)) if len(serving) > 1 else None
 
 
-def release_wheels(table: ReleaseTable, release: Release) -> dict[tuple[str, str], list[Wheel]]:
+def release_wheels(
+    table: ReleaseTable, release: Release, habits: Habits = REAL_HABITS
+) -> dict[tuple[str, str], list[Wheel]]:
     """Every wheel of one release, keyed by (index, package); index is a backend or "pypi".
+    `habits` decide the local tags and which free-threaded wheels exist.
 
-    A rocm or xpu index also gets the release's Triton package (`Release.triton_for`) for each
+    A rocm or xpu index also gets the release's Triton packages (`Release.tritons_for`) for each
     platform it builds for, and its torch requires it; the Triton wheels carry no
     Requires-Python (their tags pin CPython), so releases sharing one Triton build agree on
     its bytes. PyPI never lists a Triton package."""
-    pythons = [f"cp{py.replace('.', '')}" for py in release.python]
+    pythons = [
+        (f"cp{py.replace('.', '')}", abi)
+        for py in release.python
+        for abi in habits.abis(release, py)
+    ]
     requires_python = f">={min(release.python, key=Version)}"
-    variants: list[tuple[str, str, str, str]] = [  # (index, platform, backend, local tag)
-        (backend, platform, backend, table.local_tag(platform, backend))
+    variants: list[tuple[str, str, str]] = [  # (index, platform, backend)
+        (backend, platform, backend)
         for platform, backends in release.builds.items()
         for backend in backends
     ]
-    variants += [(PYPI, platform, backend, "") for platform, backend in release.pypi.items()]
+    variants += [(PYPI, platform, backend) for platform, backend in release.pypi.items()]
     out: dict[tuple[str, str], list[Wheel]] = {}
-    # The Triton package of each rocm/xpu index, with the platforms that index builds for.
-    tritons: dict[str, tuple[str, str, list[str]]] = {}
-    for index, platform, backend, _tag in variants:
-        triton = release.triton_for(backend) if index != PYPI else None
-        if triton is not None:
-            tritons.setdefault(index, (*triton, []))[2].append(platform)
-    for index, platform, backend, tag in variants:
-        torch_version = _local(release.torch, tag)
+    # The Triton packages of each rocm/xpu index, and the platforms that index builds for.
+    tritons: dict[str, tuple[tuple[tuple[str, str], ...], list[str]]] = {}
+    for index, platform, backend in variants:
+        required = release.tritons_for(backend) if index != PYPI else ()
+        if required:
+            tritons.setdefault(index, (required, []))[1].append(platform)
+
+    def tag_of(index: str, platform: str, backend: str, package: str) -> str:
+        return "" if index == PYPI else habits.local_tag(table, release, platform, index, package)
+
+    for index, platform, backend in variants:
+        torch_version = _local(release.torch, tag_of(index, platform, backend, "torch"))
         for package in ("torch", *COMPANIONS):
-            version = _local(release.companion(package), tag)
+            version = _local(release.companion(package), tag_of(index, platform, backend, package))
             if package == "torch":
                 files = torch_sources(version, backend, platform, index)
                 requires: list[str] = []
                 if index in tritons:
-                    name, pinned, platforms = tritons[index]
-                    requires.append(f"{name}=={pinned}; {triton_marker(platforms)}")
+                    required, platforms = tritons[index]
+                    requires += [f"{n}=={v}; {triton_marker(platforms)}" for n, v in required]
             else:
                 files = companion_sources(package, version, backend, platform, index)
                 floor = _companion_floor(table, package, release.companion(package))
                 requires = [f"torch>={floor}" if floor else f"torch=={torch_version}"]
-            for py in pythons:
-                wheel_tag = f"{py}-{py}-{PLATFORMS[platform].wheel_tag}"
+            for py, abi in pythons:
+                wheel_tag = f"{py}-{abi}-{PLATFORMS[platform].wheel_tag}"
                 wheel = build_wheel(
                     package,
                     version,
@@ -256,11 +326,10 @@ def release_wheels(table: ReleaseTable, release: Release) -> dict[tuple[str, str
                     requires_python=requires_python,
                 )
                 out.setdefault((index, package), []).append(wheel)
-        if index in tritons:
-            name, pinned, _platforms = tritons[index]
+        for name, pinned in tritons.get(index, ((), []))[0]:
             files = triton_sources(name, pinned, index, platform, index)
-            for py in pythons:
-                wheel_tag = f"{py}-{py}-{PLATFORMS[platform].wheel_tag}"
+            for py, abi in pythons:
+                wheel_tag = f"{py}-{abi}-{PLATFORMS[platform].wheel_tag}"
                 wheel = build_wheel(name, pinned, wheel_tag, files)
                 out.setdefault((index, name), []).append(wheel)
     return out
@@ -322,8 +391,10 @@ class Mirror:
         torch_versions: Iterable[str] = DEFAULT_TORCH_VERSIONS,
         *,
         table: ReleaseTable | None = None,
+        habits: Habits = REAL_HABITS,
     ) -> None:
         self.root = root
+        self.habits = habits
         self.www = root / "www"
         self.config_home = root / "xdg-config"
         self.www.mkdir(parents=True, exist_ok=True)
@@ -338,7 +409,7 @@ class Mirror:
             release = self.table.get(version)
             if release is None:
                 raise ValueError(f"torch {version} is not in the release table")
-            for key, wheels in release_wheels(self.table, release).items():
+            for key, wheels in release_wheels(self.table, release, habits).items():
                 listed = self._wheels.setdefault(key, {})
                 for wheel in wheels:
                     # A companion serving several torch releases is built once per release;
@@ -405,6 +476,15 @@ class Mirror:
             self._write_project_page(PYPI, canonicalize_name(name))
             self._write_root_page(PYPI)
         return wheel
+
+    def tag(self, torch: str, platform: str, backend: str, package: str = "torch") -> str:
+        """The local tag, with its '+' ('' for none), that this mirror's habits give `package`
+        of torch release `torch` on the `backend` index for `platform`."""
+        release = self.table.get(torch)
+        if release is None:
+            raise ValueError(f"torch {torch} is not in the release table")
+        tag = self.habits.local_tag(self.table, release, platform, backend, package)
+        return f"+{tag}" if tag else ""
 
     def wheels(self, index: str | None = None, package: str | None = None) -> list[Wheel]:
         """The wheels served, by file name; optionally only those of one index ("pypi" or a

@@ -70,8 +70,8 @@ def test_example_seed_is_up_to_date(seed: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "pyproject.toml: up to date" in result.stderr
     assert (
-        "linux-x86_64-cu124: torch 2.5.0+cu124 from https://download.pytorch.org/whl/cu124"
-        in result.stderr
+        "linux-x86_64-cu124: torch 2.5.0 (local tag +cu124 or none) from "
+        "https://download.pytorch.org/whl/cu124" in result.stderr
     )
 
 

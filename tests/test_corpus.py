@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.specifiers import SpecifierSet
 
 from uvtorch_ci.errors import PyprojectError
 from uvtorch_ci.project import ProjectTexts, render_project
@@ -68,9 +69,21 @@ def render(text: str, spec: str = SPEC) -> tuple[str, tuple[str, ...]]:
     return rendered.pyproject.text, rendered.pyproject.notes
 
 
+# For a project whose requires-python admits Python 3.8 or 3.9, which torch 2.9.1 has no
+# wheels for (`uv lock` would fail): a release that has them.
+OLD_PYTHON_SPEC = SPEC.replace('torch = "2.9.1"', 'torch = "2.4.1"').replace("cu128", "cu124")
+
+
 def render_allowed(text: str) -> tuple[str, str]:
     """Render with the full spec; a project whose `environments` shut macOS out must be
-    refused for it, and is then rendered with the Linux targets only."""
+    refused for it, and is then rendered with the Linux targets only. A project whose
+    requires-python admits a Python torch 2.9.1 lacks must be refused, and is rendered with
+    an older torch."""
+    requires = tomllib.loads(text).get("project", {}).get("requires-python", "")
+    if requires and SpecifierSet(requires).contains("3.9.0"):
+        with pytest.raises(PyprojectError, match=r"project.requires-python: .* admits Python"):
+            render(text)
+        return render(text, OLD_PYTHON_SPEC)[0], OLD_PYTHON_SPEC
     environments = tomllib.loads(text).get("tool", {}).get("uv", {}).get("environments")
     if environments is None or any("darwin" in marker for marker in environments):
         return render(text)[0], SPEC

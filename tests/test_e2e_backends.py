@@ -156,7 +156,8 @@ def test_every_target_locks_to_its_build(case: str, mirror: Mirror, tmp_path: Pa
         wheel = f"{mirror.index_url(backend)}/torch-{torch}{tag.replace('+', '%2B')}-cp311"
         assert wheel in lock, (platform, extra)
         version = {"2.5.0": "0.20.0", "2.7.0": "0.22.0", "2.9.1": "0.24.1"}[torch]
-        assert f" + torchvision=={version}{tag}\n" in tree, (platform, extra, tree)
+        companion = mirror.tag(torch, platform, backend, "torchvision")  # the index's habit
+        assert f" + torchvision=={version}{companion}\n" in tree, (platform, extra, tree)
     if "rocm" in case:
         assert "pytorch-triton-rocm" in lock
         assert "/whl/rocm6.2/pytorch_triton_rocm" in lock or "rocm6.2/pytorch-triton-rocm" in lock

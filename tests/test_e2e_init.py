@@ -55,7 +55,7 @@ def env(mirror: Mirror, tmp_path: Path) -> dict[str, str]:
 EXPECTED_291 = {  # init's default targets for torch 2.9.1: platform -> (index, local tag)
     "linux-x86_64": ("cu130", "+cu130"),
     "macos-arm64": ("cpu", ""),
-    "linux-aarch64": ("cpu", ""),
+    "linux-aarch64": ("cpu", "+cpu"),  # the cpu index tags recent aarch64 torch
     "windows-x86_64": ("cu130", "+cu130"),
 }
 
@@ -64,7 +64,8 @@ def check_lock(project: Path, mirror: Mirror) -> None:
     for platform, (backend, tag) in EXPECTED_291.items():
         got = resolved(project, platform, "3.12")
         assert got["torch"] == ("2.9.1" + tag, mirror.index_url(backend)), platform
-        assert got["torchvision"] == ("0.24.1" + tag, mirror.index_url(backend)), platform
+        companion = mirror.tag("2.9.1", platform, backend, "torchvision")  # untagged on aarch64
+        assert got["torchvision"] == ("0.24.1" + companion, mirror.index_url(backend)), platform
 
 
 def test_init_in_an_empty_folder_then_uv_lock(

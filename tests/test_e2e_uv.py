@@ -126,7 +126,7 @@ SPECS = {
         "13.0",
     ),
     # 2.13: plain PyPI serves a CUDA 13 build on aarch64, so a cpu aarch64 target must come
-    # from the cpu index, untagged.
+    # from the cpu index (+cpu there in recent releases).
     "2.13-cpu-aarch64": (
         """
         torch = "2.13.0"
@@ -138,7 +138,7 @@ SPECS = {
         platform = "linux-aarch64"
         backend = "cpu"
         """,
-        {"linux-x86_64": ("cpu", "+cpu"), "linux-aarch64": ("cpu", "")},
+        {"linux-x86_64": ("cpu", "+cpu"), "linux-aarch64": ("cpu", "+cpu")},  # as the index has it
         "2.13.0",
         {"torchvision": "0.28.0"},
         "None",
@@ -159,7 +159,8 @@ def test_rendered_spec_locks_each_target_to_its_build(
         index = mirror.index_url(backend)
         assert got["torch"] == (torch + tag, index), platform
         for package, version in companions.items():
-            assert got[package] == (version + tag, index), (platform, package)
+            companion = mirror.tag(torch, platform, backend, package)  # the index's habit
+            assert got[package] == (version + companion, index), (platform, package)
         # uv itself agrees on what this platform installs
         tree = uv(
             [

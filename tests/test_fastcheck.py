@@ -320,3 +320,38 @@ def test_a_record_is_keyed_by_the_inputs_as_read(seed: Path, tmp_path: Path) -> 
     (seed / "pyproject.toml").write_text(pyproject)
     remember(seed, None, env, pyproject=pyproject, spec=None, generated=generated)
     assert up_to_date(seed, None, env)
+
+
+def test_the_spec_files_path_is_part_of_the_key(tmp_path: Path) -> None:
+    """The same spec text under another name renders other files (their header names the
+    spec), so a record made for one path must not answer for the other."""
+    project = tmp_path / "project"
+    (project / "a").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+        "dependencies = []\n"
+    )
+    spec = 'torch = "2.5.0"\n[[targets]]\nplatform = "linux-x86_64"\nbackend = "cu124"\n'
+    (project / "a" / "uvtorch.toml").write_text(spec)
+    (project / "a" / "other.toml").write_text(spec)
+    cache = tmp_path / "cache"
+    assert run("render", "--spec", "a/uvtorch.toml", cwd=project, cache=cache).returncode == 0
+    same = run("render", "--check", "--spec", "a/uvtorch.toml", cwd=project, cache=cache)
+    assert FAST in same.stderr
+    other = run("render", "--check", "--spec", "a/other.toml", cwd=project, cache=cache)
+    assert other.returncode == 1, other.stderr
+    assert FAST not in other.stderr
+    assert ".github/workflows/torch.yml: would change" in other.stderr
+
+
+def test_a_check_that_found_drift_records_nothing(seed: Path, tmp_path: Path) -> None:
+    """Drift found by `render --check` stays drift: the next --check must find it again."""
+    cache = tmp_path / "cache"
+    assert run("render", cwd=seed, cache=cache).returncode == 0
+    pyproject = seed / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"torch==2.5.0"', '"torch==2.4.0"'))
+    for _ in range(2):
+        drift = run("render", "--check", cwd=seed, cache=cache)
+        assert drift.returncode == 1, drift.stderr
+        assert FAST not in drift.stderr
+        assert "pyproject.toml: would change" in drift.stderr

@@ -47,9 +47,18 @@ def test_packages_are_parsed_with_wheels_sizes_and_metadata() -> None:
     assert [p.version for p in lock.by_name["torch"]] == ["2.5.0", "2.5.0", "2.5.0+cu124"]
     cuda = lock.by_name["torch"][2]
     # file names are URL-decoded (%2B is the + of the local tag)
+    url = f"{PT}/cu124/torch-2.5.0%2Bcu124-cp3{{}}-cp3{{}}-manylinux_2_28_x86_64.whl"
     assert cuda.wheels == (
-        Artifact("torch-2.5.0+cu124-cp311-cp311-manylinux_2_28_x86_64.whl", None),
-        Artifact("torch-2.5.0+cu124-cp312-cp312-manylinux_2_28_x86_64.whl", 906414807),
+        Artifact(
+            "torch-2.5.0+cu124-cp311-cp311-manylinux_2_28_x86_64.whl",
+            None,
+            url.format(11, 11),
+        ),
+        Artifact(
+            "torch-2.5.0+cu124-cp312-cp312-manylinux_2_28_x86_64.whl",
+            906414807,
+            url.format(12, 12),
+        ),
     )
     root = lock.root("demo")
     assert root.is_root
@@ -279,3 +288,61 @@ def test_errors_found_after_parsing_name_the_lock_as_given() -> None:
     assert str(caught.value).startswith(
         "services/api/uv.lock: has no project named 'not-this-project'"
     )
+
+
+_MALFORMED_BASE = (
+    'version = 1\nrequires-python = ">=3.10"\n{top}\n[[package]]\nname = "demo"\n'
+    'version = "0.1.0"\nsource = {{ virtual = "." }}\ndependencies = [{{ name = "torch" }}]\n\n'
+    '[[package]]\nname = "torch"\nversion = "2.5.0"\n{package}\n'
+)
+_CPU = 'source = { registry = "https://download.pytorch.org/whl/cpu" }\n'
+
+
+@pytest.mark.parametrize(
+    ("top", "package", "where", "message"),
+    [
+        ("", "source = {}", "package[1] (torch)", "source must name one kind"),
+        ("", "source = { registry = 5 }", "package[1] (torch)", "source registry must be a str"),
+        ("", _CPU + "wheels = [{ url = 5 }]", "package[1] (torch)", "wheels[0]'s url must be"),
+        (
+            "",
+            _CPU + 'wheels = [{ url = "https://download.pytorch.org/whl/cpu/t.whl", size = -3 }]',
+            "package[1] (torch)",
+            "wheels[0]'s size must be a whole number of bytes, not -3",
+        ),
+        (
+            "",
+            _CPU + 'dependencies = [{ name = "a", extra = "cuda" }]',
+            "package[1] (torch)",
+            "the dependency on a's extra must be an array",
+        ),
+        (
+            "",
+            _CPU + 'dependencies = [{ name = "a", marker = 5 }]',
+            "package[1] (torch)",
+            "the dependency on a's marker must be a string, not 5",
+        ),
+        (
+            'supported-markers = ["sys_platform =! 1"]',
+            _CPU,
+            "supported-markers[0]",
+            "is a marker uv would not write",
+        ),
+        ("required-markers = [5]", _CPU, "required-markers[0]", "must be a string, not 5"),
+    ],
+)
+def test_every_malformed_value_names_the_file_and_the_package(
+    top: str, package: str, where: str, message: str
+) -> None:
+    """No traceback and no silent pass: exit 2 naming the lock as given, and where."""
+    with pytest.raises(LockError) as caught:
+        parse_lock(_MALFORMED_BASE.format(top=top, package=package), "sub/uv.lock")
+    assert caught.value.exit_code == EXIT_BAD_INPUT
+    assert str(caught.value).startswith(f"sub/uv.lock: {where}"), str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_wheel_urls_are_kept_for_verify() -> None:
+    lock = parse_lock(text(SEED_LOCK))
+    torch = next(p for p in lock.packages if p.name == "torch" and p.wheels)
+    assert all(w.url and w.url.endswith(w.filename.replace("+", "%2B")) for w in torch.wheels)

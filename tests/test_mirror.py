@@ -21,9 +21,11 @@ from urllib.parse import unquote, urljoin, urlsplit
 from urllib.request import urlopen
 
 import pytest
-from mirror import Mirror, build_wheel, uv_binary
+from mirror import REAL_HABITS, TABLE_HABITS, Habits, Mirror, build_wheel, release_wheels, uv_binary
 from packaging.metadata import Metadata
 from packaging.utils import canonicalize_name, parse_wheel_filename
+
+from uvtorch_ci.releases.table import load_table
 
 LINUX_X86_64 = "sys_platform == 'linux' and platform_machine == 'x86_64'"
 # The Requires-Dist markers of the Triton package in rocm and xpu torch metadata.
@@ -162,7 +164,12 @@ def expected_files(
 def listed(mirror: Mirror, index: str, package: str, version: str) -> set[str]:
     base = mirror.pypi_url if index == "pypi" else mirror.index_url(index)
     names = page_links(f"{base}/{package}/")
-    return {name for name in names if parse_wheel_filename(name)[1].public == version}
+    return {  # the regular wheels: the free-threaded ones are a habit of their own (below)
+        name
+        for name in names
+        if parse_wheel_filename(name)[1].public == version
+        and not any(tag.abi.endswith("t") for tag in parse_wheel_filename(name)[3])
+    }
 
 
 @pytest.mark.parametrize(
@@ -564,7 +571,7 @@ def test_companions_require_their_torch(
         (
             "rocm7.2",
             "torch-2.13.0+rocm7.2-cp312-cp312-manylinux_2_28_x86_64.whl",
-            [f"triton-rocm==3.9.0; {TRITON_LINUX}"],
+            [f"pytorch-triton-rocm==3.9.0; {TRITON_LINUX}", f"triton-rocm==3.9.0; {TRITON_LINUX}"],
         ),
         (
             "xpu",
@@ -924,3 +931,42 @@ def test_uv_resolves_the_two_platform_xpu_triton_marker(mirror: Mirror, tmp_path
         tree = uv(mirror, project, "tree", "--frozen", "--python-platform", triple)
         assert f"torch {version}\n" in tree, (triple, tree)
         assert ("pytorch-triton-xpu v3.3.0" in tree) == version.endswith("+xpu"), (triple, tree)
+
+
+# -- the index habits, as data: both layouts --------------------------------------------------
+
+
+def _files(habits: Habits, version: str, index: str, package: str) -> set[str]:
+    release = load_table().get(version)
+    assert release is not None
+    return {w.filename for w in release_wheels(load_table(), release, habits)[(index, package)]}
+
+
+@pytest.mark.parametrize(
+    ("version", "index", "package", "real", "table"),
+    [
+        # aarch64 torch on the cpu index: +cpu in recent releases, untagged in old ones
+        ("2.9.1", "cpu", "torch", "torch-2.9.1+cpu", "torch-2.9.1"),
+        ("2.13.0", "cpu", "torch", "torch-2.13.0+cpu", "torch-2.13.0"),
+        ("2.5.0", "cpu", "torch", "torch-2.5.0", "torch-2.5.0"),
+        # aarch64 torchvision: untagged on the cpu index always, on CUDA indexes for some
+        ("2.9.1", "cpu", "torchvision", "torchvision-0.24.1", "torchvision-0.24.1"),
+        ("2.7.0", "cu128", "torchvision", "torchvision-0.22.0", "torchvision-0.22.0+cu128"),
+        ("2.9.1", "cu130", "torchvision", "torchvision-0.24.1", "torchvision-0.24.1+cu130"),
+        ("2.13.0", "cu130", "torchvision", "torchvision-0.28.0+cu130", "torchvision-0.28.0+cu130"),
+    ],
+)
+def test_the_aarch64_habits_lay_the_index_out_both_ways(
+    version: str, index: str, package: str, real: str, table: str
+) -> None:
+    wheel = "-cp312-cp312-manylinux_2_28_aarch64.whl"
+    assert real + wheel in _files(REAL_HABITS, version, index, package)
+    assert table + wheel in _files(TABLE_HABITS, version, index, package)
+
+
+def test_free_threaded_and_314_wheels_come_with_2_9() -> None:
+    files = _files(REAL_HABITS, "2.9.1", "cu128", "torch")
+    for abi in ("cp314-cp314", "cp313-cp313t", "cp314-cp314t"):
+        assert f"torch-2.9.1+cu128-{abi}-manylinux_2_28_x86_64.whl" in files
+    assert not any("t-" in f.split("-")[3] for f in _files(REAL_HABITS, "2.7.0", "cu128", "torch"))
+    assert not any("t-" in f.split("-")[3] for f in _files(TABLE_HABITS, "2.9.1", "cu128", "torch"))

@@ -63,7 +63,8 @@ def examples(ci: int) -> Callable[[Any], Any]:
 TABLE = load_table()
 PYPROJECT = "pyproject.toml"
 SPEC_FILE = "uvtorch.toml"
-HEAD = '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.9"\n'
+# 3.10: torch 2.9 and later have no wheels below it, and a lower floor is refused for them.
+HEAD = '[project]\nname = "demo"\nversion = "0.1.0"\nrequires-python = ">=3.10"\n'
 
 # --- strategies: the spec ---------------------------------------------------------------------
 

@@ -119,13 +119,16 @@ def test_triton_package_for_rocm_and_xpu() -> None:
     table = load_table()
     r25 = table.get("2.5.0")
     assert r25 is not None
-    assert r25.triton_for("rocm6.2") == ("pytorch-triton-rocm", "3.1.0")
-    assert r25.triton_for("xpu") == ("pytorch-triton-xpu", "3.1.0")
-    assert r25.triton_for("cu124") is None
+    assert r25.tritons_for("rocm6.2") == (("pytorch-triton-rocm", "3.1.0"),)
+    assert r25.tritons_for("xpu") == (("pytorch-triton-xpu", "3.1.0"),)
+    assert r25.tritons_for("cu124") == ()
     r213 = table.get("2.13.0")
     assert r213 is not None
-    assert r213.triton_for("rocm7.2") is not None
-    assert r213.triton_for("rocm7.2")[0] == "triton-rocm"  # type: ignore[index]
+    # uv's guide: from 2.11 ROCm relies on both Triton packages
+    assert [name for name, _ in r213.tritons_for("rocm7.2")] == [
+        "pytorch-triton-rocm",
+        "triton-rocm",
+    ]
 
 
 def test_mps_installs_from_the_cpu_index() -> None:

@@ -32,6 +32,33 @@ DARWIN_SITECUSTOMIZE = (
     "import platform, sys\nsys.platform = 'darwin'\nplatform.machine = lambda: 'arm64'\n"
 )
 NO_ATTR = object()
+# Lists of lists with a device: the fake device's matmul is off by `error` (3.8 syntax).
+FAKE_TENSOR = """\
+class Tensor:
+    def __init__(self, rows, device="cpu"):
+        self.rows, self.device = rows, device
+
+    def to(self, device):
+        return Tensor(self.rows, device)
+
+    def cpu(self):
+        return Tensor(self.rows)
+
+    def tolist(self):
+        return [list(row) for row in self.rows]
+
+    def __matmul__(self, other):
+        off = {error} if self.device != "cpu" else 0
+        cols = list(zip(*other.rows))
+        return Tensor(
+            [[sum(x * y for x, y in zip(row, col)) + off for col in cols] for row in self.rows],
+            self.device,
+        )
+
+
+def tensor(rows):
+    return Tensor(rows)
+"""
 
 
 @dataclass
@@ -51,6 +78,9 @@ class FakeBuild:
     companions: dict[str, tuple[str, object]] = field(default_factory=dict)
     macos: bool = False
     broken: str | None = None  # an import error message
+    # A fake device's tensors: None (no torch.tensor), "right", or "wrong" (the device adds 1
+    # to every element of a matmul; the CPU computes right).
+    tensors: str | None = None
 
     def write(self, root: Path) -> Path:
         files = {
@@ -59,6 +89,7 @@ class FakeBuild:
                 if self.broken
                 else "from . import backends, cuda, version, xpu\n"
                 "__version__ = version.__version__\n"
+                + ("from ._tensor import tensor\n" if self.tensors else "")
             ),
             "torch/version.py": (
                 f"__version__ = {self.version!r}\ncuda = {self.cuda!r}\nhip = {self.hip!r}\n"
@@ -76,6 +107,8 @@ class FakeBuild:
                 f"def is_available():\n    return {self.mps_available}\n"
             ),
         }
+        if self.tensors:
+            files["torch/_tensor.py"] = FAKE_TENSOR.format(error=int(self.tensors == "wrong"))
         for name, (version, cuda) in self.companions.items():
             files[f"{name}/__init__.py"] = (
                 "import torch\nfrom . import version\n__version__ = version.__version__\n"
@@ -158,6 +191,8 @@ def line(result: Result, check: str) -> str:
     [
         pytest.param(CU124, "cu124", id="cu124"),
         pytest.param(FakeBuild("2.5.0", cuda="12.4"), "cu124", id="pypi-untagged-cu124"),
+        pytest.param(FakeBuild("2.9.1+cpu"), "cpu", id="aarch64-cpu-tagged"),
+        pytest.param(FakeBuild("2.9.1"), "cpu", id="aarch64-cpu-untagged"),
         pytest.param(CPU, "cpu", id="cpu"),
         pytest.param(ROCM62, "rocm6.2", id="rocm6.2"),
         pytest.param(MACOS, "mps", id="macos-mps"),
@@ -194,7 +229,11 @@ def test_matching_build_passes(tmp_path: Path, build: FakeBuild, expect: str) ->
         (FakeBuild("2.5.0"), "mps", "build", "needs macOS"),
         (FakeBuild("2.5.0", macos=True), "mps", "build", "torch.backends.mps.is_built() is False"),
         # A +cpu tag where cu124 is expected fails even if the build numbers look right.
-        (FakeBuild("2.5.0+cpu", cuda="12.4"), "cu124", "local tag", "wanted +cu124"),
+        (FakeBuild("2.5.0+cpu", cuda="12.4"), "cu124", "local tag", "wanted +cu124 or none"),
+        # The whole tag is compared: +cu121 is another backend even when the numbers say 12.4.
+        (FakeBuild("2.5.0+cu121", cuda="12.4"), "cu124", "local tag", "+cu121 does not match"),
+        (FakeBuild("2.5.0+cu12", cuda="12.4"), "cu124", "local tag", "+cu12 does not match"),
+        (FakeBuild("2.5.0+cu1245", cuda="12.4"), "cu124", "local tag", "+cu1245 does not match"),
     ],
 )
 def test_mismatched_build_fails_with_reason(
@@ -403,6 +442,85 @@ def test_gpu_with_a_device_that_cannot_compute_fails(tmp_path: Path) -> None:
     assert "on cuda: AttributeError" in line(result, "device compute")
 
 
+@pytest.mark.parametrize(("tensors", "status"), [("right", "ok"), ("wrong", "FAIL")])
+def test_gpu_compares_the_devices_matmul_with_the_exact_result(
+    tmp_path: Path, tensors: str, status: str
+) -> None:
+    """A device that computes wrongly fails --gpu; one that computes right passes."""
+    build = FakeBuild("2.5.0+cu124", cuda="12.4", cuda_available=True, tensors=tensors)
+    result = fake(tmp_path, build, "--expect", "cu124", "--gpu")
+    assert line(result, "device compute").startswith(status), result.output
+    assert result.returncode == (0 if status == "ok" else 1)
+    if status == "FAIL":
+        assert "matmul on cuda gave [[59.0, 65.0], [140.0, 155.0]]" in line(
+            result, "device compute"
+        )
+
+
+# --- the oldest Pythons the release table allows --------------------------------------------
+
+
+def old_pythons() -> list[str]:
+    """The oldest CPythons to run smoke.py with: $UVTORCH_TEST_OLD_PYTHONS (paths separated by
+    os.pathsep), else pyenv's 3.8 and 3.9 where this machine has them."""
+    given = os.environ.get("UVTORCH_TEST_OLD_PYTHONS")
+    if given is not None:
+        return [p for p in given.split(os.pathsep) if p]
+    pyenv = Path.home() / ".pyenv" / "versions"
+    found = []
+    for minor in ("3.8", "3.9"):
+        found += sorted(str(p) for p in pyenv.glob(f"{minor}.*/bin/python{minor}"))[-1:]
+    return found
+
+
+OLD_PYTHONS = old_pythons()
+
+
+@pytest.mark.skipif(not OLD_PYTHONS, reason="no CPython 3.8 or 3.9 here (vermin checks statically)")
+@pytest.mark.parametrize("python", OLD_PYTHONS)
+@pytest.mark.parametrize(
+    ("build", "args", "code", "needle"),
+    [
+        (CU124, ("--expect", "cu124", "--torch-version", "2.5"), 0, "passed:"),
+        (FakeBuild("2.5.0+cu121", cuda="12.4"), ("--expect", "cu124"), 1, "+cu121 does not match"),
+        (
+            FakeBuild("2.5.0+cu124", cuda="12.4", cuda_available=True, tensors="right"),
+            ("--expect", "cu124", "--gpu", "--json", "-"),
+            0,
+            '"device compute"',
+        ),
+        (
+            FakeBuild("2.5.0+cu124", cuda="12.4", cuda_available=True, tensors="wrong"),
+            ("--expect", "cu124", "--gpu"),
+            1,
+            "matmul on cuda gave",
+        ),
+        (CPU, ("--expect", "cu124"), 1, "expected a CUDA 12.4 build"),
+    ],
+)
+def test_smoke_runs_on_the_oldest_pythons(
+    tmp_path: Path, python: str, build: FakeBuild, args: tuple[str, ...], code: int, needle: str
+) -> None:
+    """smoke.py runs on every Python the release table allows (3.8 and up), --gpu included."""
+    result = run_smoke(python, *args, pythonpath=build.write(tmp_path / "site"))
+    assert "Traceback" not in result.output, result.output
+    assert result.returncode == code, result.output
+    assert needle in result.output
+
+
+def test_smoke_needs_no_newer_python_than_3_8() -> None:
+    """vermin (PyPI) reads smoke.py statically: nothing in it needs more than Python 3.8."""
+    vermin = Path(sys.executable).with_name("vermin")  # its console script: no `python -m`
+    result = subprocess.run(
+        [str(vermin), "--no-tips", "--target=3.8-", "--violations", str(SMOKE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Minimum required versions:" in result.stdout
+
+
 # --- arguments -----------------------------------------------------------------------------
 
 
@@ -510,7 +628,7 @@ def test_github_outputs_summary_and_annotations(tmp_path: Path) -> None:
         "::error title=torch smoke check::build: expected a CUDA 12.4 build, found a CPU-only "
         "build (torch.version.cuda and torch.version.hip are None)",
         "::error title=torch smoke check::local tag: +cpu does not match --expect cu124: "
-        "wanted +cu124",
+        "wanted +cu124 or none",
     ]
 
 

@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from uvtorch_ci.errors import SpecError
+from uvtorch_ci.errors import PyprojectError, SpecError
 from uvtorch_ci.plan.planner import Plan, plan_from_data
 from uvtorch_ci.releases.table import load_table
 
@@ -202,7 +202,8 @@ def test_rocm_routes_its_triton_package_to_the_same_index() -> None:
     text = 'torch = "2.5.0"\n[[targets]]\nplatform = "linux-x86_64"\nbackend = "rocm6.2"\n'
     result = plan(text)
     marker = "sys_platform == 'linux' and platform_machine == 'x86_64'"
-    assert result.dependencies == ("torch==2.5.0", f"pytorch-triton-rocm ; {marker}")
+    # pinned as the release table pins it: what verify checks
+    assert result.dependencies == ("torch==2.5.0", f"pytorch-triton-rocm==3.1.0 ; {marker}")
     assert [s.as_dict() for s in result.sources["pytorch-triton-rocm"]] == [
         {"index": "pytorch-rocm6.2", "marker": marker}
     ]
@@ -211,8 +212,17 @@ def test_rocm_routes_its_triton_package_to_the_same_index() -> None:
 def test_a_range_across_the_triton_rename_is_refused() -> None:
     text = 'torch = ">=2.10,<2.12"\n[[targets]]\nplatform = "linux-x86_64"\nbackend = "rocm7.1"\n'
     message = error(text, requires_python=">=3.10")
-    assert "need differently named Triton packages (pytorch-triton-rocm, triton-rocm)" in message
-    assert plan(text.replace(">=2.10,<2.12", ">=2.11,<2.13"), requires_python=">=3.10")
+    assert (
+        "need differently named Triton packages (pytorch-triton-rocm, "
+        "pytorch-triton-rocm + triton-rocm)"
+    ) in message
+    ranged = plan(text.replace(">=2.10,<2.12", ">=2.11,<2.13"), requires_python=">=3.10")
+    marker = "sys_platform == 'linux' and platform_machine == 'x86_64'"
+    assert ranged.dependencies[1:] == (  # both Triton packages from 2.11, each over the range
+        f"pytorch-triton-rocm>=3.7.0,<=3.8.0 ; {marker}",
+        f"triton-rocm>=3.7.0,<=3.8.0 ; {marker}",
+    )
+    assert set(ranged.sources) >= {"pytorch-triton-rocm", "triton-rocm"}
 
 
 def test_same_build_on_two_runners_is_allowed() -> None:
@@ -247,3 +257,51 @@ def test_errors_in_pyproject_name_the_tool_table() -> None:
             table=load_table(),
         )
     assert str(caught.value).startswith("pyproject.toml: tool.uvtorch.targets[0].backend: ")
+
+
+# -- Python per target ------------------------------------------------------------------------
+
+RANGE_CU121 = (
+    'torch = ">=2.5,<2.7"\n'
+    '[[targets]]\nplatform = "linux-x86_64"\nbackend = "cu121"\n'
+    '[[targets]]\nplatform = "linux-x86_64"\nbackend = "cu124"\n'
+)
+
+
+def test_the_default_python_is_one_every_targets_build_has() -> None:
+    """cu121 exists only in 2.5.x (Python 3.9-3.12), 2.6 adds 3.13: the axis stops at 3.12."""
+    result = plan(RANGE_CU121)
+    assert result.spec.python == ("3.12",)
+    assert {job.python for job in result.jobs} == {"3.12"}
+    only_cu124 = plan(
+        RANGE_CU121.split('[[targets]]\nplatform = "linux-x86_64"\nbackend = "cu121"\n')[0]
+        + '[[targets]]\nplatform = "linux-x86_64"\nbackend = "cu124"\n'
+    )
+    assert only_cu124.spec.python == ("3.13",)
+
+
+def test_a_python_a_targets_release_lacks_is_refused() -> None:
+    message = error(RANGE_CU121.replace('<2.7"\n', '<2.7"\npython = ["3.12", "3.13"]\n', 1))
+    assert message == (
+        "uvtorch.toml: python[1]: linux-x86_64-cu121 gets its cu121 build only from torch "
+        "2.5.0 ... 2.5.1, which has no wheels for Python 3.13; it has 3.9, 3.10, 3.11, 3.12\n"
+        "  hint: the Pythons every target's build has: 3.9, 3.10, 3.11, 3.12"
+    )
+
+
+def test_requires_python_below_the_releases_oldest_python_is_refused() -> None:
+    """`uv lock` solves for every Python requires-python admits: torch 2.13 has none for 3.8."""
+    text = 'torch = "2.13.0"\npython = ["3.12"]\n'
+    text += '[[targets]]\nplatform = "linux-x86_64"\nbackend = "cpu"\n'
+    with pytest.raises(PyprojectError) as caught:
+        plan(text, requires_python=">=3.8")
+    assert caught.value.exit_code == 2
+    assert str(caught.value) == (
+        "pyproject.toml: project.requires-python: requires-python (>=3.8) admits Python 3.8, "
+        "3.9, for which torch 2.13.0 has no wheels (its oldest is 3.10): `uv lock` solves for "
+        "every Python requires-python admits, and would fail\n"
+        '  hint: raise it: requires-python = ">=3.10"'
+    )
+    assert plan(text, requires_python=">=3.10").spec.python == ("3.12",)
+    # a range: a Python that some release of it has is fine (uv picks that release there)
+    assert plan(text.replace('"2.13.0"', '">=2.8,<2.14"'), requires_python=">=3.9")

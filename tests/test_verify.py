@@ -149,7 +149,7 @@ def test_a_companion_built_for_another_cuda_is_named() -> None:
     assert set(failed) == {("linux-x86_64-cu124", p, "torchvision") for p in ("3.11", "3.12")}
     assert failed[("linux-x86_64-cu124", "3.12", "torchvision")] == [
         f"comes from the cu118 index ({PT}/cu118); expected the cu124 index ({PT}/cu124)",
-        "local tag +cu118, expected +cu124: built for cu118, not cu124",
+        "local tag +cu118, expected +cu124 or none: built for cu118, not cu124",
     ]
 
 
@@ -285,7 +285,7 @@ def test_extras_mode_checks_each_target_with_its_extra() -> None:
     assert failed == {
         ("linux-x86_64-cu124", "3.12", "torch"): [
             f"comes from the cpu index ({PT}/cpu); expected the cu124 index ({PT}/cu124)",
-            "local tag +cpu, expected +cu124: built for cpu, not cu124",
+            "local tag +cpu, expected +cu124 or none: built for cpu, not cu124",
         ]
     }
 
@@ -363,7 +363,7 @@ def test_json_keys_are_stable() -> None:
     assert target["packages"][0] == {
         "package": "torch",
         "version": "2.5.0+cu124",
-        "expected_version": "2.5.0+cu124",
+        "expected_version": "2.5.0",
         "local_tag": "cu124",
         "expected_local_tag": "cu124",
         "index": f"{PT}/cu124",
@@ -474,3 +474,157 @@ def test_verify_after_an_up_to_date_render_plans_without_rendering(
     pyproject.write_text(pyproject.read_text().replace("explicit = true", "explicit = false"))
     main(["verify", "--project", str(project)])
     assert "is not what the spec renders" in capsys.readouterr().out
+
+
+# -- the index's irregular tags, and where the files come from ------------------------------
+
+
+def _retagged(old: str, new: str) -> str:
+    """SEED_LOCK with one build's local tag changed everywhere uv writes it."""
+    lock = text(SEED_LOCK)
+    return lock.replace(old, new).replace(old.replace("+", "%2B"), new.replace("+", "%2B"))
+
+
+def test_an_untagged_build_on_its_own_index_is_right() -> None:
+    """aarch64 torchvision is untagged even on CUDA indexes for some releases: no tag is fine."""
+    verdicts = verify(
+        plan_of(SEED_PYPROJECT), _retagged("0.20.0+cu124", "0.20.0"), text(SEED_PYPROJECT)
+    )
+    assert verdicts.ok, failures(verdicts)
+    cu124 = [p for t in verdicts.targets if t.name == "linux-x86_64-cu124" for p in t.packages]
+    assert {(p.package, p.version, p.expected_local_tag) for p in cu124} == {
+        ("torch", "2.5.0+cu124", "cu124"),
+        ("torchvision", "0.20.0", "cu124"),
+    }
+
+
+def test_the_backends_own_tag_is_right_where_the_table_expects_none() -> None:
+    """aarch64 torch is +cpu on the cpu index in recent releases; the table's habit is none."""
+    lock = text(SEED_LOCK).replace(
+        'version = "2.5.0", source = { registry = "' + PT + '/cpu" }',
+        'version = "2.5.0+cpu", source = { registry = "' + PT + '/cpu" }',
+    )
+    lock = lock.replace(
+        f'name = "torch"\nversion = "2.5.0"\nsource = {{ registry = "{PT}/cpu" }}',
+        f'name = "torch"\nversion = "2.5.0+cpu"\nsource = {{ registry = "{PT}/cpu" }}',
+    )
+    verdicts = verify(plan_of(SEED_PYPROJECT), lock, text(SEED_PYPROJECT))
+    aarch64 = [p for t in verdicts.targets if t.name == "linux-aarch64-cpu" for p in t.packages]
+    assert [p.version for p in aarch64 if p.package == "torch"] == ["2.5.0+cpu", "2.5.0+cpu"]
+    # The seed lock shares this package with macOS, whose wheels are never tagged.
+    assert failures(verdicts) == {
+        ("macos-arm64-mps", python, "torch"): [
+            "local tag +cpu, expected none: macOS builds are never tagged"
+        ]
+        for python in ("3.11", "3.12")
+    }
+
+
+@pytest.mark.parametrize(
+    ("tag", "words"),
+    [("+cu121", "built for cu121, not cu124"), ("+d801a34", "a tag that names no backend")],
+)
+def test_another_backends_tag_is_a_failure(tag: str, words: str) -> None:
+    verdicts = verify(
+        plan_of(SEED_PYPROJECT), _retagged("2.5.0+cu124", "2.5.0" + tag), text(SEED_PYPROJECT)
+    )
+    failed = failures(verdicts)
+    assert set(failed) == {("linux-x86_64-cu124", p, "torch") for p in ("3.11", "3.12")}
+    assert failed[("linux-x86_64-cu124", "3.12", "torch")] == [
+        f"local tag {tag}, expected +cu124 or none: {words}"
+        + ("" if tag == "+cu121" else " (a stray build, not the cu124 build)")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("new", "words"),
+    [
+        ("https://127.0.0.1:8999/whl/cu124", "from another host (127.0.0.1:8999)"),
+        ("http://download.pytorch.org/whl/cu124", "over http from"),
+        (f"{PT}/cu118", "from the cu118 index"),
+        ("https://download.pytorch.org/simple", "from outside the PyTorch indexes"),
+    ],
+)
+def test_a_file_downloaded_from_elsewhere_is_named_by_its_url(new: str, words: str) -> None:
+    """The registry string is right, only the wheel URLs moved: the URL is what uv fetches."""
+    lock = text(SEED_LOCK).replace(f'url = "{PT}/cu124/torch-', f'url = "{new}/torch-')
+    verdicts = verify(plan_of(SEED_PYPROJECT), lock, text(SEED_PYPROJECT))
+    failed = failures(verdicts)
+    assert set(failed) == {("linux-x86_64-cu124", p, "torch") for p in ("3.11", "3.12")}
+    (problem,) = failed[("linux-x86_64-cu124", "3.12", "torch")]
+    wheel = "torch-2.5.0+cu124-cp312-cp312-manylinux_2_28_x86_64.whl"
+    assert problem.startswith(f"downloads {wheel} {words}"), problem
+    assert f"{new}/torch-2.5.0%2Bcu124-cp312" in problem
+    assert problem.endswith(f"expected a file of the cu124 index ({PT}/cu124)")
+
+
+def test_a_file_shared_by_the_indexes_may_sit_at_the_base() -> None:
+    """The PyTorch index keeps files several indexes share (Triton) directly under /whl/."""
+    lock = text(SEED_LOCK).replace(f'url = "{PT}/cu124/torch-', f'url = "{PT}/torch-')
+    assert verify(plan_of(SEED_PYPROJECT), lock, text(SEED_PYPROJECT)).ok
+
+
+# -- what verify must keep doing --------------------------------------------------------------
+
+
+def test_a_stale_lock_with_right_builds_still_fails(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every row is right, yet pyproject.toml changed since locking: the verdict is not ok."""
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.uv]\n", "[tool.uv]\nenvironments = [\"sys_platform == 'linux'\"]\n"
+        )
+    )
+    verdicts = check(SEED_LOCK, text(pyproject.read_text()), spec=SEED_PYPROJECT)
+    assert all(t.ok for t in verdicts.targets)
+    assert verdicts.stale
+    assert not verdicts.ok
+    assert main(["verify", "--project", str(project)]) == EXIT_PROBLEM
+    assert capsys.readouterr().out.splitlines()[-1].startswith("stale: demo/uv.lock predates")
+
+
+def test_a_lock_whose_requires_python_excludes_a_ci_python_is_reported() -> None:
+    lock = SEED_LOCK.replace('requires-python = ">=3.11"', 'requires-python = ">=3.12"', 1)
+    verdicts = check(lock)
+    failed = failures(verdicts)
+    assert failed[("linux-x86_64-cu124", "3.11", "")] == [
+        "uv.lock's requires-python (>=3.12) excludes 3.11"
+    ]
+    assert {key[0] for key in failed if key[1] == "3.11"} == {
+        "linux-x86_64-cu124",
+        "macos-arm64-mps",
+        "linux-aarch64-cpu",
+    }
+    assert not any(key[1] == "3.12" for key in failed)
+
+
+def test_a_requires_python_change_makes_the_lock_stale() -> None:
+    lock = SEED_LOCK.replace('requires-python = ">=3.11"', 'requires-python = ">=3.12"', 1)
+    assert "requires-python is '>=3.11' in pyproject.toml, '>=3.12' in uv.lock" in (
+        check(lock).stale
+    )
+
+
+def test_verify_follows_the_dev_group_uv_sync_installs() -> None:
+    """`uv sync` installs the `dev` dependency group by default: torch reached only through
+    it is installed, and verify must see it."""
+    lock = text(SEED_LOCK)
+    start = lock.index('dependencies = [\n    { name = "torch"')
+    end = lock.index("]\n", start) + 2
+    lock = lock[:start] + lock[end:].replace(
+        "[package.metadata]",
+        "[package.dev-dependencies]\ndev = [\n" + lock[start + 16 : end] + "\n[package.metadata]",
+        1,
+    )
+    verdicts = verify(plan_of(SEED_PYPROJECT), lock, text(SEED_PYPROJECT))
+    assert [p.version for t in verdicts.targets for p in t.packages if p.package == "torch"] == [
+        "2.5.0+cu124",
+        "2.5.0+cu124",
+        "2.5.0",
+        "2.5.0",
+        "2.5.0",
+        "2.5.0",
+    ]
+    assert not failures(verdicts)

@@ -243,3 +243,52 @@ def test_example_seed_workflow_is_current_and_clean() -> None:
     assert schema(path, "workflow") == []
     assert actionlint(path) == []
     assert zizmor([path]) == []
+
+
+def _smoke_args(run: str, env: dict[str, str], tmp_path: Path) -> list[str]:
+    """Run the smoke step's script with bash, `uv` on PATH replaced by one that prints the
+    arguments it was given, one per line."""
+    shim = tmp_path / "bin" / "uv"
+    shim.parent.mkdir(exist_ok=True)
+    shim.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n')
+    shim.chmod(0o755)
+    result = subprocess.run(
+        ["bash", "-e", "-c", run],
+        env={"PATH": f"{shim.parent}:/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.splitlines()
+
+
+def test_the_job_passes_python_torch_version_and_gpu_on(tmp_path: Path) -> None:
+    """What each job needs reaches setup-uv and the smoke check: the matrix's Python, the exact
+    torch version and --gpu for a GPU target (and nothing of it for a plain one)."""
+    workflow = yaml.safe_load(render_workflow(plan(TARGETS["gpu-runner"])))
+    job = workflow["jobs"]["torch"]
+    setup = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("astral-sh/setup-uv"))
+    assert setup["with"]["python-version"] == "${{ matrix.python }}"
+    smoke = job["steps"][-1]
+    assert smoke["env"] == {
+        "BACKEND": "${{ matrix.backend }}",
+        "GPU": "${{ matrix.gpu }}",
+        "TORCH": "${{ matrix.torch }}",
+    }
+    entries = {e["name"]: e for e in job["strategy"]["matrix"]["include"]}
+    t4 = entries["linux-x86_64 cu126 py3.12 (t4)"]
+    assert (t4["gpu"], t4["torch"], t4["python"]) == (True, "2.9.1", "3.12")
+    env = {"BACKEND": t4["backend"], "GPU": "true", "TORCH": t4["torch"]}
+    args = _smoke_args(smoke["run"], env, tmp_path)
+    assert args[:4] == ["run", "--no-sync", "python", ".github/uvtorch/smoke.py"]
+    assert args[4:] == ["--expect", "cu126", "--torch-version", "2.9.1", "--gpu"]
+    plain = _smoke_args(smoke["run"], {"BACKEND": "cu126", "GPU": "false", "TORCH": ""}, tmp_path)
+    assert plain[4:] == ["--expect", "cu126"]
+
+
+def test_action_mode_passes_python_torch_version_and_device() -> None:
+    workflow = yaml.safe_load(render_workflow(plan(TARGETS["action-pinned"])))
+    step = workflow["jobs"]["torch"]["steps"][1]
+    assert step["with"]["python-version"] == "${{ matrix.python }}"
+    assert step["with"]["torch-version"] == "${{ matrix.torch }}"
+    assert step["with"]["require-device"] == "${{ matrix.gpu }}"

@@ -86,6 +86,7 @@ def plan_project(texts: ProjectTexts, *, env: Mapping[str, str], table: ReleaseT
         env=env,
         table=table,
         requires_python=requires_python(pyproject),
+        pyproject_file=texts.pyproject_label,
     )
 
 

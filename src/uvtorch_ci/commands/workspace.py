@@ -11,7 +11,7 @@ import click
 
 from ..errors import PyprojectError
 from ..project import ProjectTexts, Rendered, render_project
-from ..releases.table import load_table
+from ..releases.table import accepted_tags, load_table
 from ..resources import smoke_source
 from .fastcheck import cache_dir
 from .files import Output, read_text
@@ -80,8 +80,11 @@ def ci_outputs(project_dir: Path, rendered: Rendered) -> list[Output]:
 def echo_builds(rendered: Rendered, indent: str = "") -> None:
     """What each target gets and from where, then what was taken over (on stderr)."""
     for build in rendered.plan.builds:
-        packages = ", ".join(f"{name} {version}" for name, version in build.versions.items())
-        line = f"{indent}{build.target.name}: {packages} from {build.index.url}"
+        packages = ", ".join(
+            f"{name} {version.partition('+')[0]}" for name, version in build.versions.items()
+        )
+        tags = accepted_tags(build.target.backend)
+        line = f"{indent}{build.target.name}: {packages} (local tag {tags}) from {build.index.url}"
         click.echo(safe(line), err=True)
     for note in rendered.pyproject.notes:  # they quote the user's names and URLs
         click.echo(safe(f"  {note}"), err=True)

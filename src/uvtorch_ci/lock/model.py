@@ -33,10 +33,13 @@ class Dependency:
 
 @dataclass(frozen=True)
 class Artifact:
-    """A wheel or sdist uv.lock records: its file name and, when the index gave it, its size."""
+    """A wheel or sdist uv.lock records: its file name, where it is downloaded from (`url`;
+    "path:<path>" for a local file, None when uv.lock names neither) and, when the index gave
+    it, its size."""
 
     filename: str
     size: int | None
+    url: str | None = None
 
     @property
     def tags(self) -> frozenset[tags.Tag]:

@@ -14,49 +14,105 @@ from ..errors import LockError, toml_error_place
 from .model import Artifact, Dependency, Lock, LockedPackage, Requested, parse_marker
 
 
-def _source(raw: Mapping[str, Any] | None) -> str | None:
+class _Malformed(Exception):
+    """One value of a [[package]] entry that uv would not write, in words (caught in
+    parse_lock, which names the file and the package)."""
+
+
+def _table(raw: object, what: str) -> Mapping[str, Any]:
+    if not isinstance(raw, dict):
+        raise _Malformed(f"{what} must be a table")
+    return raw
+
+
+def _array(raw: object, what: str) -> list[Any]:
+    if not isinstance(raw, list):
+        raise _Malformed(f"{what} must be an array")
+    return raw
+
+
+def _text(raw: object, what: str) -> str:
+    if not isinstance(raw, str):
+        raise _Malformed(f"{what} must be a string, not {raw!r}")
+    return raw
+
+
+def _optional_text(raw: Mapping[str, Any], key: str, what: str) -> str | None:
+    return _text(raw[key], f"{what}'s {key}") if key in raw else None
+
+
+def _source(raw: object, what: str) -> str | None:
     if raw is None:
         return None
-    kind, value = next(iter(raw.items()))
+    table = _table(raw, f"{what}'s source")
+    if len(table) != 1:
+        raise _Malformed(
+            f"{what}'s source must name one kind (registry, virtual, editable, git ...), "
+            f"not {dict(table)!r}"
+        )
+    kind, value = next(iter(table.items()))
+    value = _text(value, f"{what}'s source {kind}")
     return value if kind == "registry" else f"{kind}:{value}"
 
 
-def _dependencies(items: list[Mapping[str, Any]]) -> tuple[Dependency, ...]:
-    return tuple(
-        Dependency(
-            name=canonicalize_name(item["name"]),
-            version=item.get("version"),
-            source=_source(item.get("source")),
-            marker=item.get("marker"),
-            extras=tuple(canonicalize_name(e) for e in item.get("extra", ())),
+def _dependencies(items: object, what: str) -> tuple[Dependency, ...]:
+    out = []
+    for i, raw in enumerate(_array(items, what)):
+        item = _table(raw, f"{what}[{i}]")
+        if "name" not in item:
+            raise _Malformed(f"{what}[{i}] has no 'name' key")
+        name = _text(item["name"], f"{what}[{i}]'s name")
+        where = f"the dependency on {name}"
+        marker = _optional_text(item, "marker", where)  # parsed in parse_lock
+        extras = _array(item.get("extra", []), f"{where}'s extra")
+        out.append(
+            Dependency(
+                name=canonicalize_name(name),
+                version=_optional_text(item, "version", where),
+                source=_source(item.get("source"), where),
+                marker=marker,
+                extras=tuple(canonicalize_name(_text(e, f"{where}'s extra")) for e in extras),
+            )
         )
-        for item in items
-    )
+    return tuple(out)
 
 
-def _artifact(raw: Mapping[str, Any]) -> Artifact:
-    location = str(raw.get("url") or raw.get("path") or raw.get("filename") or "")
-    size = raw.get("size")
+def _artifact(raw: object, what: str) -> Artifact:
+    table = _table(raw, what)
+    url = _optional_text(table, "url", what)
+    path = _optional_text(table, "path", what)
+    filename = _optional_text(table, "filename", what)
+    location = url or path or filename or ""
+    size = table.get("size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise _Malformed(f"{what}'s size must be a whole number of bytes, not {size!r}")
     return Artifact(
         filename=unquote(location.rsplit("/", 1)[-1]),
-        size=size if isinstance(size, int) else None,
+        size=size,
+        url=url if url is not None else (f"path:{path}" if path is not None else None),
     )
 
 
-def _requested(items: list[Mapping[str, Any]]) -> tuple[Requested, ...]:
+def _requested(items: object) -> tuple[Requested, ...]:
     out = []
-    for item in items:
-        source = item.get("index")
+    for i, raw in enumerate(_array(items, "metadata's requires-dist")):
+        item = _table(raw, f"requires-dist[{i}]")
+        if "name" not in item:
+            raise _Malformed(f"requires-dist[{i}] has no 'name' key")
+        name = _text(item["name"], f"requires-dist[{i}]'s name")
+        where = f"requires-dist's {name}"
+        source = _optional_text(item, "index", where)
         for kind in ("git", "url", "path", "editable", "directory"):
             if kind in item:
                 source = "path" if kind in ("editable", "directory") else kind
+        extras = _array(item.get("extras", []), f"{where}'s extras")
         out.append(
             Requested(
-                name=canonicalize_name(item["name"]),
-                specifier=str(item.get("specifier", "")),
-                marker=item.get("marker"),
+                name=canonicalize_name(name),
+                specifier=_optional_text(item, "specifier", where) or "",
+                marker=_optional_text(item, "marker", where),
                 source=source,
-                extras=tuple(sorted(canonicalize_name(e) for e in item.get("extras", ()))),
+                extras=tuple(sorted(canonicalize_name(_text(e, where)) for e in extras)),
             )
         )
     return tuple(out)
@@ -68,16 +124,16 @@ def _package(raw: Mapping[str, Any]) -> LockedPackage:
     return LockedPackage(
         name=canonicalize_name(raw["name"]),
         version=str(raw.get("version", "")),
-        source=_source(raw.get("source")) or "",
-        wheels=tuple(_artifact(w) for w in raw.get("wheels", [])),
-        sdist=_artifact(sdist) if isinstance(sdist, dict) else None,
-        dependencies=_dependencies(raw.get("dependencies", [])),
+        source=_source(raw.get("source"), "the package") or "",
+        wheels=tuple(_artifact(w, f"wheels[{i}]") for i, w in enumerate(raw.get("wheels", []))),
+        sdist=_artifact(sdist, "sdist") if sdist is not None else None,
+        dependencies=_dependencies(raw.get("dependencies", []), "dependencies"),
         optional={
-            canonicalize_name(extra): _dependencies(items)
+            canonicalize_name(extra): _dependencies(items, f"optional-dependencies.{extra}")
             for extra, items in raw.get("optional-dependencies", {}).items()
         },
         groups={
-            canonicalize_name(group): _dependencies(items)
+            canonicalize_name(group): _dependencies(items, f"dev-dependencies.{group}")
             for group, items in raw.get("dev-dependencies", {}).items()
         },
         requires_dist=(
@@ -107,6 +163,8 @@ def parse_lock(text: str, file: str = "uv.lock") -> Lock:
             try:
                 parsed.append(_package(raw))
                 continue
+            except _Malformed as error:
+                problem = str(error)
             except (KeyError, TypeError, AttributeError, ValueError) as error:
                 problem = _what_is_wrong(error)
         name = raw.get("name") if isinstance(raw, dict) else None
@@ -117,6 +175,12 @@ def parse_lock(text: str, file: str = "uv.lock") -> Lock:
             hint=hint,
         )
     packages = tuple(parsed)
+    try:
+        requires_python = data.get("requires-python", "")
+        _text(requires_python, "requires-python")
+        markers = {key: _markers(data, key) for key in ("supported-markers", "required-markers")}
+    except _Malformed as error:
+        raise LockError(str(error), file=file, hint=hint) from None
     try:
         conflicts = frozenset(
             frozenset(
@@ -129,21 +193,21 @@ def parse_lock(text: str, file: str = "uv.lock") -> Lock:
             )
             for group in data.get("conflicts", [])
         )
-        lock = Lock(
-            packages,
-            str(data.get("requires-python", "")),
-            supported_markers=tuple(str(m) for m in data.get("supported-markers", [])),
-            required_markers=tuple(str(m) for m in data.get("required-markers", [])),
-            conflicts=conflicts,
-            file=file,
-        )
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise LockError(
             f"is not what uv would write ({_what_is_wrong(error)})",
             file=file,
-            where="conflicts / supported-markers / required-markers",
+            where="conflicts",
             hint=hint,
         ) from None
+    lock = Lock(
+        packages,
+        requires_python,
+        supported_markers=markers["supported-markers"],
+        required_markers=markers["required-markers"],
+        conflicts=conflicts,
+        file=file,
+    )
     for i, package in enumerate(packages):  # every marker must parse: fail here, not later
         for dependency in (*package.dependencies, *_all(package.optional), *_all(package.groups)):
             if dependency.marker:
@@ -182,6 +246,19 @@ def _shape_problem(raw: object) -> str | None:
         if key in raw and not isinstance(raw[key], kind):
             return f"{key} must be {words}"
     return None
+
+
+def _markers(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """`supported-markers` or `required-markers`: an array of markers, each one parsed."""
+    out = []
+    for i, raw in enumerate(_array(data.get(key, []), key)):
+        marker = _text(raw, f"{key}[{i}]")
+        try:
+            parse_marker(marker)
+        except LockError as error:
+            raise _Malformed(f"{key}[{i}] is {error.message.removeprefix('holds ')}") from None
+        out.append(marker)
+    return tuple(out)
 
 
 def _what_is_wrong(error: Exception) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from ..errors import SpecError, did_you_mean
+from ..errors import PyprojectError, SpecError, did_you_mean
 from ..platforms import PLATFORMS
 from ..releases.table import Release, ReleaseTable, index_backend
 from ..spec.parse import Spec, parse_spec
@@ -108,6 +108,9 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
         _check_python(spec, table, releases, python, f"python[{i}]")
     for target in spec.targets:
         _check_target(spec, table, releases, target)
+    for i, python in enumerate(spec.python):
+        for target in spec.targets:
+            _check_target_python(spec, releases, target, python, f"python[{i}]")
 
     companions = ("torch", *spec.packages)
     backends_on: dict[str, list[str]] = {}
@@ -131,25 +134,35 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
         extra = extra_name(backend) if extras_mode else None
         builds.append(Build(target, indexes[backend], tag, versions, extra))
 
-    # rocm and xpu builds require a Triton package only the PyTorch index serves: it must be
-    # a direct dependency routed to the same index, or uv looks for it on PyPI.
-    tritons: dict[str, str] = {}
-    for backend in platforms_of:
-        names = {found[0] for r in releases if (found := r.triton_for(backend))}
-        if len(names) > 1:
+    # rocm and xpu builds require Triton packages only the PyTorch index serves: each must be
+    # a direct dependency routed to the same index, or uv looks for it on PyPI; pinned as the
+    # release table pins them, which is what verify checks.
+    tritons: dict[str, tuple[str, ...]] = {}  # backend -> the Triton requirements
+    for backend, platforms in platforms_of.items():
+        publishing = [r for r in releases if any(r.publishes(p, backend) for p in platforms)]
+        named = {tuple(n for n, _ in r.tritons_for(backend)) for r in publishing}
+        named.discard(())
+        if len(named) > 1:
             target = next(t for t in spec.targets if index_backend(t.backend) == backend)
+            shown = sorted(" + ".join(names) for names in named)
             raise _fail(
                 spec,
                 spec.key("torch"),
                 f'"{spec.torch_text}" spans releases whose {backend} builds need differently '
-                f"named Triton packages ({', '.join(sorted(names))}), which one lock cannot route",
-                f"narrow torch so {target.name} gets one of them (the rename came with 2.11)",
+                f"named Triton packages ({', '.join(shown)}), which one lock cannot route",
+                f"narrow torch so {target.name} gets one of them (the change came with 2.11)",
             )
-        if names:
-            tritons[backend] = names.pop()
+        if named:
+            tritons[backend] = tuple(
+                _pinned(
+                    name, {v for r in publishing for n, v in r.tritons_for(backend) if n == name}
+                )
+                for name in named.pop()
+            )
 
     requirements = {p: _requirement(spec, releases, p) for p in companions}
-    routed = (*companions, *dict.fromkeys(tritons.values()))
+    triton_names = {r: _name(r) for rs in tritons.values() for r in rs}
+    routed = (*companions, *dict.fromkeys(triton_names.values()))
     sources: dict[str, list[Source]] = {package: [] for package in routed}
     dependencies: list[str] = []
     extras: dict[str, tuple[str, ...]] = {}
@@ -158,19 +171,19 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
         extra = extra_name(backend) if extras_mode else None
         for package in companions:
             sources[package].append(Source(indexes[backend].name, marker, extra))
-        triton = tritons.get(backend)
-        if triton is not None:
-            sources[triton].append(Source(indexes[backend].name, marker, extra))
+        for triton in tritons.get(backend, ()):
+            sources[triton_names[triton]].append(Source(indexes[backend].name, marker, extra))
         if extras_mode:
             assert extra is not None
             extras[extra] = (
                 *requirements.values(),
-                *([f"{triton} ; {marker}"] if triton else []),
+                *(f"{triton} ; {marker}" for triton in tritons.get(backend, ())),
             )
     if not extras_mode:
         dependencies = list(requirements.values())
-        for backend, triton in tritons.items():
-            dependencies.append(f"{triton} ; {_any_of(platforms_of[backend])}")
+        for backend, required in tritons.items():
+            marker = _any_of(platforms_of[backend])
+            dependencies += [f"{triton} ; {marker}" for triton in required]
 
     jobs = tuple(
         Job(
@@ -216,6 +229,18 @@ def _requirement(spec: Spec, releases: tuple[Release, ...], package: str) -> str
     if len(versions) == 1:
         return f"{package}=={versions[0]}"
     return f"{package}>={versions[0]},<={versions[-1]}"
+
+
+def _pinned(name: str, versions: set[str]) -> str:
+    """A Triton requirement: exact for one version, a closed range for a torch range."""
+    ordered = sorted(versions, key=Version)
+    if len(ordered) == 1:
+        return f"{name}=={ordered[0]}"
+    return f"{name}>={ordered[0]},<={ordered[-1]}"
+
+
+def _name(requirement: str) -> str:
+    return requirement.partition("=")[0].partition(">")[0]
 
 
 def _fail(spec: Spec, where: str, message: str, hint: str = "") -> SpecError:
@@ -296,10 +321,73 @@ def _check_python(
     )
 
 
+def _pythons_of(releases: tuple[Release, ...], platform: str, backend: str) -> set[str]:
+    """The Pythons a target's build has wheels for in some release of `releases`."""
+    backend = index_backend(backend)
+    return {py for r in releases if r.publishes(platform, backend) for py in r.python}
+
+
+def _check_target_python(
+    spec: Spec, releases: tuple[Release, ...], target: Target, python: str, where: str
+) -> None:
+    """A target whose build exists only in some releases of a torch range must not get a
+    Python those releases lack: its CI job would fail at `uv sync`."""
+    pythons = _pythons_of(releases, target.platform, target.backend)
+    if python in pythons:
+        return
+    backend = index_backend(target.backend)
+    having = [r.torch for r in releases if r.publishes(target.platform, backend)]
+    shown = having[0] if len(having) == 1 else f"{having[0]} ... {having[-1]}"
+    every = set.intersection(*(_pythons_of(releases, t.platform, t.backend) for t in spec.targets))
+    hint = "the Pythons every target's build has: " + (
+        ", ".join(sorted(every, key=Version)) if every else "none; split the targets"
+    )
+    raise _fail(
+        spec,
+        spec.key(where),
+        f"{target.name} gets its {backend} build only from torch {shown}, which has no wheels "
+        f"for Python {python}; it has {', '.join(sorted(pythons, key=Version))}",
+        hint,
+    )
+
+
+def check_requires_python(
+    spec: Spec, table: ReleaseTable, requires_python: str | None, pyproject_file: str
+) -> None:
+    """A requires-python that admits a Python older than every torch release of the spec:
+    `uv lock` must solve for it and fails; refused here with the floor that would work."""
+    if not requires_python:
+        return
+    try:
+        allowed = SpecifierSet(requires_python)
+    except InvalidSpecifier:
+        return
+    releases = table.matching(spec.torch)
+    if not releases:
+        return
+    lowest = min(Version(py) for r in releases for py in r.python)
+    below = [
+        f"{lowest.major}.{minor}"
+        for minor in range(lowest.minor)
+        if allowed.contains(Version(f"{lowest.major}.{minor}.0"), prereleases=True)
+        or allowed.contains(Version(f"{lowest.major}.{minor}.99"), prereleases=True)
+    ]
+    if below:
+        raise PyprojectError(
+            f"requires-python ({requires_python}) admits Python {', '.join(below)}, for which "
+            f"torch {spec.torch_text} has no wheels (its oldest is {lowest}): `uv lock` solves "
+            "for every Python requires-python admits, and would fail",
+            file=pyproject_file,
+            where="project.requires-python",
+            hint=f'raise it: requires-python = ">={lowest}"',
+        )
+
+
 def default_python(
     data: Mapping[str, Any], table: ReleaseTable, requires_python: str | None
 ) -> str | None:
-    """The newest Python the spec's torch release and the project's requires-python allow."""
+    """The newest Python the spec's torch releases give every target's build, and the
+    project's requires-python allows."""
     torch = data.get("torch")
     if not isinstance(torch, str):
         return None
@@ -314,7 +402,16 @@ def default_python(
         allowed = SpecifierSet(requires_python or "")
     except InvalidSpecifier:
         allowed = SpecifierSet()
-    for python in sorted(releases[-1].python, key=lambda v: Version(v), reverse=True):
+    candidates = set(releases[-1].python)
+    targets = data.get("targets")
+    for target in targets if isinstance(targets, list) else []:
+        if isinstance(target, dict):
+            platform, backend = target.get("platform"), target.get("backend")
+            if isinstance(platform, str) and isinstance(backend, str):
+                pythons = _pythons_of(releases, platform, backend)
+                if pythons and pythons & candidates:  # else make_plan reports the target
+                    candidates &= pythons
+    for python in sorted(candidates, key=lambda v: Version(v), reverse=True):
         if allowed.contains(Version(python + ".0")) or allowed.contains(Version(python + ".99")):
             return python
     return None
@@ -328,8 +425,10 @@ def plan_from_data(
     env: Mapping[str, str],
     table: ReleaseTable,
     requires_python: str | None = None,
+    pyproject_file: str = "pyproject.toml",
 ) -> Plan:
-    """Spec table -> validated Spec -> Plan, in one pure call."""
+    """Spec table -> validated Spec -> Plan, in one pure call. `pyproject_file` names
+    pyproject.toml in an error about its requires-python."""
     spec = parse_spec(
         data,
         file=file,
@@ -347,4 +446,6 @@ def plan_from_data(
             f"project's requires-python ({requires_python})",
             'set python = ["3.X"] to one both allow',
         )
-    return make_plan(spec, table)
+    plan = make_plan(spec, table)
+    check_requires_python(spec, table, requires_python, pyproject_file)
+    return plan

@@ -69,14 +69,16 @@ def _pin(requirement: Requirement) -> str | None:
 
 
 def triton_pin(metadata: str) -> str | None:
-    """The Triton requirement ("name==version") in a torch build's core metadata, or None."""
+    """The Triton requirements ("name==version", comma-separated when a build needs several,
+    as ROCm builds from 2.11 do) in a torch build's core metadata, or None."""
     requires = HeaderParser().parsestr(metadata).get_all("Requires-Dist") or []
+    pins = []
     for requirement in _requirements(requires):
         name = canonicalize_name(requirement.name)
         version = _pin(requirement)
-        if "triton" in name and version is not None:
-            return f"{name}=={version}"
-    return None
+        if "triton" in name and version is not None and f"{name}=={version}" not in pins:
+            pins.append(f"{name}=={version}")
+    return ", ".join(pins) or None
 
 
 def pypi_backend(requires_dist: Iterable[str], platform: str, python: str) -> str:

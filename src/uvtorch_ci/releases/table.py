@@ -26,10 +26,15 @@ _HEADER = """\
 # One [[release]] per torch patch release: companion versions, the Python versions
 # with wheels, the build plain PyPI serves per platform, and per platform the
 # backends the PyTorch indexes (<index-url>/<backend>) publish.
-# Local tags: a build on the <backend> index is tagged +<backend>, except cpu builds
-# for the platforms in `untagged-cpu`, which carry no local tag. PyPI builds are untagged.
-# triton: the Triton package (name==version) rocm and xpu builds require; it exists only on
-# the PyTorch indexes. The rename to triton-rocm/triton-xpu is placed at 2.11 (unverified).
+# Local tags: the indexes tag irregularly (aarch64 torch is +cpu on the cpu index in
+# recent releases, aarch64 torchvision untagged even on CUDA indexes), so a build may
+# carry its backend's tag or none. `untagged-cpu` records where cpu builds were seen
+# untagged; it words messages, it decides nothing. PyPI builds are untagged.
+# triton: the Triton packages (name==version, comma-separated) rocm and xpu builds
+# require; they exist only on the PyTorch indexes. Confirmed (uv's PyTorch guide): from
+# 2.11 ROCm relies on both pytorch-triton-rocm and triton-rocm. Not confirmed against
+# the index: the pytorch-triton-rocm pin from 2.11 (taken equal to triton-rocm's) and the
+# xpu rename to triton-xpu at 2.11; `releases refresh` reads both from the wheels.
 # Kept in canonical form: tests/test_releases.py checks that loading and dumping it
 # reproduces this file byte for byte.
 """
@@ -45,8 +50,9 @@ class Release:
     python: tuple[str, ...]
     builds: dict[str, tuple[str, ...]] = field(hash=False)
     pypi: dict[str, str] = field(hash=False)
-    # The Triton package a rocm or xpu build requires, which only the PyTorch index serves.
-    triton: dict[str, str] = field(hash=False, default_factory=dict)  # rocm|xpu -> name==version
+    # The Triton packages a rocm or xpu build requires, which only the PyTorch index serves.
+    # rocm|xpu -> "name==version" or several, comma-separated
+    triton: dict[str, str] = field(hash=False, default_factory=dict)
 
     @property
     def version(self) -> Version:
@@ -70,19 +76,35 @@ class Release:
     def publishes(self, platform: str, backend: str) -> bool:
         return backend in self.backends(platform)
 
-    def triton_for(self, backend: str) -> tuple[str, str] | None:
-        """(package, version) of the Triton build a rocm or xpu torch requires, else None."""
+    def tritons_for(self, backend: str) -> tuple[tuple[str, str], ...]:
+        """(package, version) of each Triton build a rocm or xpu torch requires; () for the
+        other backends."""
         kind = "rocm" if backend.startswith("rocm") else backend
-        pinned = self.triton.get(kind)
-        if pinned is None:
-            return None
-        name, _, version = pinned.partition("==")
-        return name, version
+        pinned = self.triton.get(kind, "")
+        out = []
+        for item in filter(None, (part.strip() for part in pinned.split(","))):
+            name, _, version = item.partition("==")
+            out.append((name, version))
+        return tuple(out)
 
 
 def index_backend(backend: str) -> str:
     """The index a spec backend installs from: MPS ships inside the macOS cpu build."""
     return "cpu" if backend == "mps" else backend
+
+
+def own_tag(backend: str) -> str:
+    """The one local tag a build of `backend` may carry besides none ('' for mps: macOS wheels
+    are never tagged). The indexes tag irregularly (aarch64 torch is +cpu on the cpu index in
+    recent releases, aarch64 torchvision untagged even on CUDA indexes), so verify, smoke and
+    render's report accept this tag or none, and refuse any other."""
+    return "" if backend == "mps" else backend
+
+
+def accepted_tags(backend: str) -> str:
+    """The local tags a build of `backend` may carry, in words: '+cu124 or none', 'none'."""
+    own = own_tag(backend)
+    return f"+{own} or none" if own else "none"
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,26 @@
 """Pure: prove from uv.lock that every target x Python installs the torch build the spec asks
-for (version, local tag, index, a wheel that fits), or say why not, or that the lock is stale."""
+for, or say why not, or that the lock is stale.
+
+Each torch-family package is judged by what a lock proves: the registry it was locked from and
+the URL of the file uv downloads (same scheme, host and path under the index base, and not
+under another backend's index), the version, and a wheel that fits the platform and Python.
+Then the local tag: the backend's own tag (+cu128 on the cu128 index) or none is right, because
+the PyTorch indexes tag irregularly (aarch64 torch is +cpu on the cpu index in recent
+releases, aarch64 torchvision is untagged even on CUDA indexes); another backend's tag is not."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from urllib.parse import unquote, urlsplit
 
 from packaging.version import InvalidVersion, Version
 
-from ..lock.model import Lock, LockedPackage
+from ..lock.model import Artifact, Lock, LockedPackage
 from ..lock.reader import parse_lock
 from ..plan.planner import Build, Plan
 from ..platforms import PLATFORMS
 from ..pyproject.data import is_pytorch_index
-from ..releases.table import ReleaseTable, load_table
+from ..releases.table import BACKEND_PATTERN, ReleaseTable, accepted_tags, load_table, own_tag
 from .staleness import allows_python, normalized_url, staleness
 
 # uv sync installs the `dev` dependency group unless told otherwise.
@@ -24,7 +32,7 @@ class PackageVerdict:
     """One torch-family package in one target x Python: what uv.lock installs, and why not ok."""
 
     package: str
-    expected_version: str
+    expected_version: str  # the public version: the local tag is judged apart
     expected_index: str
     version: str | None  # None: uv.lock installs no such package there
     index: str | None  # the registry URL it comes from
@@ -41,9 +49,7 @@ class PackageVerdict:
         """The locked version's local tag ("cu124"; "" untagged; None when nothing is locked)."""
         return _local(self.version) if self.version else None
 
-    @property
-    def expected_local_tag(self) -> str:
-        return _local(self.expected_version)
+    expected_local_tag: str = ""  # the backend's own tag; no tag is right as well
 
     @property
     def wheel_tag(self) -> str | None:
@@ -137,10 +143,11 @@ def _check_target(
         problems.append(f"uv.lock's requires-python ({lock.requires_python}) excludes {python}")
 
     torch = installed.get("torch")
-    versions, triton = _expected_versions(plan, table, build, torch)
+    versions, tritons = _expected_versions(plan, table, build, torch)
     expected: list[tuple[str, str, bool]] = [(p, v, True) for p, v in versions.items()]
-    if triton is not None and (triton[0] in installed or triton[0] in plan.packages):
-        expected.append((triton[0], triton[1], False))
+    for name, version in tritons:
+        if name in installed or name in plan.packages:
+            expected.append((name, version, False))
     packages = tuple(
         _check_package(plan, build, python, name, version, exact, installed.get(name), torch)
         for name, version, exact in expected
@@ -160,12 +167,12 @@ def _check_target(
 
 def _expected_versions(
     plan: Plan, table: ReleaseTable, build: Build, torch: LockedPackage | None
-) -> tuple[dict[str, str], tuple[str, str] | None]:
-    """package -> expected version (local tag included), and the (name, version) of the Triton
+) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
+    """package -> expected public version, and the (name, version) of each Triton
     package a rocm/xpu build needs. For a torch specifier, any matching release that
     publishes the target's build is right, with the companions of that release."""
-    versions = dict(build.versions)
-    release = table.get(_public(versions["torch"]) or "0")
+    versions = {p: _public(v) or v for p, v in build.versions.items()}
+    release = table.get(versions["torch"])
     locked = _public(torch.version) if torch else None
     if (
         plan.spec.exact_torch is None
@@ -175,10 +182,8 @@ def _expected_versions(
         candidate = table.get(locked)
         if candidate and candidate.publishes(build.target.platform, build.index.backend):
             release = candidate
-            suffix = f"+{build.local_tag}" if build.local_tag else ""
-            versions = {p: candidate.companion(p) + suffix for p in versions}
-    triton = release.triton_for(build.index.backend) if release else None
-    return versions, triton
+            versions = {p: candidate.companion(p) for p in versions}
+    return versions, release.tritons_for(build.index.backend) if release else ()
 
 
 def _check_package(
@@ -210,11 +215,11 @@ def _check_package(
         )
     problems: list[str] = []
     got_index = locked.source
+    artifact = locked.best_artifact(platform, python)
     if normalized_url(got_index) != normalized_url(want_index):
         problems.append(_index_problem(plan, build, got_index))
-    got, want = _local(locked.version), _local(expected)
-    if exact and got != want:
-        problems.append(_tag_problem(got, want, build.index.backend))
+    elif artifact and (download := _download_problem(plan, build, artifact)):
+        problems.append(download)  # the right registry, and files fetched from elsewhere
     if _public(locked.version) != _public(expected):
         of = "the spec's torch"
         if name != "torch":
@@ -223,16 +228,45 @@ def _check_package(
     wheel = locked.best_wheel(platform, python)
     if wheel is None:
         problems.append(_wheel_problem(locked, platform.name, python))
+    own = own_tag(build.target.backend)
+    got = _local(locked.version)
+    if exact and got not in ("", own):
+        problems.append(_tag_problem(got, build.target.backend))
     return PackageVerdict(
         name,
-        expected,
+        _public(expected) or expected,
         want_index,
         locked.version,
         got_index,
         _index_label(plan, got_index),
         wheel.filename if wheel else None,
         tuple(problems),
+        own if exact else "",
     )
+
+
+def _download_problem(plan: Plan, build: Build, artifact: Artifact) -> str | None:
+    """Why the file uv would download is not from the target's index, or None. It must share
+    the index base's scheme, host and path, and lie in the backend's own folder or directly
+    under the base (where the PyTorch index keeps files several indexes share)."""
+    url, name = artifact.url, artifact.filename
+    want = f"expected a file of the {build.index.backend} index ({build.index.url})"
+    if url is None:
+        return f"uv.lock records no URL for {name}; {want}"
+    if url.startswith("path:"):
+        return f"downloads {name} from a local path ({url[5:]}), not a registry; {want}"
+    got, base = urlsplit(url), urlsplit(plan.spec.index_url)
+    if got.scheme.lower() != base.scheme.lower():
+        return f"downloads {name} over {got.scheme or 'no scheme'} from {url}; {want}"
+    if got.netloc.lower() != base.netloc.lower():
+        return f"downloads {name} from another host ({got.netloc}): {url}; {want}"
+    prefix = base.path.rstrip("/") + "/"
+    if not got.path.startswith(prefix):
+        return f"downloads {name} from outside the PyTorch indexes ({url}); {want}"
+    folder, _, rest = got.path[len(prefix) :].partition("/")
+    if rest and unquote(folder) != build.index.backend:
+        return f"downloads {name} from the {unquote(folder)} index ({url}); {want}"
+    return None
 
 
 def _index_problem(plan: Plan, build: Build, got: str) -> str:
@@ -247,13 +281,14 @@ def _index_problem(plan: Plan, build: Build, got: str) -> str:
     )
 
 
-def _tag_problem(got: str, want: str, backend: str) -> str:
-    text = f"local tag {_tag(got)}, expected {_tag(want)}: "
-    if not got:
-        return text + f"an untagged build (PyPI's or the cpu index's), not the {want} build"
-    if not want:
-        return text + f"the {got} build, not the untagged {backend} build"
-    return text + f"built for {got}, not {want}"
+def _tag_problem(got: str, backend: str) -> str:
+    """Words for a local tag that is neither the backend's own nor absent."""
+    text = f"local tag +{got}, expected {accepted_tags(backend)}: "
+    if backend == "mps":
+        return text + "macOS builds are never tagged"
+    if BACKEND_PATTERN.fullmatch(got):
+        return text + f"built for {got}, not {backend}"
+    return text + f"a tag that names no backend (a stray build, not the {backend} build)"
 
 
 def _wheel_problem(package: LockedPackage, platform: str, python: str) -> str:
@@ -297,7 +332,3 @@ def _local(version: str) -> str:
         return Version(version).local or ""
     except InvalidVersion:
         return version.partition("+")[2]
-
-
-def _tag(local: str) -> str:
-    return f"+{local}" if local else "none"
