@@ -56,6 +56,7 @@ def test_inputs() -> None:
         "working-directory",
         "uv-version",
         "sync-args",
+        "platform",
         "require-device",
         "torch-version",
         "enable-cache",
@@ -136,6 +137,7 @@ def test_the_smoke_script_ships_with_the_action() -> None:
 
 GOOD = {
     "expect": "cu124",
+    "platform": "",
     "python-version": "3.12",
     "working-directory": ".",
     "uv-version": "0.13.9",
@@ -207,6 +209,9 @@ def validate(tmp_path: Path, **changes: str) -> subprocess.CompletedProcess[str]
         ("sync-args", "--extra=cu126 --no-dev --python-platform x86_64-unknown-linux-gnu"),
         ("sync-args", "--no-install-package torch-extra"),
         ("working-directory", "sub dir"),
+        ("platform", "linux-x86_64"),
+        ("platform", "macos-arm64"),
+        ("platform", "linux-aarch64"),
     ],
 )
 def test_validation_accepts(tmp_path: Path, name: str, value: str) -> None:
@@ -250,6 +255,9 @@ def test_validation_accepts(tmp_path: Path, name: str, value: str) -> None:
         ("sync-args", "--extra cu126\n--frozen"),
         ("working-directory", ""),
         ("working-directory", "no-such-dir"),
+        ("platform", "linux"),
+        ("platform", "linux-x86_64; id"),
+        ("platform", "Linux-x86_64"),
     ],
 )
 def test_validation_rejects(tmp_path: Path, name: str, value: str) -> None:
@@ -299,6 +307,8 @@ ECHO_ARGS = 'for arg in "$@"; do printf "<%s>\\n" "$arg"; done'
         ),
         # Split, never globbed (validation already refuses `*`: this is the second fence).
         ("--extra *", ["sync", "--locked", "--extra", "*"]),
+        # --locked once, whoever else gave it (uv refuses it twice)
+        ("--locked --extra cu126", ["sync", "--locked", "--extra", "cu126"]),
     ],
 )
 def test_sync_step_splits_arguments_without_eval(
@@ -317,6 +327,7 @@ def test_sync_step_splits_arguments_without_eval(
         ({}, ["--expect", "cu124"]),
         ({"require-device": "true"}, ["--expect", "cu124", "--gpu"]),
         ({"torch-version": "2.5.0"}, ["--expect", "cu124", "--torch-version", "2.5.0"]),
+        ({"platform": "linux-x86_64"}, ["--expect", "cu124", "--platform", "linux-x86_64"]),
     ],
 )
 def test_smoke_step_arguments(tmp_path: Path, changes: dict[str, str], expected: list[str]) -> None:

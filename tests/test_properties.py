@@ -246,6 +246,8 @@ def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
                     st.lists(st.sampled_from(["self-hosted", "linux", "gpu", "x64"]), min_size=1),
                 )
             )
+        if target.get("gpu") and target.get("runner") in (None, "ubuntu-latest"):
+            target["runner"] = ["self-hosted", "gpu"]  # a GPU job names its runner
         if draw(st.integers(0, 3)) == 0:
             target["name"] = draw(st.one_of(st.sampled_from(SAFE_NAMES), names, names))
         targets.append(target)
@@ -269,7 +271,9 @@ def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
             )
         )
     if draw(st.integers(0, 4)) == 0:
-        spec["workflow"] = draw(st.sampled_from([".github/workflows/gpu.yaml", "ci/torch.yml"]))
+        spec["workflow"] = draw(
+            st.sampled_from([".github/workflows/gpu.yaml", ".github/workflows/t.yml"])
+        )
     if draw(st.integers(0, 5)) == 0:
         spec["action"] = draw(st.sampled_from(["./", "org/uvtorch-action@v1", "o/r/sub@abc123"]))
     if draw(st.integers(0, 5)) == 0:

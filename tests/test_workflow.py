@@ -144,8 +144,17 @@ def test_workflow_defaults_a_maintainer_expects() -> None:
 def test_workflow_matrix_and_matrix_command_agree_with_the_spec(tmp_path: Path) -> None:
     p = plan(TARGETS["gpu-runner"])
     workflow = yaml.safe_load(render_workflow(p))
-    include = workflow["jobs"]["torch"]["strategy"]["matrix"]["include"]
+    jobs = workflow["jobs"]
+    hosted = jobs["torch"]["strategy"]["matrix"]["include"]
+    own = jobs["torch-own-runners"]["strategy"]["matrix"]["include"]
+    include = hosted + own
     assert include == matrix(p)
+    assert {e["target"] for e in hosted} == {"linux-x86_64-cu126"}
+    assert "if" not in jobs["torch"]  # hosted jobs run for forks' pull requests too
+    assert jobs["torch-own-runners"]["if"] == (
+        "github.event_name != 'pull_request' || "
+        "github.event.pull_request.head.repo.full_name == github.repository"
+    )
     assert len(include) == 2 * 2  # targets x Python
     assert {(e["target"], e["python"]) for e in include} == {
         ("linux-x86_64-cu126", "3.11"),
@@ -156,7 +165,7 @@ def test_workflow_matrix_and_matrix_command_agree_with_the_spec(tmp_path: Path) 
     t4 = next(e for e in include if e["target"] == "t4")
     assert t4["runs-on"] == ["self-hosted", "linux", "gpu-t4"]
     assert t4["gpu"] is True
-    assert t4["sync-args"] == "--locked"
+    assert t4["sync-args"] == ""
     hosted = next(e for e in include if e["target"] == "linux-x86_64-cu126")
     assert hosted["runs-on"] == "ubuntu-latest"
     assert hosted["gpu"] is False

@@ -18,6 +18,7 @@ from ..releases.table import load_table
 from ..resources import smoke_source
 from .files import Output, read_text, write_all
 from .paths import display_path
+from .repository import git_location
 from .uv import find_uv
 from .verify import lock_and_verify
 from .workspace import ci_outputs, echo_builds
@@ -91,7 +92,7 @@ def init_command(
         new = init_project.append_spec(old, answers, file=label)
     try:
         rendered = render_project(
-            ProjectTexts(new, label, None, None, False),
+            ProjectTexts(new, label, None, None, False, *git_location(directory, env)),
             env=env,
             table=table,
             smoke_source=smoke_source(),

@@ -16,6 +16,7 @@ from ..resources import smoke_source
 from .fastcheck import cache_dir
 from .files import Output, read_text
 from .paths import display_path
+from .repository import git_location
 
 
 def read_project(project_dir: Path, spec_file: Path | None) -> ProjectTexts:
@@ -37,7 +38,10 @@ def read_project(project_dir: Path, spec_file: Path | None) -> ProjectTexts:
             file=spec_label,
             hint="--spec names a uvtorch.toml; without it [tool.uvtorch] in pyproject.toml is used",
         )
-    return ProjectTexts(text, pyproject_label, spec_text, spec_label, explicit)
+    location, parents = git_location(project_dir, os.environ)
+    return ProjectTexts(
+        text, pyproject_label, spec_text, spec_label, explicit, location=location, parents=parents
+    )
 
 
 def load_and_render(

@@ -11,6 +11,7 @@ from ..errors import did_you_mean, one_of
 from ..platforms import PLATFORMS
 from ..releases.table import BACKEND_PATTERN, index_backend
 from .reader import Reader, kind
+from .runners import no_gpu_reason
 
 TARGET_KEYS = ("platform", "backend", "runner", "gpu", "name")
 # Names and runner labels end up in YAML and in shell environments: keep them to a
@@ -98,6 +99,8 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
         gpu = item.get("gpu", False)
         if not isinstance(gpu, bool):
             raise r.fail(f"{where}.gpu", f"must be true or false, not {kind(gpu)}")
+        if gpu:
+            _check_gpu_runner(r, where, runner)
         name = r.string(item, "name", f"{where}.name") or f"{platform}-{backend}"
         if not SAFE_NAME.match(name):
             raise r.fail(
@@ -135,6 +138,25 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
             )
         seen[target.name] = i
     return tuple(targets)
+
+
+GPU_RUNNER_HINT = (
+    'name the runner that has the GPU, e.g. runner = ["self-hosted", "linux", "gpu"] or your '
+    "organisation's GPU runner label; or drop gpu = true to check the build only"
+)
+
+
+def _check_gpu_runner(r: Reader, where: str, runner: tuple[str, ...] | None) -> None:
+    if runner is None:
+        raise r.fail(
+            f"{where}.gpu",
+            "gpu = true needs a runner with a GPU, and the default runner "
+            "(a GitHub-hosted one) has none",
+            GPU_RUNNER_HINT,
+        )
+    reason = no_gpu_reason(runner)
+    if reason is not None:
+        raise r.fail(f"{where}.runner", f"gpu = true cannot run here: {reason}", GPU_RUNNER_HINT)
 
 
 def _distinct_runners(a: Target, b: Target) -> bool:
