@@ -44,6 +44,31 @@ def test_action_passes_the_schema() -> None:
 
 def test_action_is_zizmor_clean() -> None:
     assert validators.zizmor([ACTION_FILE]) == []
+    assert validators.zizmor([ACTION_FILE], persona="auditor") == []
+
+
+CHECK_FILE = REPO / "check" / "action.yml"
+
+
+def test_the_check_action_passes_the_schema_and_zizmor() -> None:
+    assert validators.schema(CHECK_FILE, "action") == []
+    assert validators.zizmor([CHECK_FILE], persona="auditor") == []
+
+
+def test_the_check_action_installs_what_the_package_depends_on() -> None:
+    """Its `uv run --with` list is pyproject.toml's [project] dependencies, and it runs the
+    tool from this checkout's src/ (no release of uvtorch-ci is installed)."""
+    import tomllib
+
+    check: dict[str, Any] = yaml.safe_load(CHECK_FILE.read_text())
+    script = check["runs"]["steps"][-1]["run"]
+    (listed,) = re.findall(r"^\s*dependencies=\((.*)\)$", script, re.MULTILINE)
+    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert listed.replace("\\", "").split() == dependencies
+    assert '"$GITHUB_ACTION_PATH/.."' in script
+    assert "python -m uvtorch_ci" in script
+    assert "uvtorch render --check\n" in script
+    assert script.rstrip().endswith("uvtorch verify")
 
 
 # --- interface -----------------------------------------------------------------------------
