@@ -13,6 +13,7 @@ Takes a workflow (the YAML render wrote) and runs one job of it, one matrix entr
 - `actions/checkout` is the workspace as it stands (the test wrote the repository there);
 - `astral-sh/setup-uv` is stood in for by what it exports: the real uv binary's folder on
   PATH, UV_PYTHON from `python-version`, and its working directory checked;
+- `actions/upload-artifact` is what it would upload (the files under `path`, by `name`);
 - a composite action (the reference the test maps to a folder: this repository) runs its own
   steps with GITHUB_ACTION_PATH set to that folder, its inputs from `with:` over the defaults,
   and its `outputs:` handed back as the step's outputs.
@@ -247,6 +248,7 @@ class Job:
     conclusion: str
     steps: list[Step]
     summary: str
+    artifacts: dict[str, list[Path]] = field(default_factory=dict)
 
     @property
     def log(self) -> str:
@@ -301,7 +303,8 @@ class Machine:
         state = _State(dict(self.env))
         steps = self._steps(spec["steps"], context, state, defaults, action_path=None)
         failed = any(s.outcome == "failure" for s in steps)
-        return Job(job, matrix, "failure" if failed else "success", steps, state.summary)
+        conclusion = "failure" if failed else "success"
+        return Job(job, matrix, conclusion, steps, state.summary, state.artifacts)
 
     def _steps(
         self,
@@ -347,6 +350,17 @@ class Machine:
             return Step(name, "success", "checkout: the workspace as the test wrote it")
         if reference == "astral-sh/setup-uv":
             return self._setup_uv(name, with_, state)
+        if reference == "actions/upload-artifact":  # stood in for: what it would upload
+            # hidden files stay behind unless include-hidden-files (upload-artifact >= 4.4)
+            found = sorted(
+                path
+                for path in (self.workspace / with_["path"]).glob("*")
+                if not path.name.startswith(".") or with_.get("include-hidden-files") == "true"
+            )
+            if not found and with_.get("if-no-files-found") == "error":
+                return Step(name, "failure", f"upload-artifact: nothing in {with_['path']}")
+            state.artifacts[with_["name"]] = found
+            return Step(name, "success", "upload-artifact: " + " ".join(p.name for p in found))
         if uses.startswith("./"):
             folder = self.workspace / uses[2:]
         elif reference in self.actions:
@@ -450,6 +464,7 @@ class _State:
     path: list[str] = field(default_factory=list)
     summary: str = ""
     setup_uv: list[dict[str, str]] = field(default_factory=list)
+    artifacts: dict[str, list[Path]] = field(default_factory=dict)
     count: int = 0
 
     def next_number(self) -> int:
@@ -484,18 +499,40 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + digest.decode("ascii")
 
 
+def installed_closure(names: list[str]) -> list[str]:
+    """The named distributions and everything they require here, as installed (markers
+    evaluated for this interpreter, no extras): what uv would resolve for them."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen: dict[str, None] = {}
+    pending = [canonicalize_name(name) for name in names]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen[name] = None
+        for text in importlib.metadata.distribution(name).requires or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                pending.append(canonicalize_name(requirement.name))
+    return sorted(seen)
+
+
 def repack_installed(names: list[str], folder: Path) -> Path:
     """Wheels of the named distributions as installed in this environment (their RECORDed
-    files, their WHEEL's first tag), in `folder`: a find-links folder uv installs from when
+    files, their WHEEL's tags), in `folder`: a find-links folder uv installs from when
     the check-mode action asks for the tool's dependencies and there is no PyPI to ask."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
         dist = importlib.metadata.distribution(name)
-        tag = next(
-            line.split(":", 1)[1].strip()
+        tags = [
+            line.split(":", 1)[1].strip().split("-")
             for line in (dist.read_text("WHEEL") or "").splitlines()
             if line.startswith("Tag:")
-        )
+        ]
+        # the compressed tag set of the file name: py2.py3-none-any
+        tag = "-".join(".".join(dict.fromkeys(part[i] for part in tags)) for i in range(3))
         stem = re.sub(r"[-_.]+", "_", dist.metadata["Name"])
         target = folder / f"{stem}-{dist.version}-{tag}.whl"
         entries: list[tuple[str, bytes]] = []
