@@ -24,7 +24,7 @@ from validators import actionlint, schema, zizmor
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / ".github" / "workflows" / "release.yml"
-WORKFLOW: dict[str, Any] = yaml.safe_load(RELEASE.read_text())
+WORKFLOW: dict[Any, Any] = yaml.safe_load(RELEASE.read_text())
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 VERSION = PYPROJECT["project"]["version"]
 
