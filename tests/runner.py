@@ -5,7 +5,9 @@ Takes a workflow (the YAML render wrote) and runs one job of it, one matrix entr
 - `${{ }}` expressions are evaluated (contexts `matrix`, `inputs`, `steps`, `github`, `env`,
   `runner`; the operators `! == != && ||`; `success()`, `always()`, `failure()`, `join`,
   `fromJSON`, `contains`), in `env:`, `with:`, `working-directory`, `if:` and step names;
-- the job's `if:` decides whether it runs at all (a fork's pull request, say);
+- the job's `if:` decides whether it runs at all (a fork's pull request, say); the
+  workflow's and the job's `env:` reach every step; the job's `outputs:` reach the jobs that
+  need it (`needs.<job>.outputs`), and a matrix given as an expression is evaluated;
 - each `run:` step is a file run with `bash --noprofile --norc -eo pipefail FILE` (GitHub's
   bash), in `working-directory` (the step's, else `defaults.run`), with the step's `env:`,
   fresh GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / GITHUB_ENV / GITHUB_PATH files read back after it
@@ -249,6 +251,7 @@ class Job:
     steps: list[Step]
     summary: str
     artifacts: dict[str, list[Path]] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
 
     @property
     def log(self) -> str:
@@ -268,32 +271,54 @@ class Machine:
     actions: dict[str, Path]
     temp: Path
     github: dict[str, Any] = field(default_factory=dict)
+    # the workflow's own `env:` values a test replaces (one that names a place on GitHub)
+    env_overrides: dict[str, str] = field(default_factory=dict)
 
     def jobs(self, workflow_file: Path) -> dict[str, dict[str, Any]]:
         loaded: dict[str, Any] = yaml.safe_load(workflow_file.read_text(encoding="utf-8"))
         jobs: dict[str, dict[str, Any]] = loaded["jobs"]
         return jobs
 
-    def entries(self, workflow_file: Path, job: str) -> list[dict[str, Any]]:
-        """The matrix entries of one job (`[{}]` for a job without a matrix)."""
+    def entries(
+        self, workflow_file: Path, job: str, needs: Mapping[str, Job] | None = None
+    ) -> list[dict[str, Any]]:
+        """The matrix entries of one job (`[{}]` for a job without a matrix); a matrix given
+        as an expression (`${{ fromJSON(needs.matrix.outputs.matrix) }}`) is evaluated."""
         spec = self.jobs(workflow_file)[job]
-        include: list[dict[str, Any]] = (
-            spec.get("strategy", {}).get("matrix", {}).get("include", [{}])
-        )
+        matrix: Any = spec.get("strategy", {}).get("matrix", {})
+        if isinstance(matrix, str):
+            whole = _EXPRESSION.fullmatch(matrix.strip())
+            assert whole, f"{job}: matrix {matrix!r}"
+            matrix = evaluate(whole.group(1), self._context({}, needs))
+        include: list[dict[str, Any]] = matrix.get("include", [{}])
         return include
 
-    def run_job(self, workflow_file: Path, job: str, entry: Mapping[str, Any] | None = None) -> Job:
-        spec = self.jobs(workflow_file)[job]
-        matrix = dict(entry or {})
-        context: dict[str, Any] = {
+    def _context(self, matrix: dict[str, Any], needs: Mapping[str, Job] | None) -> dict[str, Any]:
+        return {
             "github": {"workspace": str(self.workspace), **self.github},
             "matrix": matrix,
             "steps": {},
             "env": {},
             "runner": {"os": "Linux", "arch": "X64", "temp": str(self.temp)},
             "inputs": {},
-            "needs": {},
+            "needs": {
+                name: {"result": done.conclusion, "outputs": done.outputs}
+                for name, done in (needs or {}).items()
+            },
         }
+
+    def run_job(
+        self,
+        workflow_file: Path,
+        job: str,
+        entry: Mapping[str, Any] | None = None,
+        needs: Mapping[str, Job] | None = None,
+    ) -> Job:
+        """Run one job for one matrix entry; `needs` are the jobs it needs, as they ran."""
+        loaded: dict[str, Any] = yaml.safe_load(workflow_file.read_text(encoding="utf-8"))
+        spec = loaded["jobs"][job]
+        matrix = dict(entry or {})
+        context = self._context(matrix, needs)
         if not condition(spec.get("if"), context, "success"):
             return Job(job, matrix, "skipped", [], "")
         timeout = spec.get("timeout-minutes")
@@ -301,10 +326,16 @@ class Machine:
         assert timeout > 0, f"{job}: timeout-minutes is {timeout}"
         defaults = spec.get("defaults", {}).get("run", {})
         state = _State(dict(self.env))
+        for level in (loaded.get("env", {}), spec.get("env", {})):
+            values = {key: interpolate(value, context) for key, value in level.items()}
+            values.update({k: v for k, v in self.env_overrides.items() if k in values})
+            state.env.update(values)
+            context["env"].update(values)
         steps = self._steps(spec["steps"], context, state, defaults, action_path=None)
         failed = any(s.outcome == "failure" for s in steps)
         conclusion = "failure" if failed else "success"
-        return Job(job, matrix, conclusion, steps, state.summary, state.artifacts)
+        outputs = {k: interpolate(v, context) for k, v in spec.get("outputs", {}).items()}
+        return Job(job, matrix, conclusion, steps, state.summary, state.artifacts, outputs)
 
     def _steps(
         self,

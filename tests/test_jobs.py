@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from mirror import Mirror, uv_binary
 from projects import run, uv, uvtorch, write_project
-from runner import Job, Machine, repack_installed
+from runner import Job, Machine, installed_closure, repack_installed
 from validators import actionlint, schema, zizmor
 
 pytestmark = [
@@ -85,8 +85,9 @@ def device_mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mirror]:
 
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tool's dependencies as wheels, for the check-mode action's `uv run --with`."""
-    names = ["click", "jinja2", "markupsafe", "packaging", "pyyaml", "tomlkit"]
+    """The tool's dependencies (for the check-mode action's `uv run --with`) and its build
+    backend (for `uvx --from` a checkout of it) as wheels: find-links for a runner offline."""
+    names = installed_closure(["click", "jinja2", "packaging", "pyyaml", "tomlkit", "hatchling"])
     return repack_installed(names, tmp_path_factory.mktemp("wheels"))
 
 
@@ -273,3 +274,27 @@ def test_a_renamed_workflow_is_removed_and_an_edited_one_named(
     assert not old.exists()
     assert (project / ".github/workflows/gpu.yml").is_file()
     assert other.is_file()
+
+
+def test_the_readmes_own_workflow_runs_on_the_matrix(
+    tmp_path: Path, mirror: Mirror, wheels: Path
+) -> None:
+    """README's workflow built on `uvtorch-ci matrix`, as a user copies it: the matrix job's
+    output feeds the torch job's matrix, and each entry runs the action."""
+    readme = (REPO / "README.md").read_text()
+    heading = "\n### A workflow of your own on `uvtorch-ci matrix`\n"
+    (text,) = re.findall(r"```yaml\n(.*?)```", readme.split(heading, 1)[1].split("\n### ")[0], re.S)
+    repo = repository(tmp_path, SHAPES["extras"], mirror, wheels)
+    own = repo.root / ".github" / "workflows" / "own.yml"
+    own.write_text(text.replace("OWNER/uvtorch-ci@<commit>", f"my-org/uvtorch-ci@{SHA}"))
+    # git+https://github.com/OWNER/uvtorch-ci@<commit> is this checkout, GitHub being out of reach
+    repo.machine.env_overrides = {"UVTORCH_CI": str(REPO)}
+    matrix = repo.machine.run_job(own, "matrix")
+    passed(matrix)
+    entries = repo.machine.entries(own, "torch", {"matrix": matrix})
+    assert [e["target"] for e in entries] == ["linux-x86_64-cpu", "linux-x86_64-cu126"]
+    assert [e["sync-args"] for e in entries] == ["--extra cpu", "--extra cu126"]
+    for entry in entries:
+        job = repo.machine.run_job(own, "torch", entry, {"matrix": matrix})
+        passed(job)
+        assert f"2.9.1+{entry['backend']}" in job.steps[-1].log  # the user's own step
