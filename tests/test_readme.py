@@ -45,6 +45,17 @@ def test_action_inputs_table_matches_action_yml() -> None:
             assert default == f'`"{spec["default"]}"`', name
 
 
+def test_check_action_inputs_table_matches_check_action_yml() -> None:
+    check: dict[str, Any] = yaml.safe_load((ROOT / "check" / "action.yml").read_text())
+    rows = table_rows(
+        "Check-mode inputs (`check/action.yml`, `uses: OWNER/uvtorch-ci/check@<commit>`):"
+    )
+    assert {row[0].strip("`"): (row[1], row[2]) for row in rows} == {
+        name: (spec["description"], f'`"{spec["default"]}"`')
+        for name, spec in check["inputs"].items()
+    }
+
+
 def test_action_outputs_table_matches_action_yml() -> None:
     rows = table_rows("Outputs:")
     assert {row[0].strip("`"): row[1] for row in rows} == {
