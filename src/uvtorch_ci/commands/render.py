@@ -46,7 +46,7 @@ def render_command(
                 unpinned,
                 file=spec.file,
                 where=spec.key("action"),
-                hint="pin it to the 40-hex commit of the release (OWNER/REPO@<sha> # v1.2.3), "
+                hint="pin it to the 40-hex commit of a release (OWNER/REPO@<sha>), "
                 "or pass --allow-unpinned to accept the risk",
             )
         click.echo(f"warning: {spec.key('action')}: {unpinned}", err=True)
