@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import platform
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -298,3 +299,32 @@ def test_the_readmes_own_workflow_runs_on_the_matrix(
         job = repo.machine.run_job(own, "torch", entry, {"matrix": matrix})
         passed(job)
         assert f"2.9.1+{entry['backend']}" in job.steps[-1].log  # the user's own step
+
+
+def test_the_device_check_runs_on_python_3_8(tmp_path: Path) -> None:
+    """The smoke check is copied into projects whose interpreter may be 3.8: its --gpu matmul
+    comparison too (a fake device torch, the mirror's, on PYTHONPATH)."""
+    python38 = Path("/root/.pyenv/versions/3.8.18/bin/python")
+    if not python38.is_file():
+        pytest.skip("no Python 3.8 here")
+    from mirror import torch_sources
+
+    site = tmp_path / "site"
+    for name, text in torch_sources("2.9.1+cu126", "cu126", HOST, "cu126", device=True).items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text)
+    result = subprocess.run(
+        [
+            str(python38),
+            str(REPO / "src" / "uvtorch_ci" / "smoke.py"),
+            "--expect",
+            "cu126",
+            "--gpu",
+        ],
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2x3 @ 3x2 matmul on cuda gives the exact result" in result.stdout
