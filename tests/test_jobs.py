@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 from mirror import Mirror, uv_binary
 from projects import run, uv, uvtorch, write_project
-from runner import Job, Machine, installed_closure, repack_installed
+from runner import Job, Machine
 from validators import actionlint, schema, zizmor
+from wheels import installed_closure, repack_installed
 
 pytestmark = [
     pytest.mark.e2e,

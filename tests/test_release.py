@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 import yaml
 from mirror import Mirror, uv_binary
-from runner import Machine, installed_closure, repack_installed
+from runner import Machine
 from validators import actionlint, schema, zizmor
+from wheels import installed_closure, repack_installed
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / ".github" / "workflows" / "release.yml"
