@@ -44,6 +44,31 @@ def test_action_passes_the_schema() -> None:
 
 def test_action_is_zizmor_clean() -> None:
     assert validators.zizmor([ACTION_FILE]) == []
+    assert validators.zizmor([ACTION_FILE], persona="auditor") == []
+
+
+CHECK_FILE = REPO / "check" / "action.yml"
+
+
+def test_the_check_action_passes_the_schema_and_zizmor() -> None:
+    assert validators.schema(CHECK_FILE, "action") == []
+    assert validators.zizmor([CHECK_FILE], persona="auditor") == []
+
+
+def test_the_check_action_installs_what_the_package_depends_on() -> None:
+    """Its `uv run --with` list is pyproject.toml's [project] dependencies, and it runs the
+    tool from this checkout's src/ (no release of uvtorch-ci is installed)."""
+    import tomllib
+
+    check: dict[str, Any] = yaml.safe_load(CHECK_FILE.read_text())
+    script = check["runs"]["steps"][-1]["run"]
+    (listed,) = re.findall(r"^\s*dependencies=\((.*)\)$", script, re.MULTILINE)
+    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert listed.replace("\\", "").split() == dependencies
+    assert '"$GITHUB_ACTION_PATH/.."' in script
+    assert "python -m uvtorch_ci" in script
+    assert "uvtorch render --check\n" in script
+    assert script.rstrip().endswith("uvtorch verify")
 
 
 # --- interface -----------------------------------------------------------------------------
@@ -56,6 +81,7 @@ def test_inputs() -> None:
         "working-directory",
         "uv-version",
         "sync-args",
+        "platform",
         "require-device",
         "torch-version",
         "enable-cache",
@@ -136,6 +162,7 @@ def test_the_smoke_script_ships_with_the_action() -> None:
 
 GOOD = {
     "expect": "cu124",
+    "platform": "",
     "python-version": "3.12",
     "working-directory": ".",
     "uv-version": "0.13.9",
@@ -207,6 +234,9 @@ def validate(tmp_path: Path, **changes: str) -> subprocess.CompletedProcess[str]
         ("sync-args", "--extra=cu126 --no-dev --python-platform x86_64-unknown-linux-gnu"),
         ("sync-args", "--no-install-package torch-extra"),
         ("working-directory", "sub dir"),
+        ("platform", "linux-x86_64"),
+        ("platform", "macos-arm64"),
+        ("platform", "linux-aarch64"),
     ],
 )
 def test_validation_accepts(tmp_path: Path, name: str, value: str) -> None:
@@ -250,6 +280,9 @@ def test_validation_accepts(tmp_path: Path, name: str, value: str) -> None:
         ("sync-args", "--extra cu126\n--frozen"),
         ("working-directory", ""),
         ("working-directory", "no-such-dir"),
+        ("platform", "linux"),
+        ("platform", "linux-x86_64; id"),
+        ("platform", "Linux-x86_64"),
     ],
 )
 def test_validation_rejects(tmp_path: Path, name: str, value: str) -> None:
@@ -299,6 +332,8 @@ ECHO_ARGS = 'for arg in "$@"; do printf "<%s>\\n" "$arg"; done'
         ),
         # Split, never globbed (validation already refuses `*`: this is the second fence).
         ("--extra *", ["sync", "--locked", "--extra", "*"]),
+        # --locked once, whoever else gave it (uv refuses it twice)
+        ("--locked --extra cu126", ["sync", "--locked", "--extra", "cu126"]),
     ],
 )
 def test_sync_step_splits_arguments_without_eval(
@@ -317,6 +352,7 @@ def test_sync_step_splits_arguments_without_eval(
         ({}, ["--expect", "cu124"]),
         ({"require-device": "true"}, ["--expect", "cu124", "--gpu"]),
         ({"torch-version": "2.5.0"}, ["--expect", "cu124", "--torch-version", "2.5.0"]),
+        ({"platform": "linux-x86_64"}, ["--expect", "cu124", "--platform", "linux-x86_64"]),
     ],
 )
 def test_smoke_step_arguments(tmp_path: Path, changes: dict[str, str], expected: list[str]) -> None:

@@ -55,7 +55,9 @@ def test_any_change_of_an_input_or_output_goes_the_full_way(seed: Path, tmp_path
 
     pyproject = seed / "pyproject.toml"
     pyproject.write_text(
-        pyproject.read_text().replace('backend = "cpu"', 'backend = "cpu"\ngpu = true')
+        pyproject.read_text().replace(
+            'backend = "cpu"', 'backend = "cpu"\nrunner = "ubuntu-22.04-arm"'
+        )
     )
     changed = run("render", "--check", cwd=seed, cache=cache)
     assert changed.returncode == 1
@@ -127,7 +129,7 @@ def test_a_standalone_spec_file_is_an_input(seed: Path, tmp_path: Path) -> None:
     assert run("render", cwd=seed, cache=cache).returncode == 0
     assert FAST in run("render", "--check", cwd=seed, cache=cache).stderr
     (seed / "uvtorch.toml").write_text(
-        spec.replace('backend = "cpu"', 'backend = "cpu"\ngpu = true')
+        spec.replace('backend = "cpu"', 'backend = "cpu"\nrunner = "ubuntu-22.04-arm"')
     )
     changed = run("render", "--check", cwd=seed, cache=cache)
     assert changed.returncode == 1

@@ -43,6 +43,8 @@ def test_ci_runs_lint_tests_zizmor_and_the_action_on_three_platforms_gated_by_on
     runners = [entry["runner"] for entry in jobs["action"]["strategy"]["matrix"]["include"]]
     assert runners == ["ubuntu-latest", "ubuntu-24.04-arm", "macos-15"]
     assert any(step.get("uses") == "./" for step in jobs["action"]["steps"])
+    assert any(step.get("uses") == "./check" for step in jobs["action"]["steps"])
+    assert "check/action.yml" in runs["zizmor"]
     gate = jobs["all-passed"]
     assert set(gate["needs"]) == set(jobs) - {"all-passed"}
     assert gate["if"] == "always()"

@@ -33,6 +33,7 @@ from uvtorch_ci.project import ProjectTexts, Rendered, render_project
 from uvtorch_ci.pyproject.data import FAMILY, is_pytorch_index
 from uvtorch_ci.pyproject.values import is_backend_extra
 from uvtorch_ci.releases.table import Release, load_table
+from uvtorch_ci.spec.runners import is_hosted
 
 # Every example builds its input from the strategies below, so the default health checks on
 # generation speed would only measure the machine; `too_slow` is suppressed for that reason.
@@ -247,6 +248,8 @@ def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
                     st.lists(st.sampled_from(["self-hosted", "linux", "gpu", "x64"]), min_size=1),
                 )
             )
+        if target.get("gpu") and target.get("runner") in (None, "ubuntu-latest"):
+            target["runner"] = ["self-hosted", "gpu"]  # a GPU job names its runner
         if draw(st.integers(0, 3)) == 0:
             target["name"] = draw(st.one_of(st.sampled_from(SAFE_NAMES), names, names))
         targets.append(target)
@@ -270,7 +273,9 @@ def valid_specs(draw: st.DrawFn) -> dict[str, Any]:
             )
         )
     if draw(st.integers(0, 4)) == 0:
-        spec["workflow"] = draw(st.sampled_from([".github/workflows/gpu.yaml", "ci/torch.yml"]))
+        spec["workflow"] = draw(
+            st.sampled_from([".github/workflows/gpu.yaml", ".github/workflows/t.yml"])
+        )
     if draw(st.integers(0, 5)) == 0:
         spec["action"] = draw(st.sampled_from(["./", "org/uvtorch-action@v1", "o/r/sub@abc123"]))
     if draw(st.integers(0, 5)) == 0:
@@ -837,8 +842,16 @@ def check_workflow(rendered: Rendered) -> None:
             for e in workflow_validator().iter_errors(document)
         ]
         assert not errors, errors
-        entries = document["jobs"]["torch"]["strategy"]["matrix"]["include"]
-        assert [e["target"] for e in entries] == [j.build.target.name for j in rendered.plan.jobs]
+        # hosted runners' jobs in `torch`, those on runners of the user's own after them
+        jobs = document["jobs"]
+        entries = [
+            entry
+            for name in ("torch", "torch-own-runners")
+            if name in jobs
+            for entry in jobs[name]["strategy"]["matrix"]["include"]
+        ]
+        plan_jobs = sorted(rendered.plan.jobs, key=lambda j: not is_hosted(j.build.target.runner))
+        assert [e["target"] for e in entries] == [j.build.target.name for j in plan_jobs]
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,23 @@ def test_index_url_env_replaces_the_spec_value() -> None:
             "targets[0].gpu: must be true or false, not a string",
         ),
         (
+            SEED.replace('backend = "cu124"', 'backend = "cu124"\ngpu = true'),
+            "targets[0].gpu: gpu = true needs a runner with a GPU, and the default runner "
+            "(a GitHub-hosted one) has none",
+        ),
+        (
+            SEED.replace(
+                'backend = "cu124"', 'backend = "cu124"\ngpu = true\nrunner = "ubuntu-24.04"'
+            ),
+            "targets[0].runner: gpu = true cannot run here: ubuntu-24.04 is a GitHub-hosted "
+            "runner, and those have no GPU",
+        ),
+        (
+            SEED.replace('backend = "mps"', 'backend = "mps"\ngpu = true\nrunner = "macos-15"'),
+            "targets[1].runner: gpu = true cannot run here: macos-15 is a GitHub-hosted macOS "
+            "runner: it reports MPS available, but MPS does not work there",
+        ),
+        (
             SEED.replace('backend = "cu124"', 'backend = "cu124"\nrunner = "gpu; rm -rf /"'),
             "targets[0].runner: runner label 'gpu; rm -rf /' may only hold",
         ),
@@ -121,7 +138,16 @@ def test_index_url_env_replaces_the_spec_value() -> None:
         ('python = ["3.12", "3.12"]\n' + SEED, "python: lists a Python version twice"),
         ('python = ["py3.12"]\n' + SEED, 'python[0]: "py3.12" is not a Python version'),
         ('index-url = "download.pytorch.org"\n' + SEED, 'index-url: "download.pytorch.org" is not'),
-        ('workflow = "../ci.yml"\n' + SEED, 'workflow: "../ci.yml" is not a relative path'),
+        ('workflow = "../ci.yml"\n' + SEED, 'workflow: "../ci.yml" is not a .yml file directly in'),
+        ('workflow = "ci/torch.yml"\n' + SEED, "GitHub runs workflows only from there"),
+        ('workflow = ".github/workflows/sub/x.yml"\n' + SEED, "directly in .github/workflows/"),
+        ("timeout-minutes = 0\n" + SEED, "timeout-minutes: must be a whole number of minutes"),
+        ('timeout-minutes = "60"\n' + SEED, "from 1 to 7200, not '60'"),
+        ("timeout-minutes = true\n" + SEED, "timeout-minutes: must be a whole number"),
+        ('repository-root = "/"\n' + SEED, 'repository-root: "/" is not the project\'s folder'),
+        ('repository-root = "../x"\n' + SEED, "repository-root"),
+        ('action = "./../other"\n' + SEED, "action: './../other' leads outside the workspace"),
+        ('action = "./a/../../b"\n' + SEED, "leads outside the workspace"),
     ],
 )
 def test_bad_specs_name_the_key_and_what_is_valid(text: str, expected: str) -> None:
@@ -186,10 +212,10 @@ def test_several_backends_on_one_platform_render_extras() -> None:
         {"index": "pytorch-cpu", "extra": "cpu", "marker": cpu_marker},
     ]
     assert [(j.build.target.name, j.sync_args) for j in result.jobs] == [
-        ("linux-x86_64-cu124", ("--locked", "--extra", "cu124")),
-        ("macos-arm64-mps", ("--locked", "--extra", "cpu")),
-        ("linux-aarch64-cpu", ("--locked", "--extra", "cpu")),
-        ("linux-x86_64-cpu", ("--locked", "--extra", "cpu")),
+        ("linux-x86_64-cu124", ("--extra", "cu124")),
+        ("macos-arm64-mps", ("--extra", "cpu")),
+        ("linux-aarch64-cpu", ("--extra", "cpu")),
+        ("linux-x86_64-cpu", ("--extra", "cpu")),
     ]
     assert result.required_environments == (
         "sys_platform == 'linux' and platform_machine == 'x86_64'",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -14,7 +15,7 @@ import yaml
 from validators import actionlint, schema, zizmor
 
 from uvtorch_ci.errors import SpecError
-from uvtorch_ci.github.workflow import SETUP_UV, matrix, render_workflow
+from uvtorch_ci.github.workflow import SETUP_UV, check_action, matrix, render_workflow
 from uvtorch_ci.plan.planner import Plan, plan_from_data
 from uvtorch_ci.releases.table import load_table
 
@@ -107,6 +108,7 @@ def test_generated_workflow_passes_zizmor_actionlint_and_the_schema(
     assert schema(path, "workflow") == []
     assert actionlint(path, extra_labels=custom_labels(p)) == []
     assert zizmor([path]) == []
+    assert zizmor([path], persona="auditor") == []
 
 
 def test_action_pinned_to_a_tag_is_the_only_zizmor_finding(tmp_path: Path) -> None:
@@ -144,8 +146,17 @@ def test_workflow_defaults_a_maintainer_expects() -> None:
 def test_workflow_matrix_and_matrix_command_agree_with_the_spec(tmp_path: Path) -> None:
     p = plan(TARGETS["gpu-runner"])
     workflow = yaml.safe_load(render_workflow(p))
-    include = workflow["jobs"]["torch"]["strategy"]["matrix"]["include"]
+    jobs = workflow["jobs"]
+    hosted = jobs["torch"]["strategy"]["matrix"]["include"]
+    own = jobs["torch-own-runners"]["strategy"]["matrix"]["include"]
+    include = hosted + own
     assert include == matrix(p)
+    assert {e["target"] for e in hosted} == {"linux-x86_64-cu126"}
+    assert "if" not in jobs["torch"]  # hosted jobs run for forks' pull requests too
+    assert jobs["torch-own-runners"]["if"] == (
+        "github.event_name != 'pull_request' || "
+        "github.event.pull_request.head.repo.full_name == github.repository"
+    )
     assert len(include) == 2 * 2  # targets x Python
     assert {(e["target"], e["python"]) for e in include} == {
         ("linux-x86_64-cu126", "3.11"),
@@ -156,13 +167,13 @@ def test_workflow_matrix_and_matrix_command_agree_with_the_spec(tmp_path: Path) 
     t4 = next(e for e in include if e["target"] == "t4")
     assert t4["runs-on"] == ["self-hosted", "linux", "gpu-t4"]
     assert t4["gpu"] is True
-    assert t4["sync-args"] == "--locked"
+    assert t4["sync-args"] == ""
     hosted = next(e for e in include if e["target"] == "linux-x86_64-cu126")
     assert hosted["runs-on"] == "ubuntu-latest"
     assert hosted["gpu"] is False
 
     project = tmp_path / "p"
-    project.mkdir()
+    project.mkdir(parents=True)
     (project / "pyproject.toml").write_text(
         '[project]\nname = "p"\nversion = "0"\nrequires-python = ">=3.10"\n\n[tool.uvtorch]\n'
         + "\n".join(line.strip() for line in TARGETS["gpu-runner"].strip().splitlines()).replace(
@@ -266,24 +277,39 @@ def test_the_job_passes_python_torch_version_and_gpu_on(tmp_path: Path) -> None:
     """What each job needs reaches setup-uv and the smoke check: the matrix's Python, the exact
     torch version and --gpu for a GPU target (and nothing of it for a plain one)."""
     workflow = yaml.safe_load(render_workflow(plan(TARGETS["gpu-runner"])))
-    job = workflow["jobs"]["torch"]
+    job = workflow["jobs"]["torch-own-runners"]  # a GPU target runs on the spec's own runner
     setup = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("astral-sh/setup-uv"))
     assert setup["with"]["python-version"] == "${{ matrix.python }}"
     smoke = job["steps"][-1]
     assert smoke["env"] == {
         "BACKEND": "${{ matrix.backend }}",
         "GPU": "${{ matrix.gpu }}",
+        "PLATFORM": "${{ matrix.platform }}",
         "TORCH": "${{ matrix.torch }}",
     }
     entries = {e["name"]: e for e in job["strategy"]["matrix"]["include"]}
     t4 = entries["linux-x86_64 cu126 py3.12 (t4)"]
     assert (t4["gpu"], t4["torch"], t4["python"]) == (True, "2.9.1", "3.12")
-    env = {"BACKEND": t4["backend"], "GPU": "true", "TORCH": t4["torch"]}
+    env = {
+        "BACKEND": t4["backend"],
+        "GPU": "true",
+        "TORCH": t4["torch"],
+        "PLATFORM": t4["platform"],
+    }
     args = _smoke_args(smoke["run"], env, tmp_path)
     assert args[:4] == ["run", "--no-sync", "python", ".github/uvtorch/smoke.py"]
-    assert args[4:] == ["--expect", "cu126", "--torch-version", "2.9.1", "--gpu"]
-    plain = _smoke_args(smoke["run"], {"BACKEND": "cu126", "GPU": "false", "TORCH": ""}, tmp_path)
-    assert plain[4:] == ["--expect", "cu126"]
+    assert args[4:] == [
+        "--expect",
+        "cu126",
+        "--platform",
+        "linux-x86_64",
+        "--torch-version",
+        "2.9.1",
+        "--gpu",
+    ]
+    bare = {"BACKEND": "cu126", "GPU": "false", "TORCH": "", "PLATFORM": "linux-x86_64"}
+    plain = _smoke_args(smoke["run"], bare, tmp_path)
+    assert plain[4:] == ["--expect", "cu126", "--platform", "linux-x86_64"]
 
 
 def test_action_mode_passes_python_torch_version_and_device() -> None:
@@ -292,3 +318,140 @@ def test_action_mode_passes_python_torch_version_and_device() -> None:
     assert step["with"]["python-version"] == "${{ matrix.python }}"
     assert step["with"]["torch-version"] == "${{ matrix.torch }}"
     assert step["with"]["require-device"] == "${{ matrix.gpu }}"
+
+
+def test_jobs_time_out_as_the_spec_says() -> None:
+    default = yaml.safe_load(render_workflow(plan(TARGETS["seed"])))
+    assert default["jobs"]["torch"]["timeout-minutes"] == 60
+    assert default["jobs"]["check"]["timeout-minutes"] == 15
+    longer = yaml.safe_load(
+        render_workflow(plan("timeout-minutes = 240\n" + TARGETS["gpu-runner"]))
+    )
+    assert longer["jobs"]["torch"]["timeout-minutes"] == 240
+    assert longer["jobs"]["torch-own-runners"]["timeout-minutes"] == 240
+
+
+def test_every_job_checks_its_platform_and_syncs_locked_once() -> None:
+    workflow = yaml.safe_load(render_workflow(plan(TARGETS["four-platforms"])))
+    steps = workflow["jobs"]["torch"]["steps"]
+    sync, smoke = steps[-2], steps[-1]
+    assert sync["run"].count("--locked") == 1
+    assert smoke["env"]["PLATFORM"] == "${{ matrix.platform }}"
+    assert '--platform "$PLATFORM"' in smoke["run"]
+    for entry in matrix(plan(TARGETS["four-platforms"])):
+        assert "--locked" not in entry["sync-args"]
+    action = yaml.safe_load(render_workflow(plan(TARGETS["action-pinned"])))
+    assert action["jobs"]["torch"]["steps"][1]["with"]["platform"] == "${{ matrix.platform }}"
+
+
+def test_more_jobs_than_github_runs_are_refused() -> None:
+    pythons = ", ".join(f'"3.{minor}"' for minor in (10, 11, 12, 13))
+    many = "\n".join(
+        f'[[targets]]\nplatform = "linux-x86_64"\nbackend = "cpu"\nrunner = "r{i}"\nname = "t{i}"'
+        for i in range(65)
+    )
+    p = plan(f'torch = "2.9.1"\npython = [{pythons}]\n{many}')
+    with pytest.raises(SpecError) as caught:
+        render_workflow(p)
+    assert str(caught.value) == (
+        "uvtorch.toml: targets: the CI matrix would have 260 jobs (65 targets x 4 Python "
+        "versions); GitHub runs at most 256 in one matrix\n"
+        "  hint: drop targets or Python versions, or split them over two projects' workflows"
+    )
+    fits = plan(f'torch = "2.9.1"\npython = [{pythons}]\n' + many.rsplit("[[targets]]", 1)[0])
+    assert len(matrix(fits)) == 256
+    render_workflow(fits)
+
+
+def test_the_check_action_sits_beside_the_action() -> None:
+    assert check_action("o/uvtorch-ci@" + "a" * 40) == "o/uvtorch-ci/check@" + "a" * 40
+    assert check_action("o/r/sub@v1") == "o/r/sub/check@v1"
+    assert check_action("./") == "./check"
+    assert check_action("./tools/uvtorch") == "./tools/uvtorch/check"
+    assert check_action(None) is None
+    workflow = yaml.safe_load(
+        render_workflow(
+            plan(TARGETS["action-pinned"].replace('ci-tool = "uvtorch-ci==0.1.0"\n', ""))
+        )
+    )
+    last = workflow["jobs"]["check"]["steps"][-1]
+    assert last["uses"] == "my-org/uvtorch-action/check@0123456789abcdef0123456789abcdef01234567"
+    assert last["with"] == {"working-directory": "."}
+    # ci-tool, a pinned PyPI version, still wins where it is given
+    pinned = yaml.safe_load(render_workflow(plan(TARGETS["action-pinned"])))
+    assert (
+        pinned["jobs"]["check"]["steps"][-1]["run"] == 'uvx --from "$UVTORCH_CI" uvtorch-ci verify'
+    )
+
+
+def test_a_project_below_the_root_works_in_its_folder(tmp_path: Path) -> None:
+    p = plan(TARGETS["seed"])
+    text = render_workflow(p, "LLM/PyTorch")
+    assert text.startswith(
+        "# @generated by uvtorch-ci render from LLM/PyTorch/uvtorch.toml; do not edit"
+    )
+    workflow = yaml.safe_load(text)
+    for job in ("check", "torch"):
+        assert workflow["jobs"][job]["defaults"]["run"]["working-directory"] == "LLM/PyTorch"
+    setup = workflow["jobs"]["torch"]["steps"][1]["with"]
+    assert setup["working-directory"] == "LLM/PyTorch"
+    assert setup["cache-dependency-glob"] == "uv.lock"  # resolved against working-directory
+    path = tmp_path / "torch.yml"
+    path.write_text(text)
+    assert schema(path, "workflow") == []
+    assert actionlint(path) == []
+    assert zizmor([path], persona="auditor") == []
+
+
+def spec_project(tmp_path: Path, extra: str) -> Path:
+    project = tmp_path / "p"
+    project.mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "0"\nrequires-python = ">=3.10"\n\n[tool.uvtorch]\n'
+        + extra
+        + 'torch = "2.9.1"\n[[tool.uvtorch.targets]]\nplatform = "linux-x86_64"\nbackend = "cpu"\n'
+    )
+    return project
+
+
+def cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "uvtorch_ci", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "UVTORCH_CI_CACHE_DIR": "off"},
+    )
+
+
+def test_an_unpinned_action_is_refused_unless_allowed(tmp_path: Path) -> None:
+    project = spec_project(tmp_path, 'action = "org/uvtorch-ci@v1"\n')
+    refused = cli(["render"], project)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.startswith(
+        "error: pyproject.toml: tool.uvtorch.action: 'org/uvtorch-ci@v1' is not pinned to a "
+        "commit: @v1 can be moved to other code (zizmor: unpinned-uses)\n"
+    )
+    assert not (project / ".github").exists()
+    allowed = cli(["render", "--allow-unpinned"], project)
+    assert allowed.returncode == 0, allowed.stderr
+    assert "warning: tool.uvtorch.action: 'org/uvtorch-ci@v1' is not pinned" in allowed.stderr
+    checked = cli(["render", "--check"], project)  # CI's check job: a warning, no refusal
+    assert checked.returncode == 0, checked.stderr
+    assert "warning: tool.uvtorch.action" in checked.stderr
+
+
+def test_the_workflow_goes_to_the_repository_root(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    project = spec_project(repo / "LLM", "")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    done = cli(["render"], project)
+    assert done.returncode == 0, done.stderr
+    assert (repo / ".github" / "workflows" / "torch.yml").is_file()
+    assert not (project / ".github" / "workflows").exists()
+    assert (project / ".github" / "uvtorch" / "smoke.py").is_file()  # the jobs run it there
+    assert cli(["render", "--check"], project).returncode == 0
+    outside = spec_project(tmp_path / "plain", "")  # no git: the project is its own root
+    assert cli(["render"], outside).returncode == 0
+    assert (outside / ".github" / "workflows" / "torch.yml").is_file()

@@ -118,14 +118,16 @@ def _zizmor_finding(finding: dict[str, Any]) -> str:
     return f"{message}: {_one_line(note)}" if note else message
 
 
-def zizmor(paths: Sequence[Path]) -> list[str]:
-    """zizmor's findings (offline audits, regular persona, no config file) on workflows/actions.
+def zizmor(paths: Sequence[Path], persona: str = "regular") -> list[str]:
+    """zizmor's findings (offline audits, no config file) on workflows/actions, under the
+    `regular` persona or a stricter one (`auditor`: every finding, self-hosted runners too).
 
     A file zizmor cannot load (YAML syntax, or not a valid workflow/action) is a finding too:
     --strict-collection makes zizmor say so instead of skipping it.
     """
     files = _existing(paths)
     command = [_tool("zizmor", "pip install zizmor"), "--offline", "--no-config"]
+    command += ["--persona", persona]
     command += ["--strict-collection", "--no-progress", "--format", "json", *files]
     proc = _run(command, RUST_BACKTRACE="0", RUST_LIB_BACKTRACE="0")
     if (

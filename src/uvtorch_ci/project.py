@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import PyprojectError, SpecError
@@ -30,15 +31,31 @@ class ProjectTexts:
     spec: str | None = None
     spec_label: str | None = None
     spec_explicit: bool = True
+    # where the project sits in its repository: its folder below the root git found ("" at
+    # the root, or no git), and the names of the folders above it, for `repository-root`
+    location: str = ""
+    parents: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
 class Rendered:
-    """Everything `render` produces: the merged pyproject and the CI files, by relative path."""
+    """Everything `render` produces: the merged pyproject and the CI files, by path relative
+    to the project (the workflow lies at the repository root: "../../.github/workflows/...").
+    `retired` are files an earlier shape had this tool write that this one does not use, and
+    `stamp_line` the first line of the header every file generated for this project starts
+    with (a workflow under another name that starts so is one of ours, left over)."""
 
     plan: Plan
     pyproject: Merged
     ci_files: dict[str, str]
+    location: str = ""
+    retired: tuple[str, ...] = ()
+    stamp_line: str = ""
+
+    @property
+    def workflows_dir(self) -> str:
+        """The repository's .github/workflows/, relative to the project."""
+        return posixpath.dirname(next(iter(self.ci_files)))
 
 
 def spec_data(
@@ -106,7 +123,7 @@ def render_project(
     (render refuses it; verify reports it per target instead).
     """
     # the rendering stack is loaded here, not with the module: plan_project goes without it
-    from .github.workflow import render_smoke_copy, render_workflow
+    from .github.workflow import generated_header, render_smoke_copy, render_workflow
     from .pyproject.blocks import render_blocks
     from .pyproject.merge import merge_blocks
 
@@ -123,7 +140,28 @@ def render_project(
         pytorch_base=plan.spec.index_url,
         environments=environments,
     )
-    ci_files = {plan.spec.workflow: render_workflow(plan)}
+    location = project_location(plan, texts)
+    up = "/".join([".."] * len(location.split("/"))) if location else ""
+    ci_files = {posixpath.join(up, plan.spec.workflow): render_workflow(plan, location)}
+    retired: tuple[str, ...] = ()
     if plan.spec.action is None:
-        ci_files[SMOKE_PATH] = render_smoke_copy(plan, smoke_source)
-    return Rendered(plan, merged, ci_files)
+        ci_files[SMOKE_PATH] = render_smoke_copy(plan, smoke_source, location)
+    else:
+        retired = (SMOKE_PATH,)
+    header = generated_header(plan, location)[0]
+    return Rendered(plan, merged, ci_files, location, retired, f"# {header}")
+
+
+def project_location(plan: Plan, texts: ProjectTexts) -> str:
+    """The project's folder relative to the repository root: from `repository-root` when the
+    spec gives it, else as git found it."""
+    depth = plan.spec.root_depth
+    if depth is None:
+        return texts.location
+    if depth > len(texts.parents):
+        raise SpecError(
+            f"leads above the file system's root ({depth} folders up)",
+            file=plan.spec.file,
+            where=plan.spec.key("repository-root"),
+        )
+    return "/".join(texts.parents[len(texts.parents) - depth :]) if depth else ""

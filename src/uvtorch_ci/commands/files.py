@@ -272,6 +272,23 @@ def write_all(files: Sequence[tuple[Path, str, str]], *, root: Path | None = Non
     _sync_directories(sorted(changed, key=lambda directory: -len(directory.parts)))
 
 
+def remove_files(files: Sequence[tuple[Path, str]], *, root: Path | None = None) -> None:
+    """Remove generated files (path, label) no longer used, and their folder when that is
+    left empty; WriteError naming the first that cannot be removed. Every path goes through
+    the path policy first (see resolve), so nothing outside `root` is removed, and a link is
+    removed as a link, never its target."""
+    for path, label in files:
+        resolve(path, label, root)
+    for path, label in files:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as error:
+            raise WriteError(f"cannot remove: {error.strerror}", file=label) from None
+        with contextlib.suppress(OSError):  # not empty, or not ours to remove: kept
+            path.parent.rmdir()
+    _sync_directories(list(dict.fromkeys(path.parent for path, _ in files)))
+
+
 def _sync_directories(directories: Sequence[Path]) -> None:
     """fsync each directory, so that the renames into it are on disk, not only in the cache.
 

@@ -20,10 +20,11 @@ from ..spec.reader import quoted
 from ..spec.values import is_project_name
 from .files import Output, read_text, write_all
 from .paths import display_path
+from .repository import git_location
 from .terminal import safe
 from .uv import find_uv
 from .verify import lock_and_verify
-from .workspace import ci_outputs, echo_builds
+from .workspace import ci_outputs, echo_builds, tree_root
 
 
 def init_command(
@@ -101,7 +102,7 @@ def init_command(
         new = init_project.append_spec(old, answers, file=label)
     try:
         rendered = render_project(
-            ProjectTexts(new, label, None, None, False),
+            ProjectTexts(new, label, None, None, False, *git_location(directory, env)),
             env=env,
             table=table,
             smoke_source=smoke_source(),
@@ -120,7 +121,10 @@ def init_command(
         outputs.append(output)
     uv = find_uv(env) if lock else None
 
-    write_all([(o.path, o.new, o.label) for o in outputs if o.changed], root=directory)
+    write_all(
+        [(o.path, o.new, o.label) for o in outputs if o.changed],
+        root=tree_root(directory, rendered),
+    )
     for output in outputs:
         if output.changed:
             done = "spec added, rendered" if output.old is not None else "created"

@@ -80,6 +80,11 @@ def cli() -> None:
     "--force", is_flag=True, help="Overwrite generated files even where they were edited by hand."
 )
 @click.option("--lock", is_flag=True, help="Then run `uv lock` and verify the lock.")
+@click.option(
+    "--allow-unpinned",
+    is_flag=True,
+    help="Accept an `action` not pinned to a commit (a tag or branch), with a warning.",
+)
 def render(
     project_dir: Path,
     spec_file: Path | None,
@@ -87,6 +92,7 @@ def render(
     show_diff: bool,
     force: bool,
     lock: bool,
+    allow_unpinned: bool,
 ) -> None:
     """Write the torch blocks into pyproject.toml, and the workflow."""
     from .render import render_command
@@ -99,6 +105,7 @@ def render(
             show_diff=show_diff,
             force=force,
             lock=lock,
+            allow_unpinned=allow_unpinned,
             env=os.environ,
         )
     )

@@ -1,5 +1,9 @@
 """`render`: write the torch entries, the workflow and the smoke copy, or with --check and
---diff say what would change. Hand-edited generated files are not overwritten without --force."""
+--diff say what would change. Hand-edited generated files are not overwritten without --force.
+Files an earlier shape had it write (the smoke copy before action mode, a workflow under its
+old name) are removed when they are still as generated, and named when edited by hand. An
+`action` not pinned to a commit is refused, or only warned about with --allow-unpinned (and
+under --check, which writes nothing)."""
 
 from __future__ import annotations
 
@@ -8,12 +12,14 @@ from pathlib import Path
 
 import click
 
-from ..errors import EXIT_OK, EXIT_PROBLEM
-from .files import remove_leftovers, write_all
+from ..errors import EXIT_OK, EXIT_PROBLEM, SpecError, UvtorchError
+from ..project import Rendered
+from .files import read_text, remove_files, remove_leftovers, write_all
+from .paths import display_path
 from .terminal import safe
 from .uv import find_uv
 from .verify import lock_and_verify
-from .workspace import echo_builds, load_and_render, read_project
+from .workspace import echo_builds, load_and_render, read_project, tree_root
 
 
 def render_command(
@@ -25,13 +31,29 @@ def render_command(
     env: Mapping[str, str],
     force: bool = False,
     lock: bool = False,
+    allow_unpinned: bool = False,
 ) -> int:
     """Render; with `lock`, then run `uv lock` and verify the result."""
     from ..github.fingerprint import hand_edit
+    from ..spec.parse import unpinned_action
 
     uv = find_uv(env) if lock and not check else None
     texts = read_project(project_dir, spec_file)
     rendered, outputs = load_and_render(project_dir, spec_file, env, texts=texts)
+    root = tree_root(project_dir, rendered)
+    unpinned = unpinned_action(rendered.plan.spec)
+    if unpinned is not None:
+        spec = rendered.plan.spec
+        if not (allow_unpinned or check):
+            raise SpecError(
+                unpinned,
+                file=spec.file,
+                where=spec.key("action"),
+                hint="pin it to the 40-hex commit of a release (OWNER/REPO@<sha>), "
+                "or pass --allow-unpinned to accept the risk",
+            )
+        click.echo(safe(f"warning: {spec.key('action')}: {unpinned}"), err=True)
+    retired, kept = leftovers(project_dir, rendered, root)
     changed = [output for output in outputs if output.changed]
     edited = [
         (output, reason)
@@ -55,8 +77,20 @@ def render_command(
             click.echo(safe(output.diff()), nl=False)
     echo_builds(rendered)
     if not check:  # all or nothing: a write that fails leaves every file as it was
-        remove_leftovers([o.path for o in outputs], root=project_dir)
-        write_all([(o.path, o.new, o.label) for o in outputs if o.changed], root=project_dir)
+        remove_leftovers([o.path for o in outputs], root=root)
+        write_all([(o.path, o.new, o.label) for o in outputs if o.changed], root=root)
+        remove_files(retired, root=root)
+    for _, label in retired:
+        state = "would be removed" if check else "removed"
+        click.echo(safe(f"{label}: {state} (this spec no longer uses it)"), err=True)
+    for label in kept:
+        click.echo(
+            safe(
+                f"warning: {label}: generated for an earlier spec and edited since; this spec "
+                "no longer uses it: remove it unless something else does"
+            ),
+            err=True,
+        )
     for output in outputs:
         if not output.changed:
             state = "up to date"
@@ -65,7 +99,7 @@ def render_command(
         else:
             state = "updated" if output.old is not None else "created"
         click.echo(safe(f"{output.label}: {state}"), err=True)
-    if check and changed:
+    if check and (changed or retired):
         return EXIT_PROBLEM
     from .fastcheck import remember
 
@@ -81,3 +115,37 @@ def render_command(
     if uv is not None:
         return lock_and_verify(uv, project_dir, spec_file, env)
     return EXIT_OK
+
+
+def leftovers(
+    project_dir: Path, rendered: Rendered, root: Path
+) -> tuple[list[tuple[Path, str]], list[str]]:
+    """Generated files this spec no longer uses: those still as generated (to remove, as
+    (path, label)), and the labels of those edited since (to name). Candidates are the
+    retired paths (the smoke copy in action mode) and workflows in .github/workflows/ whose
+    header names this project's spec, under a name other than the current one."""
+    from ..github.fingerprint import hand_edit
+
+    current = {(project_dir / relative).resolve() for relative in rendered.ci_files}
+    candidates = [project_dir / relative for relative in rendered.retired]
+    folder = project_dir / rendered.workflows_dir
+    if folder.is_dir():
+        candidates += sorted(
+            path
+            for path in folder.iterdir()
+            if path.suffix in (".yml", ".yaml") and path.resolve() not in current
+        )
+    retired, kept = [], []
+    for path in candidates:
+        label = display_path(path)
+        try:
+            text = read_text(path, label, root=root)
+        except UvtorchError:  # unreadable: not ours to judge
+            continue
+        if text is None or not text.startswith(rendered.stamp_line):
+            continue
+        if hand_edit(text) is None:
+            retired.append((path, label))
+        else:
+            kept.append(label)
+    return retired, kept

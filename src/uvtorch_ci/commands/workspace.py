@@ -16,6 +16,7 @@ from ..resources import smoke_source
 from .fastcheck import cache_dir
 from .files import Output, read_text
 from .paths import display_path
+from .repository import git_location
 from .terminal import safe
 
 
@@ -38,7 +39,10 @@ def read_project(project_dir: Path, spec_file: Path | None) -> ProjectTexts:
             file=spec_label,
             hint="--spec names a uvtorch.toml; without it [tool.uvtorch] in pyproject.toml is used",
         )
-    return ProjectTexts(text, pyproject_label, spec_text, spec_label, explicit)
+    location, parents = git_location(project_dir, os.environ)
+    return ProjectTexts(
+        text, pyproject_label, spec_text, spec_label, explicit, location=location, parents=parents
+    )
 
 
 def load_and_render(
@@ -67,13 +71,21 @@ def load_and_render(
     return rendered, outputs + ci_outputs(project_dir, rendered)
 
 
+def tree_root(project_dir: Path, rendered: Rendered) -> Path:
+    """The folder the path policy keeps reads and writes in: the repository's root, where
+    the workflow goes (the project itself when it sits at the root, or outside git)."""
+    depth = len(rendered.location.split("/")) if rendered.location else 0
+    return project_dir.joinpath(*[".."] * depth)
+
+
 def ci_outputs(project_dir: Path, rendered: Rendered) -> list[Output]:
     """The generated CI files, each paired with what is on disk now."""
+    root = tree_root(project_dir, rendered)
     outputs = []
     for relative, new in rendered.ci_files.items():
         path = project_dir / relative
         label = display_path(path)
-        outputs.append(Output(path, label, read_text(path, label, root=project_dir), new))
+        outputs.append(Output(path, label, read_text(path, label, root=root), new))
     return outputs
 
 

@@ -65,6 +65,8 @@ class Job:
 
     build: Build
     python: str
+    # what selects this job's build (`--extra cu126`); `--locked` is added by whoever runs
+    # `uv sync` (the inline step, the action), once
     sync_args: tuple[str, ...]
 
     @property
@@ -189,7 +191,7 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
         Job(
             build=build,
             python=python,
-            sync_args=("--locked", "--extra", build.extra) if build.extra else ("--locked",),
+            sync_args=("--extra", build.extra) if build.extra else (),
         )
         for build in builds
         for python in spec.python

@@ -3,6 +3,7 @@ top-level keys here, its [[targets]] tables in targets.py."""
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,12 +19,32 @@ from ..releases.table import COMPANIONS
 from ..resources import DEFAULT_WORKFLOW
 from .reader import Reader, kind, quoted
 from .targets import Target, parse_targets
-from .values import index_url_problem, is_action_ref, is_python_version, is_workflow_path
+from .values import (
+    index_url_problem,
+    is_action_ref,
+    is_commit,
+    is_python_version,
+    is_repository_root,
+    is_workflow_path,
+)
 
 DEFAULT_INDEX_URL = "https://download.pytorch.org/whl"
 INDEX_URL_ENV = "UVTORCH_INDEX_URL"
 
-TOP_KEYS = ("torch", "packages", "python", "index-url", "workflow", "action", "ci-tool", "targets")
+TOP_KEYS = (
+    "torch",
+    "packages",
+    "python",
+    "index-url",
+    "workflow",
+    "action",
+    "ci-tool",
+    "timeout-minutes",
+    "repository-root",
+    "targets",
+)
+DEFAULT_TIMEOUT_MINUTES = 60
+MAX_TIMEOUT_MINUTES = 7200  # a self-hosted runner's job limit (five days); hosted stop at 360
 
 
 @dataclass(frozen=True)
@@ -41,6 +62,10 @@ class Spec:
     prefix: str  # "tool.uvtorch" in pyproject.toml, "" in uvtorch.toml
     action: str | None = None  # the composite action the CI jobs use instead of inline steps
     ci_tool: str | None = None  # the requirement `uvx --from` installs uvtorch-ci with in CI
+    timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES  # each torch job's timeout-minutes
+    # how many folders above the project the repository root is, when the spec says so
+    # (`repository-root = "../.."` is 2); None: found with git
+    root_depth: int | None = None
 
     @property
     def exact_torch(self) -> str | None:
@@ -117,20 +142,40 @@ def parse_spec(
     if not is_workflow_path(workflow):
         raise r.fail(
             "workflow",
-            f"{quoted(workflow)} is not a relative path to a .yml file inside the project",
-            f"for example {DEFAULT_WORKFLOW}",
+            f"{quoted(workflow)} is not a .yml file directly in .github/workflows/: GitHub runs "
+            "workflows only from there, at the repository root (not from subfolders of it)",
+            f"for example {DEFAULT_WORKFLOW} or .github/workflows/torch-gpu.yml",
         )
 
     action = r.string(data, "action", "action")
-    if action is not None and not is_action_ref(action):
-        raise r.fail(
-            "action",
-            f"{action!r} is not an action reference",
-            'e.g. "my-org/uvtorch-action@<commit sha>" or "./" for this repository',
-        )
+    if action is not None:
+        _check_action(r, action)
     ci_tool = r.string(data, "ci-tool", "ci-tool")
     if ci_tool is not None:
         _check_requirement(r, ci_tool)
+
+    timeout = data.get("timeout-minutes", DEFAULT_TIMEOUT_MINUTES)
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int)
+        or not 1 <= timeout <= MAX_TIMEOUT_MINUTES
+    ):
+        shown = repr(timeout) if isinstance(timeout, int | float | str) else kind(timeout)
+        raise r.fail(
+            "timeout-minutes",
+            f"must be a whole number of minutes from 1 to {MAX_TIMEOUT_MINUTES}, not {shown}",
+            f"e.g. timeout-minutes = 90 (default {DEFAULT_TIMEOUT_MINUTES}; GitHub-hosted "
+            "runners stop every job at 360)",
+        )
+
+    root = r.string(data, "repository-root", "repository-root")
+    if root is not None and not is_repository_root(root):
+        raise r.fail(
+            "repository-root",
+            f"{quoted(root)} is not the project's folder or one above it",
+            '"." (the project is the repository) or "..", "../.." ... (default: found with git)',
+        )
+    root_depth = None if root is None else root.count("..")
 
     targets = parse_targets(r, data.get("targets"))
     return Spec(
@@ -145,6 +190,39 @@ def parse_spec(
         prefix=prefix,
         action=action,
         ci_tool=ci_tool,
+        timeout_minutes=timeout,
+        root_depth=root_depth,
+    )
+
+
+ACTION_HINT = 'e.g. "my-org/uvtorch-ci@<40-hex commit sha>" or "./" for this repository'
+
+
+def _check_action(r: Reader, action: str) -> None:
+    if not is_action_ref(action):
+        raise r.fail("action", f"{quoted(action)} is not an action reference", ACTION_HINT)
+    if action.startswith("./"):
+        inside = posixpath.normpath(action)
+        if inside == ".." or inside.startswith("../"):
+            raise r.fail(
+                "action",
+                f"{action!r} leads outside the workspace: a ./ reference is a folder of "
+                "the repository the workflow runs in",
+                "name a folder inside the repository, or OWNER/REPO@<commit sha>",
+            )
+
+
+def unpinned_action(spec: Spec) -> str | None:
+    """Why the spec's `action` is not pinned to a commit, or None when it is (or is local)."""
+    action = spec.action
+    if action is None or action.startswith("./"):
+        return None
+    ref = action.rsplit("@", 1)[1]
+    if is_commit(ref):
+        return None
+    return (
+        f"{action!r} is not pinned to a commit: @{ref} can be moved to other code "
+        "(zizmor: unpinned-uses)"
     )
 
 

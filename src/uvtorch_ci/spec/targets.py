@@ -10,6 +10,7 @@ from ..errors import did_you_mean, one_of
 from ..platforms import PLATFORMS
 from ..releases.table import index_backend
 from .reader import Reader, kind, quoted
+from .runners import no_gpu_reason
 from .values import is_backend, is_runner_label, is_target_name
 
 TARGET_KEYS = ("platform", "backend", "runner", "gpu", "name")
@@ -94,6 +95,8 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
         gpu = item.get("gpu", False)
         if not isinstance(gpu, bool):
             raise r.fail(f"{where}.gpu", f"must be true or false, not {kind(gpu)}")
+        if gpu:
+            _check_gpu_runner(r, where, runner)
         name = r.string(item, "name", f"{where}.name") or f"{platform}-{backend}"
         if not is_target_name(name):
             raise r.fail(
@@ -131,6 +134,25 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
             )
         seen[target.name] = i
     return tuple(targets)
+
+
+GPU_RUNNER_HINT = (
+    'name the runner that has the GPU, e.g. runner = ["self-hosted", "linux", "gpu"] or your '
+    "organisation's GPU runner label; or drop gpu = true to check the build only"
+)
+
+
+def _check_gpu_runner(r: Reader, where: str, runner: tuple[str, ...] | None) -> None:
+    if runner is None:
+        raise r.fail(
+            f"{where}.gpu",
+            "gpu = true needs a runner with a GPU, and the default runner "
+            "(a GitHub-hosted one) has none",
+            GPU_RUNNER_HINT,
+        )
+    reason = no_gpu_reason(runner)
+    if reason is not None:
+        raise r.fail(f"{where}.runner", f"gpu = true cannot run here: {reason}", GPU_RUNNER_HINT)
 
 
 def _distinct_runners(a: Target, b: Target) -> bool:

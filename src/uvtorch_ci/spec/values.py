@@ -18,7 +18,10 @@ PYTHON_VERSION = re.compile(r"3\.[0-9]{1,2}")
 # quoting anywhere.
 TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 RUNNER_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-WORKFLOW_PATH = re.compile(r"[A-Za-z0-9._/-]+\.ya?ml")
+# GitHub reads workflows only from .github/workflows/ at the repository root, not below it
+WORKFLOW_PATH = re.compile(r"\.github/workflows/[A-Za-z0-9._-]+\.ya?ml")
+COMMIT = re.compile(r"[0-9a-f]{40}")
+REPOSITORY_ROOT = re.compile(r"(\.|\.\.(/\.\.)*)/?")
 ACTION_REF = re.compile(
     r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+|\./[A-Za-z0-9_./-]*"
 )
@@ -47,13 +50,18 @@ def is_runner_label(text: str) -> bool:
 
 
 def is_workflow_path(text: str) -> bool:
-    """A relative path to a .yml or .yaml file that stays inside the project."""
-    parts = text.split("/")
-    return (
-        WORKFLOW_PATH.fullmatch(text) is not None
-        and ".." not in parts
-        and "" not in parts  # no leading, doubled or trailing slash
-    )
+    """A .yml or .yaml file directly in .github/workflows/ (relative to the repository root)."""
+    return WORKFLOW_PATH.fullmatch(text) is not None
+
+
+def is_commit(text: str) -> bool:
+    """A full 40-hex commit sha, the only action reference that cannot be moved."""
+    return COMMIT.fullmatch(text) is not None
+
+
+def is_repository_root(text: str) -> bool:
+    """The project's folder or one above it: ".", "..", "../.." ..."""
+    return REPOSITORY_ROOT.fullmatch(text) is not None
 
 
 def is_action_ref(text: str) -> bool:
