@@ -14,6 +14,7 @@ import click
 from ..errors import EXIT_OK, EXIT_PROBLEM, UvtorchError
 from ..releases.table import load_table
 from .paths import display_path
+from .terminal import safe
 from .uv import find_uv
 from .workspace import load_and_render
 
@@ -48,9 +49,9 @@ def uv_command(
             hint="run `uvtorch-ci render` first",
         )
     choice = choose_target(rendered.plan, read_machine(env), load_table(), backend=backend)
-    click.echo(describe(choice), err=True)
+    click.echo(safe(describe(choice)), err=True)
     for note in choice.notes:
-        click.echo(f"  note: {note}", err=True)
+        click.echo(safe(f"  note: {note}"), err=True)
     project = [] if project_dir == Path() else ["--project", display_path(project_dir)]
     if verb == "run":
         return ["run", *project, *choice.uv_args, "--", *args]
@@ -75,7 +76,7 @@ def sync_command(
         )
     uv_args = uv_command(verb, project_dir, spec_file, args, backend=backend, env=env)
     if dry_run:
-        click.echo(shlex.join(["uv", *uv_args]))
+        click.echo(safe(shlex.join(["uv", *uv_args])))
         return EXIT_OK
     uv = find_uv(env, needed_for=verb)
     try:

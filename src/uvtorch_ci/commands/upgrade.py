@@ -13,6 +13,7 @@ import click
 from ..errors import EXIT_OK, EXIT_PROBLEM, UvtorchError
 from ..releases.table import load_table
 from .files import write_all
+from .terminal import safe
 from .workspace import ci_outputs, read_project
 
 LATEST = "latest"
@@ -50,7 +51,7 @@ def upgrade_command(
     upgrade = plan_upgrade(
         spec, table, release, requires_python=requires, python_written=python_written
     )
-    click.echo(format_upgrade(upgrade), nl=False)
+    click.echo(safe(format_upgrade(upgrade)), nl=False)
     if not write:
         if upgrade.changed:
             click.echo("\nnothing written: --write writes the spec's new values and renders")
@@ -78,14 +79,14 @@ def upgrade_command(
     ]
     if edited:
         for line in edited:
-            click.echo(f"error: {line}; nothing was written.", err=True)
+            click.echo(safe(f"error: {line}; nothing was written."), err=True)
         click.echo(
             "  hint: `uvtorch-ci render --force` overwrites it; then upgrade again", err=True
         )
         return EXIT_PROBLEM
     path = project_dir / "pyproject.toml" if in_pyproject else _spec_path(project_dir, spec_file)
-    write_all([(path, new_text, spec.file)])
-    click.echo(f"\n{spec.file}: the spec moved to torch {upgrade.torch}", err=True)
+    write_all([(path, new_text, spec.file)], root=project_dir)
+    click.echo(safe(f"\n{spec.file}: the spec moved to torch {upgrade.torch}"), err=True)
     return render_command(project_dir, spec_file, check=False, show_diff=False, env=env, lock=lock)
 
 
