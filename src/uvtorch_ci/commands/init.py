@@ -11,6 +11,7 @@ from packaging.utils import canonicalize_name
 
 from ..errors import EXIT_OK, SpecError, UvtorchError
 from ..init import answers as init_answers
+from ..init import infer as init_infer
 from ..init import project as init_project
 from ..project import ProjectTexts, render_project
 from ..pyproject.data import parse_toml, requires_python
@@ -69,6 +70,14 @@ def init_command(
             raise SpecError(
                 f"{label} already names the project", where="--name", hint="leave --name out"
             )
+    inferred = init_infer.infer(existing, old or "", label, table) if existing is not None else None
+    if inferred is not None and inferred.notes:
+        click.echo(
+            f"{label}: inferred from the project's torch setup:\n"
+            + "".join(f"  {note}\n" for note in inferred.notes),
+            err=True,
+            nl=False,
+        )
     answers = init_answers.gather_answers(
         torch=torch,
         targets=targets,
@@ -77,6 +86,7 @@ def init_command(
         table=table,
         ask=ask if interactive else None,
         requires_python=requires_python(existing) if existing is not None else None,
+        inferred=inferred,
     )
     if old is None:
         name = name or init_project.project_name(directory.resolve().name)

@@ -32,6 +32,10 @@ def spec_text(answers: Answers) -> str:
         lines.append(f"packages = {_toml_list(answers.packages)}")
     if answers.python:
         lines.append(f"python = {_toml_list(answers.python)}")
+    if answers.index_url:
+        lines.append(f"index-url = {toml_string(answers.index_url)}")
+    if answers.selector:
+        lines.append(f"selector = {toml_string(answers.selector)}")
     for target in answers.targets:
         lines += [
             "",
@@ -41,6 +45,8 @@ def spec_text(answers: Answers) -> str:
         ]
         if target.runner:
             lines.append(f"runner = {toml_string(target.runner)}")
+        if target.extra:
+            lines.append(f"extra = {toml_string(target.extra)}")
     return "\n".join(lines) + "\n"
 
 

@@ -116,7 +116,26 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
         backend = index_backend(target.backend)
         _append_once(backends_on.setdefault(target.platform, []), backend)
         _append_once(platforms_of.setdefault(backend, []), target.platform)
-    extras_mode = any(len(backends) > 1 for backends in backends_on.values())
+    several = next((p for p, backends in backends_on.items() if len(backends) > 1), None)
+    named = next((t for t in spec.targets if t.extra), None)
+    if spec.selector == "markers" and (several or named):
+        raise _fail(
+            spec,
+            spec.key("selector"),
+            f"markers select one backend per platform, but {several} has several"
+            if several
+            else f"markers select no extra, but {named.where if named else ''} names one",
+            'use selector = "extras", or one backend per platform and no `extra`',
+        )
+    extras_mode = spec.selector == "extras" or bool(several or named)
+    # The selectors: (backend, extra) -> the platforms it routes; one per backend in markers
+    # mode, one per extra and backend in extras mode (an extra named by the spec, or the
+    # backend's own name).
+    selectors: dict[tuple[str, str | None], list[str]] = {}
+    for target in spec.targets:
+        key = (index_backend(target.backend), _extra_of(target) if extras_mode else None)
+        _append_once(selectors.setdefault(key, []), target.platform)
+    _check_extras(spec, selectors)
 
     indexes = {
         backend: Index(index_name(backend), backend, f"{spec.index_url}/{backend}")
@@ -128,7 +147,7 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
         release = _newest_publishing(releases, target) or newest
         tag = table.local_tag(target.platform, backend)
         versions = {p: release.companion(p) + (f"+{tag}" if tag else "") for p in companions}
-        extra = extra_name(backend) if extras_mode else None
+        extra = _extra_of(target) if extras_mode else None
         builds.append(Build(target, indexes[backend], tag, versions, extra))
 
     # rocm and xpu builds require a Triton package only the PyTorch index serves: it must be
@@ -153,18 +172,16 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
     sources: dict[str, list[Source]] = {package: [] for package in routed}
     dependencies: list[str] = []
     extras: dict[str, tuple[str, ...]] = {}
-    for backend, platforms in platforms_of.items():
+    for (backend, extra), platforms in selectors.items():
         marker = _any_of(platforms)
-        extra = extra_name(backend) if extras_mode else None
         for package in companions:
             sources[package].append(Source(indexes[backend].name, marker, extra))
         triton = tritons.get(backend)
         if triton is not None:
             sources[triton].append(Source(indexes[backend].name, marker, extra))
-        if extras_mode:
-            assert extra is not None
+        if extra is not None:
             extras[extra] = (
-                *requirements.values(),
+                *(extras.get(extra) or requirements.values()),
                 *([f"{triton} ; {marker}"] if triton else []),
             )
     if not extras_mode:
@@ -194,6 +211,32 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
         builds=tuple(builds),
         jobs=jobs,
     )
+
+
+def _extra_of(target: Target) -> str:
+    return target.extra or extra_name(target.backend)
+
+
+def _check_extras(spec: Spec, selectors: Mapping[tuple[str, str | None], list[str]]) -> None:
+    """One extra selects one backend per platform: uv could not tell two apart."""
+    seen: dict[tuple[str, str], str] = {}
+    for (backend, extra), platforms in selectors.items():
+        if extra is None:
+            continue
+        for platform in platforms:
+            other = seen.setdefault((platform, extra), backend)
+            if other != backend:
+                target = next(
+                    t
+                    for t in spec.targets
+                    if t.platform == platform and _extra_of(t) == extra and t.backend != other
+                )
+                raise _fail(
+                    spec,
+                    f"{target.where}.extra",
+                    f'the extra "{extra}" already selects {other} on {platform}',
+                    "give this target an extra of its own",
+                )
 
 
 def _append_once(items: list[str], item: str) -> None:

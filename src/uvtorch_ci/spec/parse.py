@@ -22,7 +22,18 @@ from .targets import Target, parse_targets
 DEFAULT_INDEX_URL = "https://download.pytorch.org/whl"
 INDEX_URL_ENV = "UVTORCH_INDEX_URL"
 
-TOP_KEYS = ("torch", "packages", "python", "index-url", "workflow", "action", "ci-tool", "targets")
+TOP_KEYS = (
+    "torch",
+    "packages",
+    "python",
+    "index-url",
+    "workflow",
+    "action",
+    "ci-tool",
+    "selector",
+    "targets",
+)
+SELECTORS = ("markers", "extras")
 ACTION_REF = re.compile(
     r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+|\./[A-Za-z0-9_./-]*)$"
 )
@@ -44,6 +55,7 @@ class Spec:
     prefix: str  # "tool.uvtorch" in pyproject.toml, "" in uvtorch.toml
     action: str | None = None  # the composite action the CI jobs use instead of inline steps
     ci_tool: str | None = None  # the requirement `uvx --from` installs uvtorch-ci with in CI
+    selector: str | None = None  # how a backend is chosen: "markers", "extras"; None: inferred
 
     @property
     def exact_torch(self) -> str | None:
@@ -138,6 +150,13 @@ def parse_spec(
     if ci_tool is not None:
         _check_requirement(r, ci_tool)
 
+    selector = r.string(data, "selector", "selector")
+    if selector is not None and selector not in SELECTORS:
+        raise r.fail(
+            "selector",
+            f'unknown selector "{selector}"{did_you_mean(selector, SELECTORS)}; '
+            f"{one_of(SELECTORS)}",
+        )
     targets = parse_targets(r, data.get("targets"))
     return Spec(
         torch=torch,
@@ -151,6 +170,7 @@ def parse_spec(
         prefix=prefix,
         action=action,
         ci_tool=ci_tool,
+        selector=selector,
     )
 
 

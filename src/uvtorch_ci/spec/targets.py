@@ -12,11 +12,13 @@ from ..platforms import PLATFORMS
 from ..releases.table import BACKEND_PATTERN, index_backend
 from .reader import Reader, kind
 
-TARGET_KEYS = ("platform", "backend", "runner", "gpu", "name")
+TARGET_KEYS = ("platform", "backend", "runner", "gpu", "name", "extra")
 # Names and runner labels end up in YAML and in shell environments: keep them to a
 # charset that needs no quoting anywhere.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 SAFE_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# An extra's name as PEP 685 normalizes it: what uv's `--extra` and conflicts compare.
+EXTRA_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Target:
     runner: tuple[str, ...]
     gpu: bool
     where: str  # the key of this target in the spec, for messages
+    extra: str | None = None  # the extra that selects this backend (extras mode), if not its own
 
     @property
     def runs_on(self) -> str | list[str]:
@@ -98,7 +101,16 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
         gpu = item.get("gpu", False)
         if not isinstance(gpu, bool):
             raise r.fail(f"{where}.gpu", f"must be true or false, not {kind(gpu)}")
-        name = r.string(item, "name", f"{where}.name") or f"{platform}-{backend}"
+        extra = r.string(item, "extra", f"{where}.extra")
+        if extra is not None and not EXTRA_NAME.match(extra):
+            raise r.fail(
+                f"{where}.extra",
+                f"{extra!r} is not a normalized extra name (lowercase letters, digits and '-')",
+                'e.g. extra = "gpu"',
+            )
+        own = f"{platform}-{backend}"
+        named = own if extra in (None, backend.replace(".", "-")) else f"{own}-{extra}"
+        name = r.string(item, "name", f"{where}.name") or named
         if not SAFE_NAME.match(name):
             raise r.fail(
                 f"{where}.name",
@@ -107,6 +119,7 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
             )
         targets.append(
             Target(
+                extra=extra,
                 name=name,
                 platform=platform,
                 backend=backend,
@@ -115,9 +128,9 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
                 where=r.key(where),
             )
         )
-    pairs: dict[tuple[str, str], int] = {}
+    pairs: dict[tuple[str, str, str], int] = {}
     for i, target in enumerate(targets):
-        pair = (target.platform, index_backend(target.backend))
+        pair = (target.platform, index_backend(target.backend), target.extra or "")
         if pair in pairs and not _distinct_runners(targets[pairs[pair]], target):
             raise r.fail(
                 f"targets[{i}]",
