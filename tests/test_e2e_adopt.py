@@ -1,0 +1,193 @@
+"""End to end: `init --lock` adopts projects as users wrote them (the uv docs' extras, an XPU
+project, a CPU-only project), against the local mirror with the real uv: the spec keeps the
+backends they had, the lock gives every target x Python the same builds as before, and
+`verify` and `render --check` accept the result."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from mirror import Mirror, uv_binary
+from test_e2e_init import resolved, run, uvtorch
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def env(mirror: Mirror, tmp_path: Path) -> dict[str, str]:
+    return mirror.uv_env(tmp_path / "uv-cache")
+
+
+HEAD = """\
+[project]
+name = "adopted"
+version = "1.0"
+requires-python = ">=3.11"
+"""
+
+
+def index(name: str, url: str) -> str:
+    return f'\n[[tool.uv.index]]\nname = "{name}"\nurl = "{url}"\nexplicit = true\n'
+
+
+def uv_docs_extras(mirror: Mirror) -> str:
+    """uv's PyTorch guide: cpu and cu126 extras, conflicting, sources keyed by extra."""
+    return (
+        HEAD
+        + """dependencies = ["numpy-free-package-list-is-empty; python_version < '3'"]
+
+[project.optional-dependencies]
+cpu = ["torch==2.9.1", "torchvision==0.24.1", "torchaudio==2.9.1"]
+cu126 = ["torch==2.9.1", "torchvision==0.24.1", "torchaudio==2.9.1"]
+
+[tool.uv]
+conflicts = [
+  [
+    { extra = "cpu" },
+    { extra = "cu126" },
+  ],
+]
+
+[tool.uv.sources]
+torch = [
+  { index = "pytorch-cpu", extra = "cpu" },
+  { index = "pytorch-cu126", extra = "cu126", marker = "sys_platform != 'darwin'" },
+]
+torchvision = [
+  { index = "pytorch-cpu", extra = "cpu" },
+  { index = "pytorch-cu126", extra = "cu126", marker = "sys_platform != 'darwin'" },
+]
+torchaudio = [
+  { index = "pytorch-cpu", extra = "cpu" },
+  { index = "pytorch-cu126", extra = "cu126", marker = "sys_platform != 'darwin'" },
+]
+"""
+        + index("pytorch-cpu", mirror.index_url("cpu"))
+        + index("pytorch-cu126", mirror.index_url("cu126"))
+    )
+
+
+def xpu_project(mirror: Mirror) -> str:
+    """torch for Intel GPUs on Linux and Windows (its Triton package too), PyPI elsewhere."""
+    linux = "sys_platform == 'linux' and platform_machine == 'x86_64'"
+    windows = "sys_platform == 'win32' and platform_machine == 'AMD64'"
+    marker = f"{linux} or {windows}"
+    return (
+        HEAD
+        + f"""dependencies = [
+  "torch==2.9.1",
+  "pytorch-triton-xpu==3.5.0 ; {marker}",
+]
+
+[tool.uv]
+environments = ["{linux}", "{windows}"]
+
+[tool.uv.sources]
+torch = [{{ index = "intel", marker = "{marker}" }}]
+pytorch-triton-xpu = [{{ index = "intel", marker = "{marker}" }}]
+"""
+        + index("intel", mirror.index_url("xpu"))
+    )
+
+
+def cpu_only(mirror: Mirror) -> str:
+    """uv's guide: CPU-only builds on all platforms through an unmarked source."""
+    return (
+        HEAD
+        + """dependencies = ["torch>=2.9", "torchvision"]
+
+[tool.uv.sources]
+torch = { index = "pytorch-cpu" }
+torchvision = { index = "pytorch-cpu" }
+"""
+        + index("pytorch-cpu", mirror.index_url("cpu"))
+    )
+
+
+CASES = {
+    "uv-docs-extras": (
+        uv_docs_extras,
+        [
+            {"platform": "linux-x86_64", "backend": "cpu"},
+            {"platform": "linux-aarch64", "backend": "cpu"},
+            {"platform": "macos-arm64", "backend": "cpu"},
+            {"platform": "windows-x86_64", "backend": "cpu"},
+            {"platform": "linux-x86_64", "backend": "cu126"},
+            {"platform": "linux-aarch64", "backend": "cu126"},
+            {"platform": "windows-x86_64", "backend": "cu126"},
+        ],
+    ),
+    "xpu": (
+        xpu_project,
+        [
+            {"platform": "linux-x86_64", "backend": "xpu"},
+            {"platform": "windows-x86_64", "backend": "xpu"},
+        ],
+    ),
+    "cpu-only": (
+        cpu_only,
+        [
+            {"platform": "linux-x86_64", "backend": "cpu"},
+            {"platform": "linux-aarch64", "backend": "cpu"},
+            {"platform": "macos-arm64", "backend": "cpu"},
+            {"platform": "windows-x86_64", "backend": "cpu"},
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_init_lock_adopts_the_project_with_the_same_builds(
+    case: str, mirror: Mirror, env: dict[str, str], tmp_path: Path
+) -> None:
+    make, targets = CASES[case]
+    project = tmp_path / case
+    project.mkdir()
+    original = make(mirror)
+    (project / "pyproject.toml").write_text(original)
+    run([str(uv_binary()), "lock"], project, env)  # the project locks as it was
+    before = {p: resolved(project, p, "3.12") for p in ("linux-x86_64", "windows-x86_64")}
+
+    result = uvtorch(["init", "--lock"], project, env)
+    assert "inferred from the project's torch setup" in result.stderr
+    spec = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["uvtorch"]
+    assert spec["targets"] == targets
+    assert "builds before and after init:\n  every target x Python" in result.stderr, result.stderr
+    assert "gets the same builds, from the same indexes" in result.stderr
+    if case != "uv-docs-extras":  # without an extra: the bare project, before and after
+        for platform, packages in before.items():
+            assert resolved(project, platform, "3.12")["torch"] == packages["torch"]
+    uvtorch(["render", "--check"], project, env)
+    uvtorch(["verify"], project, env)
+    run([str(uv_binary()), "lock", "--check"], project, env)
+
+
+def test_init_lock_lists_each_build_a_flag_changes(
+    mirror: Mirror, env: dict[str, str], tmp_path: Path
+) -> None:
+    project = tmp_path / "switched"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(cpu_only(mirror))
+    args = ["init", "--lock", "--target", "linux-x86_64:cu126", "--target", "macos-arm64:cpu"]
+    result = uvtorch([*args, "--python", "3.12"], project, env)
+    cpu, cu126 = mirror.index_url("cpu"), mirror.index_url("cu126")
+    assert (
+        "builds before and after init:\n"
+        f"  linux-x86_64-cu126-py3.12: torch 2.13.0+cpu from {cpu} -> 2.13.0+cu126 from {cu126}\n"
+        f"  linux-x86_64-cu126-py3.12: torchvision 0.28.0+cpu from {cpu} -> "
+        f"0.28.0+cu126 from {cu126}\n"
+    ) in result.stderr
+
+
+def test_a_project_that_does_not_lock_as_it_was_is_said_so(
+    mirror: Mirror, env: dict[str, str], tmp_path: Path
+) -> None:
+    project = tmp_path / "unlockable"
+    project.mkdir()
+    text = cpu_only(mirror).replace('"torchvision"]', '"torchvision", "no-such-package"]')
+    (project / "pyproject.toml").write_text(text)
+    result = uvtorch(["init", "--lock"], project, env, code=1)  # the new lock fails too
+    assert "note: the project as it was does not lock (uv lock exit 1:" in result.stderr
+    assert "builds before and after" not in result.stderr
