@@ -84,7 +84,7 @@ EXPECTED: dict[str, Expected | str] = {
     ),
     "JackismyShephard__ultimate-rvc": "--torch",
     "Lightricks__LTX-2": Expected(
-        torch="~=2.7",
+        torch="2.13.0",
         packages=("torchaudio",),
         targets=("linux-x86_64:cu132", "linux-aarch64:cu132", "windows-x86_64:cu132"),
     ),
@@ -612,7 +612,7 @@ audio = ["torchaudio>=2.0"]
         (['"torch~=2.7"'], "~=2.7", None),
         (['"torch==2.8.*"'], "==2.8.*", None),
         (['"torch"'], None, None),
-        (['"torch>=2.5.1"', '"torch>=2.7.1"'], ">=2.5.1", None),
+        (['"torch>=2.5.1"', '"torch>=2.7.1"'], ">=2.7.1", None),  # resolved together
         (['"torch==2.7.1"', '"torch==2.6.0"'], None, "--torch"),
     ],
 )
@@ -626,10 +626,18 @@ def test_the_torch_answer_from_the_pins(
     assert (missing in found.missing) if missing else "--torch" not in found.missing
 
 
-def test_the_base_dependencies_pin_wins_over_an_extras() -> None:
+def test_pins_resolved_together_give_what_they_allow_together() -> None:
     text = HEAD + 'dependencies = ["torch~=2.7"]\n\n[project.optional-dependencies]\n'
-    text += 'natten = ["torch==2.13.0"]\n'
-    assert infer_text(text).torch == "~=2.7"
+    text += "natten = [\"torch==2.13.0 ; sys_platform == 'linux'\"]\n"
+    assert infer_text(text).torch == "2.13.0"
+    marked = text.replace('"torch~=2.7"', "\"torch~=2.7 ; sys_platform == 'darwin'\"")
+    assert "--torch" in infer_text(marked).missing  # two answers, one per platform
+
+
+def test_the_floors_of_backend_extras_give_the_lowest() -> None:
+    text = HEAD + "dependencies = []\n\n[project.optional-dependencies]\n"
+    text += 'cu124 = ["torch>=2.5.1"]\ncu130 = ["torch>=2.9.1"]\n'
+    assert infer_text(text).torch == ">=2.5.1"
 
 
 @pytest.mark.parametrize(

@@ -96,6 +96,7 @@ def render_project(
     table: ReleaseTable,
     smoke_source: str = "",
     check_environments: bool = False,
+    check_owned: bool = False,
 ) -> Rendered:
     """Plan, render the blocks and merge them into pyproject.toml, render the CI files.
 
@@ -122,6 +123,12 @@ def render_project(
         pytorch_base=plan.spec.index_url,
         environments=environments,
     )
+    if check_owned:
+        from .pyproject.routes import check_routes
+
+        check_routes(
+            parse_toml(texts.pyproject, texts.pyproject_label), plan, table, texts.pyproject_label
+        )
     ci_files = {plan.spec.workflow: render_workflow(plan)}
     if plan.spec.action is None:
         ci_files[SMOKE_PATH] = render_smoke_copy(plan, smoke_source)

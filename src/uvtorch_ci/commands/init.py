@@ -106,6 +106,8 @@ def init_command(
             env=env,
             table=table,
             smoke_source=smoke_source(),
+            check_environments=True,  # init never writes what its own render refuses
+            check_owned=True,
         )
     except SpecError as error:
         raise init_answers.flag_error(error, answers) from None

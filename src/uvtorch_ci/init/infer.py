@@ -48,7 +48,7 @@ def infer(data: Mapping[str, Any], text: str, file: str, table: ReleaseTable) ->
     found = Inferred()
     requirements = list(_requirements(data, lines))
     found.has_torch = any(r.name == "torch" for r in requirements)
-    _infer_torch(found, requirements, file, table)
+    _infer_torch(found, requirements, _selector_places(data), file, table)
     packages: dict[str, Found] = {}
     for r in requirements:
         if r.name in COMPANIONS:
@@ -118,6 +118,23 @@ def _at(file: str, line: int | None) -> str:
     return f"{file} line {line}" if line else file
 
 
+def _selector_places(data: Mapping[str, Any]) -> set[str]:
+    """The extras that select a backend: named after one, or keyed in a torch-family source."""
+    extras = _table(data, "project", "optional-dependencies")
+    names = {e for e in extras if BACKEND_PATTERN.match(canonicalize_name(e).replace("-", "."))}
+    for key, value in _table(data, "tool", "uv", "sources").items():
+        if canonicalize_name(key) in FAMILY:
+            for entry in source_entries(value):
+                if isinstance(entry, dict) and isinstance(entry.get("extra"), str):
+                    names.add(entry["extra"])
+    known = {canonicalize_name(e): e for e in extras}
+    return {
+        f"[project.optional-dependencies].{known[canonicalize_name(n)]}"
+        for n in names
+        if canonicalize_name(n) in known
+    }
+
+
 # -- the torch version ---------------------------------------------------------------------
 
 
@@ -128,17 +145,23 @@ def _spec_of(torch: str | None) -> str:
 
 
 def _infer_torch(
-    found: Inferred, requirements: list[Found], file: str, table: ReleaseTable
+    found: Inferred,
+    requirements: list[Found],
+    selectors: set[str],
+    file: str,
+    table: ReleaseTable,
 ) -> None:
-    """The torch answer from the pins. Those in [project].dependencies say it when there are
-    any, else those of every other place. One pin, or several alike: that one; several
-    floors (`>=`, one per backend extra): the lowest, which lets each backend resolve as
-    before; pins that differ otherwise: no answer, --torch must say. Local tags (+cu128) are
-    dropped: the spec picks them per platform."""
+    """The torch answer from the pins. Those uv resolves together ([project].dependencies, the
+    groups, the extras that select no backend) say it when there are any: the one they share,
+    or what they all allow together (when at most one of them holds for some platforms only:
+    two such pins are two answers). Else those of the extras that select a backend: the one
+    they share, or the lowest of their floors (`>=`, one per backend), which lets each backend
+    resolve as before. Pins that allow no release together: no answer, --torch must say.
+    Local tags (+cu128) are dropped: the spec picks them per platform."""
     pins = [r for r in requirements if r.name == "torch" and str(r.requirement.specifier)]
-    base = [r for r in pins if r.place == "[project].dependencies"]
+    together = [r for r in pins if r.place not in selectors]
     pinned: dict[str, Found] = {}
-    for r in base or pins:
+    for r in together or pins:
         specifiers = sorted(_without_local(s) for s in str(r.requirement.specifier).split(","))
         pinned.setdefault(",".join(specifiers), r)
     if not pinned:
@@ -152,9 +175,17 @@ def _infer_torch(
         found.notes.append(f"torch: {found.torch}, from {r.place} ({_at(file, r.line)})")
         return
     floors = [Version(t[2:]) for t in pinned if FLOOR.match(t)]
-    if len(floors) == len(pinned):
-        found.torch = f">={min(floors)}"
-        found.notes.append(f"torch: {found.torch}, the lowest of the floors {places}")
+    if len(floors) == len(pinned):  # together: all of them hold; per backend: each its own
+        found.torch = f">={max(floors) if together else min(floors)}"
+        found.notes.append(f"torch: {found.torch}, from the floors {places}")
+        return
+    joint = sorted({s for t in pinned for s in t.split(",")})
+    exact = [s for s in joint if s.startswith("==") and "*" not in s]
+    answer = exact[0][2:] if len(exact) == 1 else ",".join(joint)
+    marked = [r for r in pinned.values() if r.requirement.marker is not None]
+    if together and len(marked) < 2 and table.matching(SpecifierSet(_spec_of(answer))):
+        found.torch = answer
+        found.notes.append(f"torch: {answer}, what the pins allow together: {places}")
         return
     found.missing["--torch"] = f"the torch pins differ ({places})"
 
