@@ -56,11 +56,13 @@ def edit_lines(
     missing: Mapping[tuple[str, ...], list[str]],
     deleted: list[str],
     file: str,
+    indexes_inline: bool = False,
 ) -> str:
     """`text` (the file after the tomlkit pass) with the line edits made: the `existing`
     [[tool.uv.index]] tables at the positions in `removals` cut and those in `replaced`
     rewritten, the tool's new indexes added, the `deleted` [tool.uv] keys cut, and the
-    `missing` keys of each table added (the table made where it reads best when missing)."""
+    `missing` keys of each table added (the table made where it reads best when missing).
+    With `indexes_inline`, the indexes are an inline array the tomlkit pass has edited."""
 
     def fail(where: str, message: str, hint: str = "") -> PyprojectError:
         return PyprojectError(message, file=file, where=where, hint=hint)
@@ -129,6 +131,8 @@ def edit_lines(
 
     placed = {index.get("name") for index in existing}
     new_indexes = [t for name, t in pieces.indexes.items() if name not in placed]
+    if indexes_inline:
+        new_indexes = []
     kept = [h for i, h in enumerate(index_headers) if i not in removals]
     if new_indexes and kept:
         edits.append((kept[-1].body_end, kept[-1].body_end, "\n" + "\n".join(new_indexes)))
