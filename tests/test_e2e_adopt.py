@@ -1,7 +1,8 @@
 """End to end: `init --lock` adopts projects as users wrote them (the uv docs' extras, an XPU
 project, a CPU-only project), against the local mirror with the real uv: the spec keeps the
 backends they had, the lock gives every target x Python the same builds as before, and
-`verify` and `render --check` accept the result."""
+`verify` and `render --check` accept the result. A docling-serve-like project selects its
+backends by dependency groups, with a default group."""
 
 from __future__ import annotations
 
@@ -106,7 +107,55 @@ torchvision = { index = "pytorch-cpu" }
     )
 
 
+def docling_like_groups(mirror: Mirror) -> str:
+    """docling-serve's way: a dependency group per backend, group conflicts, sources keyed by
+    group, and a default backend through default-groups."""
+    return (
+        HEAD
+        + """dependencies = []
+
+[dependency-groups]
+dev = []
+cpu = ["torch==2.9.1", "torchvision==0.24.1"]
+cu126 = ["torch==2.9.1", "torchvision==0.24.1"]
+
+[tool.uv]
+default-groups = ["dev", "cu126"]
+conflicts = [
+  [
+    { group = "cpu" },
+    # CUDA on Linux only
+    { group = "cu126" },
+  ],
+]
+
+[tool.uv.sources]
+torch = [
+  { index = "pytorch-cpu", group = "cpu" },
+  { index = "pytorch-cu126", group = "cu126", marker = "sys_platform == 'linux'" },
+]
+torchvision = [
+  { index = "pytorch-cpu", group = "cpu" },
+  { index = "pytorch-cu126", group = "cu126", marker = "sys_platform == 'linux'" },
+]
+"""
+        + index("pytorch-cpu", mirror.index_url("cpu"))
+        + index("pytorch-cu126", mirror.index_url("cu126"))
+    )
+
+
 CASES = {
+    "groups": (
+        docling_like_groups,
+        [
+            {"platform": "linux-x86_64", "backend": "cpu", "group": "cpu"},
+            {"platform": "linux-aarch64", "backend": "cpu", "group": "cpu"},
+            {"platform": "macos-arm64", "backend": "cpu", "group": "cpu"},
+            {"platform": "windows-x86_64", "backend": "cpu", "group": "cpu"},
+            {"platform": "linux-x86_64", "backend": "cu126", "group": "cu126"},
+            {"platform": "linux-aarch64", "backend": "cu126", "group": "cu126"},
+        ],
+    ),
     "uv-docs-extras": (
         uv_docs_extras,
         [
@@ -156,7 +205,7 @@ def test_init_lock_adopts_the_project_with_the_same_builds(
     assert spec["targets"] == targets
     assert "builds before and after init:\n  every target x Python" in result.stderr, result.stderr
     assert "gets the same builds, from the same indexes" in result.stderr
-    if case != "uv-docs-extras":  # without an extra: the bare project, before and after
+    if case in ("xpu", "cpu-only"):  # without an extra: the bare project, before and after
         for platform, packages in before.items():
             assert resolved(project, platform, "3.12")["torch"] == packages["torch"]
     uvtorch(["render", "--check"], project, env)
@@ -191,3 +240,23 @@ def test_a_project_that_does_not_lock_as_it_was_is_said_so(
     result = uvtorch(["init", "--lock"], project, env, code=1)  # the new lock fails too
     assert "note: the project as it was does not lock (uv lock exit 1:" in result.stderr
     assert "builds before and after" not in result.stderr
+
+
+def test_the_default_group_is_what_a_bare_sync_installs(
+    mirror: Mirror, env: dict[str, str], tmp_path: Path
+) -> None:
+    project = tmp_path / "groups"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(docling_like_groups(mirror))
+    uvtorch(["init", "--lock", "--python", "3.12"], project, env)
+    assert 'default-group = "cu126"' in (project / "pyproject.toml").read_text()
+    run([str(uv_binary()), "sync", "--locked"], project, env)
+    probe = "import torch; print(torch.__version__)"
+    python = str(project / ".venv" / "bin" / "python")
+    assert run([python, "-c", probe], project, env).stdout.split() == ["2.9.1+cu126"]
+    run(
+        [str(uv_binary()), "sync", "--locked", "--no-group", "cu126", "--group", "cpu"],
+        project,
+        env,
+    )
+    assert run([python, "-c", probe], project, env).stdout.split() == ["2.9.1+cpu"]

@@ -26,7 +26,7 @@ TABLE = load_table()
 
 @dataclass(frozen=True)
 class Expected:
-    """The spec a corpus file configures; targets as "platform:backend[@extra]"."""
+    """The spec a corpus file configures; targets as "platform:backend[@extra|#group]"."""
 
     torch: str | None
     targets: tuple[str, ...]
@@ -37,9 +37,12 @@ class Expected:
     def choices(self) -> tuple[TargetChoice, ...]:
         choices = []
         for word in self.targets:
+            word, _, group = word.partition("#")
             pair, _, extra = word.partition("@")
             platform, backend = pair.split(":")
-            choices.append(TargetChoice(platform, backend, extra=extra or None))
+            choices.append(
+                TargetChoice(platform, backend, extra=extra or None, group=group or None)
+            )
         return tuple(choices)
 
     def spec(self) -> dict[str, Any]:
@@ -130,7 +133,25 @@ EXPECTED: dict[str, Expected | str] = {
         ),
     ),
     "catyperry__farmers-eye-pytorch": "--target",
-    "docling-project__docling-serve": "--target",
+    "docling-project__docling-serve": Expected(
+        torch=">=2.7.1",
+        packages=("torchvision",),
+        selector="groups",
+        targets=(
+            "linux-x86_64:cpu#cpu",
+            "linux-aarch64:cpu#cpu",
+            "macos-arm64:cpu#cpu",
+            "windows-x86_64:cpu#cpu",
+            "linux-x86_64:cu126#cu126",
+            "linux-aarch64:cu126#cu126",
+            "linux-x86_64:cu128#cu128",
+            "linux-aarch64:cu128#cu128",
+            "linux-x86_64:cu130#cu130",
+            "linux-aarch64:cu130#cu130",
+            "linux-x86_64:rocm6.3#rocm",
+            "linux-x86_64:rocm7.2#rocm72",
+        ),
+    ),
     "ekg__grufinity": Expected(
         torch="2.5.1",
         packages=("torchvision", "torchaudio"),
@@ -301,6 +322,7 @@ EXPECTED: dict[str, Expected | str] = {
 REFUSED = {
     # ">=2.7.0" spans the rename of the xpu Triton package (2.11): one lock cannot route both
     "Gary0255__edgeTest": "--torch",
+    "docling-project__docling-serve": "--torch",  # the same, for the rocm one
 }
 
 
@@ -652,7 +674,6 @@ def test_the_floors_of_backend_extras_give_the_lowest() -> None:
             'torch = { url = "https://example.com/torch.whl" }\n',
             "is not a PyTorch index uvtorch-ci can read",
         ),
-        ('torch = { index = "pytorch-cu128", group = "gpu" }\n', "keyed by dependency group"),
     ],
 )
 def test_backends_it_cannot_read_name_the_target_flag(sources: str, reason: str) -> None:
@@ -813,3 +834,145 @@ def test_bad_selector_and_extra_are_spec_errors(
         plan_of({**GPU_SPEC, **change})
     assert caught.value.where == where
     assert message in caught.value.message
+
+
+# -- groups mode ---------------------------------------------------------------------------
+
+GROUPS_SPEC: dict[str, Any] = {
+    "torch": "2.9.1",
+    "packages": ["torchvision"],
+    "selector": "groups",
+    "default-group": "cu128",
+    "targets": [
+        {"platform": "linux-x86_64", "backend": "cpu"},
+        {"platform": "linux-x86_64", "backend": "cu128"},
+        {"platform": "macos-arm64", "backend": "mps", "group": "cpu"},
+    ],
+}
+
+
+def test_groups_mode_selects_backends_by_dependency_group() -> None:
+    plan = plan_of(GROUPS_SPEC)
+    assert plan.mode == "groups"
+    assert plan.extras == {}
+    assert plan.dependencies == ()
+    assert plan.groups == {
+        "cpu": ("torch==2.9.1", "torchvision==0.24.1"),
+        "cu128": ("torch==2.9.1", "torchvision==0.24.1"),
+    }
+    assert plan.conflicts == (("cpu", "cu128"),)
+    assert plan.conflict_key == "group"
+    assert plan.default_groups == ("cu128",)
+    assert [(s.group, s.extra) for s in plan.sources["torch"]] == [("cpu", None), ("cu128", None)]
+    assert [(b.group, b.extra) for b in plan.builds] == [
+        ("cpu", None),
+        ("cu128", None),
+        ("cpu", None),
+    ]
+    assert [j.sync_args for j in plan.jobs] == [
+        ("--locked", "--no-group", "cu128", "--group", "cpu"),
+        ("--locked",),  # the default group: a bare sync installs it
+        ("--locked", "--no-group", "cu128", "--group", "cpu"),
+    ]
+
+
+def test_groups_without_a_default_sync_with_their_group() -> None:
+    data = {k: v for k, v in GROUPS_SPEC.items() if k != "default-group"}
+    plan = plan_of(data)
+    assert plan.default_groups == ()
+    assert [j.sync_args for j in plan.jobs][:2] == [
+        ("--locked", "--group", "cpu"),
+        ("--locked", "--group", "cu128"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "message"),
+    [
+        ({"default-group": "cu126"}, "default-group", '"cu126" is not one of the groups'),
+        (
+            {"selector": "extras", "default-group": None},
+            "selector",
+            "targets name dependency groups",
+        ),
+        (
+            {
+                "targets": [
+                    {"platform": "linux-x86_64", "backend": "cpu", "group": "a", "extra": "a"}
+                ]
+            },
+            "targets[0].group",
+            "selected by an extra or by a group, not both",
+        ),
+    ],
+)
+def test_bad_groups_specs_are_spec_errors(change: dict[str, Any], where: str, message: str) -> None:
+    data = {k: v for k, v in {**GROUPS_SPEC, **change}.items() if v is not None}
+    with pytest.raises(SpecError) as caught:
+        plan_of(data)
+    assert caught.value.where == where
+    assert message in caught.value.message
+
+
+GROUPS_PROJECT = (
+    HEAD
+    + """dependencies = ["fastapi"]
+
+[dependency-groups]
+dev = ["pytest"]
+cpu = ["torch>=2.9.1", "torchvision>=0.24.1"]
+cu128 = ["torch>=2.9.1", "torchvision>=0.24.1"]
+
+[tool.uv]
+default-groups = ["dev", "cu128"]
+conflicts = [
+  [
+    { group = "cpu" },
+    { group = "cu128" },  # the GPU build
+  ],
+]
+
+[tool.uv.sources]
+torch = [
+  { index = "pytorch-cpu", group = "cpu" },
+  { index = "pytorch-cu128", group = "cu128", marker = "sys_platform == 'linux'" },
+]
+torchvision = [
+  { index = "pytorch-cpu", group = "cpu" },
+  { index = "pytorch-cu128", group = "cu128", marker = "sys_platform == 'linux'" },
+]
+"""
+    + CPU
+    + CU128
+)
+
+
+def test_group_keyed_sources_give_groups_mode_and_the_default_group() -> None:
+    found = infer_text(GROUPS_PROJECT)
+    assert found.selector == "groups"
+    assert found.default_group == "cu128"
+    assert targets(found) == [
+        "linux-x86_64:cpu",
+        "linux-aarch64:cpu",
+        "macos-arm64:cpu",
+        "windows-x86_64:cpu",
+        "linux-x86_64:cu128",
+        "linux-aarch64:cu128",
+    ]
+    assert {t.group for t in found.targets} == {"cpu", "cu128"}
+
+
+def test_init_adopts_a_groups_project_and_render_keeps_it(tmp_path: Path) -> None:
+    write(tmp_path, GROUPS_PROJECT)
+    result = run("init", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "pyproject.toml").read_text()
+    data = tomllib.loads(text)
+    assert data["tool"]["uvtorch"]["selector"] == "groups"
+    assert data["tool"]["uvtorch"]["default-group"] == "cu128"
+    assert data["tool"]["uv"]["default-groups"] == ["dev", "cu128"]
+    assert data["dependency-groups"]["dev"] == ["pytest"]
+    assert data["dependency-groups"]["cu128"] == ["torch>=2.9.1", "torchvision>=0.24.1,<=0.29.2"]
+    assert '    { group = "cu128" },  # the GPU build\n' in text
+    assert "uv sync --no-group cu128 --group cpu    # linux-x86_64-cpu" in result.stderr
+    assert run("render", "--check", cwd=tmp_path).returncode == 0

@@ -40,6 +40,7 @@ class TargetChoice:
     backend: str
     runner: str | None = None
     extra: str | None = None  # the extra that selects it, when not the backend's own name
+    group: str | None = None  # the dependency group that selects it (groups mode)
 
     @property
     def option(self) -> str:
@@ -57,6 +58,7 @@ class Answers:
     python: tuple[str, ...] = ()
     index_url: str | None = None  # a mirror's base, inferred from an existing project
     selector: str | None = None  # "extras" for a project whose extras select the backend
+    default_group: str | None = None  # groups mode: the group a bare `uv sync` installs
 
 
 @dataclass
@@ -69,6 +71,7 @@ class Inferred:
     targets: tuple[TargetChoice, ...] = ()
     index_url: str | None = None
     selector: str | None = None
+    default_group: str | None = None
     has_torch: bool = False
     notes: list[str] = field(default_factory=list)
     missing: dict[str, str] = field(default_factory=dict)  # flag -> why it must be given
@@ -191,10 +194,17 @@ def gather_answers(
             else default
         )
     chosen = _targets(targets)
-    if inferred.targets and chosen == tuple(replace(t, extra=None) for t in inferred.targets):
+    if inferred.targets and chosen == tuple(
+        replace(t, extra=None, group=None) for t in inferred.targets
+    ):
         chosen = inferred.targets  # their extras too
+    own = chosen == inferred.targets  # the selector and default go with the inferred targets
     answers = Answers(
-        torch.strip(), chosen, index_url=inferred.index_url, selector=inferred.selector
+        torch.strip(),
+        chosen,
+        index_url=inferred.index_url,
+        selector=inferred.selector if own else None,
+        default_group=inferred.default_group if own else None,
     )
     if ask:  # a --torch the table rules out: say so before asking the rest
         error = problem(with_torch(torch), table)
@@ -293,12 +303,15 @@ def spec_table(answers: Answers) -> dict[str, Any]:
         data["index-url"] = answers.index_url
     if answers.selector:
         data["selector"] = answers.selector
+    if answers.default_group:
+        data["default-group"] = answers.default_group
     data["targets"] = [
         {
             "platform": t.platform,
             "backend": t.backend,
             **({"runner": t.runner} if t.runner else {}),
             **({"extra": t.extra} if t.extra else {}),
+            **({"group": t.group} if t.group else {}),
         }
         for t in answers.targets
     ]

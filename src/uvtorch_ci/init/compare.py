@@ -30,28 +30,31 @@ class Row:
 
 def compare_locks(plan: Plan, before_text: str, after_text: str) -> list[Row]:
     """Per job of the plan and package it routes (torch and its companions): the build each
-    lock installs, with the job's extra active in both (init keeps the extras' names)."""
+    lock installs, with the job's extra or group active in both (init keeps their names)."""
     before = parse_lock(before_text, "uv.lock (before)")
     after = parse_lock(after_text, "uv.lock")
     packages = ("torch", *plan.spec.packages)
     rows = []
     for job in plan.jobs:
         extras = (job.build.extra,) if job.build.extra else ()
+        groups = (job.build.group,) if job.build.group else ()
         environment = PLATFORMS[job.build.target.platform].marker_environment(job.python)
-        old = _installed(before, environment, extras)
-        new = _installed(after, environment, extras)
+        old = _installed(before, environment, extras, groups)
+        new = _installed(after, environment, extras, groups)
         rows += [Row(job.name, p, old.get(p), new.get(p)) for p in packages]
     return rows
 
 
 def _installed(
-    lock: Lock, environment: dict[str, str], extras: tuple[str, ...]
+    lock: Lock, environment: dict[str, str], extras: tuple[str, ...], groups: tuple[str, ...]
 ) -> dict[str, tuple[str, str]]:
     if not lock.covers(environment):
         return {}
     root = lock.root()
     known = tuple(e for e in extras if e in root.optional)
-    return {n: (p.version, p.source) for n, p in lock.resolve(environment, known).items()}
+    grouped = tuple(g for g in groups if g in root.groups)
+    resolved = lock.resolve(environment, known, grouped)
+    return {n: (p.version, p.source) for n, p in resolved.items()}
 
 
 def comparison_lines(rows: list[Row]) -> list[str]:

@@ -264,9 +264,11 @@ def _infer_targets(
         match = BACKEND_URL.match(url.rstrip("/"))
         if entry.backend and match:
             bases.add(match["base"])
-    if any(e.group for e in entries):
+    by_group = any(e.group for e in entries)
+    if by_group and any(e.extra for e in entries):
         found.missing["--target"] = (
-            "torch's sources are keyed by dependency group, which init cannot adopt yet"
+            "torch's sources are keyed both by extra and by dependency group, which one spec "
+            "cannot select"
         )
         return
     if len(bases) == 1 and (base := bases.pop()) != DEFAULT_INDEX_URL:
@@ -274,7 +276,7 @@ def _infer_targets(
         found.notes.append(f"index-url: {base}, the base of the torch indexes")
     targets: dict[tuple[str, str, str | None], TargetChoice] = {}
     covered: set[str] = set()
-    by_extra = any(e.extra for e in entries)
+    by_extra = any(e.extra or e.group for e in entries)
     for entry in entries:
         for platform in entry.platforms:
             if not by_extra and platform in covered:
@@ -293,14 +295,17 @@ def _infer_targets(
                     f"({_at(file, entry.line)}); not a target"
                 )
                 continue
-            extra = entry.extra if by_extra else None
-            if extra is not None and extra == backend.replace(".", "-"):
-                choice = TargetChoice(platform, backend, extra=None)
-            else:
-                choice = TargetChoice(platform, backend, extra=extra)
+            extra = (entry.extra or entry.group) if by_extra else None
+            own = extra is not None and extra == backend.replace(".", "-")
+            named = None if own and not by_group else extra
+            choice = (
+                TargetChoice(platform, backend, group=named)
+                if by_group
+                else TargetChoice(platform, backend, extra=named)
+            )
             if (platform, backend, extra) not in targets:
                 targets[(platform, backend, extra)] = choice
-                via = f", extra {extra}" if extra else ""
+                via = f", {'group' if by_group else 'extra'} {extra}" if extra else ""
                 found.notes.append(
                     f"target {platform}:{backend}{via}, from the torch source "
                     f"({_at(file, entry.line)})"
@@ -327,7 +332,22 @@ def _infer_targets(
         )
         return
     found.targets = tuple(targets.values())
-    if by_extra:
+    if by_group:
+        found.selector = "groups"
+        found.notes.append("selector: groups, as the torch sources are keyed by group")
+        defaults = uv.get("default-groups")
+        chosen = (
+            [g for g in defaults if g in {t.group for t in found.targets}]
+            if isinstance(defaults, list)
+            else []
+        )
+        if len(chosen) == 1:
+            found.default_group = chosen[0]
+            found.notes.append(
+                f"default-group: {chosen[0]}, from [tool.uv] default-groups: a bare `uv sync` "
+                "installs it"
+            )
+    elif by_extra:
         found.selector = "extras"
         found.notes.append("selector: extras, as the torch sources are keyed by extra")
 
@@ -373,6 +393,7 @@ def _entry(
             return None
     extra = raw.get("extra") if isinstance(raw.get("extra"), str) else None
     group = raw.get("group") if isinstance(raw.get("group"), str) else None
+    group = canonicalize_name(group) if group else None
     marker_text = raw.get("marker")
     try:
         marker = Marker(marker_text) if isinstance(marker_text, str) else None

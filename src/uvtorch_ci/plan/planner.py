@@ -34,11 +34,14 @@ class Source:
     index: str
     marker: str | None = None
     extra: str | None = None
+    group: str | None = None
 
     def as_dict(self) -> dict[str, str]:
         entry = {"index": self.index}
         if self.extra:
             entry["extra"] = self.extra
+        if self.group:
+            entry["group"] = self.group
         if self.marker:
             entry["marker"] = self.marker
         return entry
@@ -53,6 +56,7 @@ class Build:
     local_tag: str
     versions: dict[str, str] = field(hash=False)  # package -> version with local tag
     extra: str | None = None  # the optional-dependency extra that selects it (extras mode)
+    group: str | None = None  # the dependency group that selects it (groups mode)
 
     @property
     def torch(self) -> str:
@@ -74,9 +78,10 @@ class Job:
 
 @dataclass(frozen=True)
 class Plan:
-    """What to render. `mode` is "markers" (one backend per platform, sources keyed by marker)
-    or "extras" (several backends on a platform: one optional-dependency extra per backend,
-    declared conflicting, sources keyed by extra)."""
+    """What to render. `mode` is "markers" (one backend per platform, sources keyed by marker),
+    "extras" (several backends on a platform: one optional-dependency extra per backend,
+    declared conflicting, sources keyed by extra) or "groups" (the same with dependency
+    groups, and optionally a default group that a bare `uv sync` installs)."""
 
     spec: Spec
     mode: str
@@ -89,6 +94,13 @@ class Plan:
     sources: dict[str, tuple[Source, ...]] = field(hash=False)
     builds: tuple[Build, ...]
     jobs: tuple[Job, ...]
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    default_groups: tuple[str, ...] = ()  # [tool.uv] default-groups (groups mode)
+
+    @property
+    def conflict_key(self) -> str:
+        """What the conflict sets name: "group" in groups mode, else "extra"."""
+        return "group" if self.mode == "groups" else "extra"
 
 
 def index_name(backend: str) -> str:
@@ -127,7 +139,15 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
             else f"markers select no extra, but {named.where if named else ''} names one",
             'use selector = "extras", or one backend per platform and no `extra`',
         )
-    extras_mode = spec.selector == "extras" or bool(several or named)
+    grouped = spec.selector == "groups" or any(t.group for t in spec.targets)
+    if grouped and (named or spec.selector not in (None, "groups")):
+        raise _fail(
+            spec,
+            spec.key("selector"),
+            "targets name dependency groups, so backends are selected by groups",
+            'use selector = "groups", and `group` (not `extra`) in every target',
+        )
+    extras_mode = grouped or spec.selector == "extras" or bool(several or named)
     # The selectors: (backend, extra) -> the platforms it routes; one per backend in markers
     # mode, one per extra and backend in extras mode (an extra named by the spec, or the
     # backend's own name).
@@ -148,7 +168,10 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
         tag = table.local_tag(target.platform, backend)
         versions = {p: release.companion(p) + (f"+{tag}" if tag else "") for p in companions}
         extra = _extra_of(target) if extras_mode else None
-        builds.append(Build(target, indexes[backend], tag, versions, extra))
+        if grouped:
+            builds.append(Build(target, indexes[backend], tag, versions, None, extra))
+        else:
+            builds.append(Build(target, indexes[backend], tag, versions, extra))
 
     # rocm and xpu builds require a Triton package only the PyTorch index serves: it must be
     # a direct dependency routed to the same index, or uv looks for it on PyPI.
@@ -174,11 +197,12 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
     extras: dict[str, tuple[str, ...]] = {}
     for (backend, extra), platforms in selectors.items():
         marker = _any_of(platforms)
+        keyed = (None, extra) if grouped else (extra, None)
         for package in companions:
-            sources[package].append(Source(indexes[backend].name, marker, extra))
+            sources[package].append(Source(indexes[backend].name, marker, *keyed))
         triton = tritons.get(backend)
         if triton is not None:
-            sources[triton].append(Source(indexes[backend].name, marker, extra))
+            sources[triton].append(Source(indexes[backend].name, marker, *keyed))
         if extra is not None:
             extras[extra] = (
                 *(extras.get(extra) or requirements.values()),
@@ -190,21 +214,22 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
             dependencies.append(f"{triton} ; {_any_of(platforms_of[backend])}")
 
     jobs = tuple(
-        Job(
-            build=build,
-            python=python,
-            sync_args=("--locked", "--extra", build.extra) if build.extra else ("--locked",),
-        )
+        Job(build=build, python=python, sync_args=_sync_args(build, spec.default_group))
         for build in builds
         for python in spec.python
     )
+    groups = extras if grouped else {}
+    extras = {} if grouped else extras
+    selecting = groups or extras
     return Plan(
         spec=spec,
-        mode="extras" if extras_mode else "markers",
+        mode="groups" if grouped else "extras" if extras_mode else "markers",
         packages=tuple(sources),
         dependencies=tuple(dependencies),
         extras=extras,
-        conflicts=(tuple(extras),) if len(extras) > 1 else (),
+        groups=groups,
+        default_groups=(spec.default_group,) if spec.default_group else (),
+        conflicts=(tuple(selecting),) if len(selecting) > 1 else (),
         required_environments=tuple(PLATFORMS[p].marker for p in backends_on),
         indexes=tuple(indexes.values()),
         sources={p: tuple(entries) for p, entries in sources.items()},
@@ -214,7 +239,20 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
 
 
 def _extra_of(target: Target) -> str:
-    return target.extra or extra_name(target.backend)
+    """The extra (or group) that selects the target's backend: the spec's, or its own name."""
+    return target.extra or target.group or extra_name(target.backend)
+
+
+def _sync_args(build: Build, default: str | None) -> tuple[str, ...]:
+    """`uv sync` arguments for a job: its extra, or its group (none for the default group,
+    which a bare sync installs; the default group left out for any other)."""
+    if build.extra:
+        return ("--locked", "--extra", build.extra)
+    if build.group is None or build.group == default:
+        return ("--locked",)
+    if default:
+        return ("--locked", "--no-group", default, "--group", build.group)
+    return ("--locked", "--group", build.group)
 
 
 def _check_extras(spec: Spec, selectors: Mapping[tuple[str, str | None], list[str]]) -> None:

@@ -14,6 +14,7 @@ from .tomltext import Header, key_spans, key_texts, scan
 
 PROJECT = ("project",)
 EXTRAS = ("project", "optional-dependencies")
+GROUPS = ("dependency-groups",)
 UV = ("tool", "uv")
 SOURCES = ("tool", "uv", "sources")
 INDEX = ("tool", "uv", "index")
@@ -106,7 +107,7 @@ def edit_lines(
             "write it as a [project] table",
         )
     first_uv = next((h.first for h in headers if h.path[:2] == UV), len(lines))
-    for path in (PROJECT, EXTRAS, UV, SOURCES):
+    for path in (PROJECT, EXTRAS, GROUPS, UV, SOURCES):
         keys = missing.get(path)
         if not keys:
             continue
@@ -116,7 +117,7 @@ def edit_lines(
             edits.append((found.body_end, found.body_end, text_of_keys))
         elif path == EXTRAS and not _dotted(data, EXTRAS, headers):
             after.setdefault(project.body_end, []).append(pieces.table(path, keys))
-        elif path == UV and not _uv_has_dotted_keys(data):
+        elif path == GROUPS or (path == UV and not _uv_has_dotted_keys(data)):
             after.setdefault(first_uv, []).append(pieces.table(path, keys))
         elif path == SOURCES and not _dotted(data, SOURCES, headers):
             uv_header = _find(headers, UV)

@@ -114,7 +114,7 @@ class _Merge:
         if written != visible:
             raise self._layout_error(unhide(written, hidden) or written)
         self.values.merge_dependencies(doc)
-        removed_extras = self.values.merge_extras(doc)
+        removed_extras = self.values.merge_extras(doc) | self.values.merge_groups(doc)
         self.values.merge_uv_keys(doc, removed_extras)
         indexes = self.takeover.plan(self.new_indexes, self.pieces.indexes)
         self.values.merge_sources(doc, indexes.renames)

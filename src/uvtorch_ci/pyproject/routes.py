@@ -32,8 +32,8 @@ from .values import is_backend_extra
 def check_routes(data: Mapping[str, Any], plan: Plan, table: ReleaseTable, file: str) -> None:
     """Refuse, naming the key, what the spec's entries would break (see the module)."""
     managed = {canonicalize_name(p) for p in plan.packages}
-    owned_extras: set[str] = {canonicalize_name(e) for e in plan.extras}
-    for where, extra, requirement in _family_requirements(data, owned_extras):
+    owned_extras: set[str] = {canonicalize_name(e) for e in (*plan.extras, *plan.groups)}
+    for where, extra, requirement in _family_requirements(data, owned_extras, plan.mode):
         name = canonicalize_name(requirement.name)
         if name not in managed:
             raise _fail(
@@ -44,23 +44,25 @@ def check_routes(data: Mapping[str, Any], plan: Plan, table: ReleaseTable, file:
                 f'add "{name}" to packages in the spec (or remove the requirement)',
             )
         selector = where.startswith(("[project.optional-dependencies]", "[dependency-groups]"))
-        if plan.mode == "extras" and selector:
+        if plan.mode in ("extras", "groups") and selector:
             flag = f"--extra {extra}" if extra else f"--group {where.split('.', 1)[1]}"
             flag = flag.split("[")[0]
+            kind = "group" if plan.mode == "groups" else "extra"
             raise _fail(
                 file,
                 where,
-                f"holds {name}, which the spec routes only through its extras "
-                f"({', '.join(plan.extras)}): `uv sync {flag}` would install PyPI's build",
-                "remove the requirement here, or name this extra as a target's `extra` in the "
-                "spec" + ("" if extra else " (dependency groups cannot select a backend yet)"),
+                f"holds {name}, which the spec routes only through its {kind}s "
+                f"({', '.join(plan.groups or plan.extras)}): `uv sync {flag}` would install "
+                "PyPI's build",
+                f"remove the requirement here, or make this {flag.split()[0][2:]} a target's "
+                f"`{kind}` in the spec",
             )
         _check_builds(plan, name, requirement, extra, file, where)
     _check_environments(data, plan, table, file)
 
 
 def _family_requirements(
-    data: Mapping[str, Any], owned_extras: set[str]
+    data: Mapping[str, Any], owned: set[str], mode: str
 ) -> Iterator[tuple[str, str | None, Requirement]]:
     """(key, the extra it belongs to, requirement) of each torch-family requirement in what
     the tool does not fill: other extras, the dependency groups, overrides and constraints."""
@@ -73,10 +75,15 @@ def _family_requirements(
     if isinstance(extras, dict):
         for extra, items in extras.items():
             name = canonicalize_name(extra)
-            if name not in owned_extras and not is_backend_extra(name):
+            if name not in owned and not (mode != "groups" and is_backend_extra(name)):
                 places.append((f"[project.optional-dependencies].{extra}", name, items))
     if isinstance(groups, dict):
-        places += [(f"[dependency-groups].{g}", None, items) for g, items in groups.items()]
+        places += [
+            (f"[dependency-groups].{g}", None, items)
+            for g, items in groups.items()
+            if canonicalize_name(g) not in owned
+            and not (mode == "groups" and is_backend_extra(canonicalize_name(g)))
+        ]
     if isinstance(uv, dict):
         for key in ("override-dependencies", "constraint-dependencies"):
             places.append((f"[tool.uv].{key}", None, uv.get(key)))

@@ -22,7 +22,7 @@ from ..errors import PyprojectError
 from ..releases.table import BACKEND_PATTERN
 from .arrays import renew
 from .data import FAMILY, source_entries
-from .lines import EXTRAS, PROJECT, SOURCES, UV
+from .lines import EXTRAS, GROUPS, PROJECT, SOURCES, UV
 from .tomltext import scan
 
 
@@ -49,12 +49,14 @@ class ValueMerge:
     environments: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     new_sources: dict[str, Any] = field(init=False)
     new_extras: dict[str, list[str]] = field(init=False)
+    new_groups: dict[str, list[str]] = field(init=False)
     missing: dict[tuple[str, ...], list[str]] = field(init=False, default_factory=dict)
     deleted: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.new_sources = self.blocks["tool"]["uv"]["sources"]
         self.new_extras = self.blocks["project"].get("optional-dependencies", {})
+        self.new_groups: dict[str, list[str]] = self.blocks.get("dependency-groups", {})
 
     def fail(self, where: str, message: str, hint: str = "") -> PyprojectError:
         return PyprojectError(message, file=self.file, where=where, hint=hint)
@@ -184,13 +186,50 @@ class ValueMerge:
             self.notes.append(f"added the extra {extra!r}")
         return removed
 
+    def merge_groups(self, doc: tomlkit.TOMLDocument) -> set[str]:
+        """Fill the rendered dependency groups (groups mode); empty the tool's stale ones (named
+        after a backend). Returns the groups removed."""
+        table: Any = doc.get("dependency-groups")
+        removed: set[str] = set()
+        if table is None:
+            if self.new_groups:
+                self.missing[GROUPS] = list(self.new_groups)
+                self.notes.append(f"added the dependency groups {', '.join(self.new_groups)}")
+            return removed
+        inline = isinstance(table, tomlkit.items.InlineTable)
+        for group in list(table.keys()):
+            where = f"[dependency-groups].{group}"
+            if group in self.new_groups:
+                self._merge_array(table[group], self.new_groups[group], where, remove=True)
+            elif self.new_groups and is_backend_extra(group):
+                self._merge_array(table[group], [], where, remove=True)
+                if not len(table[group]):
+                    del table[group]
+                    removed.add(canonicalize_name(group))
+                    self.notes.append(f"removed the dependency group {group!r}, now empty")
+        for group, requirements in self.new_groups.items():
+            if group in table:
+                continue
+            if inline:
+                table[group] = requirements
+            else:
+                self.missing.setdefault(GROUPS, []).append(group)
+            self.notes.append(f"added the dependency group {group!r}")
+        return removed
+
     # -- [tool.uv] required-environments and conflicts ---------------------------------------
 
     def merge_uv_keys(self, doc: tomlkit.TOMLDocument, removed_extras: set[str]) -> None:
         uv_data = self.data.get("tool", {}).get("uv", {})
         rendered = self.blocks["tool"]["uv"]
-        owned = {canonicalize_name(e) for e in self.new_extras} | removed_extras
+        owned = {
+            canonicalize_name(e) for e in (*self.new_extras, *self.new_groups)
+        } | removed_extras
         wanted: dict[str, Any] = {"required-environments": rendered["required-environments"]}
+        defaults = uv_data.get("default-groups")
+        if "default-groups" in rendered or (isinstance(defaults, list) and self.new_groups):
+            users = [g for g in defaults or [] if canonicalize_name(str(g)) not in owned]
+            wanted["default-groups"] = users + rendered.get("default-groups", [])
         kept = [s for s in uv_data.get("conflicts", []) if not _owned_conflict(s, owned)]
         conflicts = kept + rendered.get("conflicts", [])
         if conflicts or "conflicts" in uv_data:
@@ -225,7 +264,8 @@ class ValueMerge:
                     text = "[" + ", ".join([*_kept_texts(uv[key], owned), *ours]) + "]"
                 uv[key] = _parsed(text)
                 continue
-            uv[key] = value if inline or kept else formatted[key]
+            plain = inline or (kept if key == "conflicts" else key == "default-groups")
+            uv[key] = value if plain else formatted[key]
 
     # -- [tool.uv] index written as an inline array ----------------------------------------
 
@@ -333,14 +373,14 @@ class ValueMerge:
 
 
 def _owned_conflict(group: Any, owned: set[str]) -> bool:
-    """A conflict set made only of extras the tool owns."""
+    """A conflict set made only of extras (or only of groups) the tool owns."""
     if not isinstance(group, list) or not group:
         return False
     for item in group:
-        if not isinstance(item, dict) or set(item) != {"extra"}:
+        if not isinstance(item, dict) or set(item) not in ({"extra"}, {"group"}):
             return False
-        extra = canonicalize_name(str(item["extra"]))
-        if extra not in owned and not is_backend_extra(extra):
+        name = canonicalize_name(str(next(iter(item.values()))))
+        if name not in owned and not is_backend_extra(name):
             return False
     return True
 

@@ -14,7 +14,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..errors import SpecError, did_you_mean, one_of
-from ..releases.table import COMPANIONS
+from ..releases.table import COMPANIONS, index_backend
 from ..resources import DEFAULT_WORKFLOW
 from .reader import Reader, kind
 from .targets import Target, parse_targets
@@ -31,9 +31,10 @@ TOP_KEYS = (
     "action",
     "ci-tool",
     "selector",
+    "default-group",
     "targets",
 )
-SELECTORS = ("markers", "extras")
+SELECTORS = ("markers", "extras", "groups")
 ACTION_REF = re.compile(
     r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+|\./[A-Za-z0-9_./-]*)$"
 )
@@ -56,6 +57,7 @@ class Spec:
     action: str | None = None  # the composite action the CI jobs use instead of inline steps
     ci_tool: str | None = None  # the requirement `uvx --from` installs uvtorch-ci with in CI
     selector: str | None = None  # how a backend is chosen: "markers", "extras"; None: inferred
+    default_group: str | None = None  # groups mode: the group a bare `uv sync` installs
 
     @property
     def exact_torch(self) -> str | None:
@@ -157,7 +159,17 @@ def parse_spec(
             f'unknown selector "{selector}"{did_you_mean(selector, SELECTORS)}; '
             f"{one_of(SELECTORS)}",
         )
+    default_group = r.string(data, "default-group", "default-group")
     targets = parse_targets(r, data.get("targets"))
+    if default_group is not None:
+        groups = [t.group or index_backend(t.backend).replace(".", "-") for t in targets]
+        if selector != "groups" or default_group not in groups:
+            raise r.fail(
+                "default-group",
+                f'"{default_group}" is not one of the groups that select a backend'
+                + ("" if selector == "groups" else ' (it needs selector = "groups")'),
+                f"one of: {', '.join(dict.fromkeys(groups))}",
+            )
     return Spec(
         torch=torch,
         torch_text=torch_text.strip(),
@@ -171,6 +183,7 @@ def parse_spec(
         action=action,
         ci_tool=ci_tool,
         selector=selector,
+        default_group=default_group,
     )
 
 

@@ -12,7 +12,7 @@ from ..platforms import PLATFORMS
 from ..releases.table import BACKEND_PATTERN, index_backend
 from .reader import Reader, kind
 
-TARGET_KEYS = ("platform", "backend", "runner", "gpu", "name", "extra")
+TARGET_KEYS = ("platform", "backend", "runner", "gpu", "name", "extra", "group")
 # Names and runner labels end up in YAML and in shell environments: keep them to a
 # charset that needs no quoting anywhere.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -32,6 +32,7 @@ class Target:
     gpu: bool
     where: str  # the key of this target in the spec, for messages
     extra: str | None = None  # the extra that selects this backend (extras mode), if not its own
+    group: str | None = None  # the dependency group that selects it (groups mode)
 
     @property
     def runs_on(self) -> str | list[str]:
@@ -108,8 +109,21 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
                 f"{extra!r} is not a normalized extra name (lowercase letters, digits and '-')",
                 'e.g. extra = "gpu"',
             )
+        group = r.string(item, "group", f"{where}.group")
+        if group is not None and not EXTRA_NAME.match(group):
+            raise r.fail(
+                f"{where}.group",
+                f"{group!r} is not a normalized group name (lowercase letters, digits and '-')",
+                'e.g. group = "cu128"',
+            )
+        if group is not None and extra is not None:
+            raise r.fail(
+                f"{where}.group", "a target is selected by an extra or by a group, not both"
+            )
+        selector = extra or group
         own = f"{platform}-{backend}"
-        named = own if extra in (None, backend.replace(".", "-")) else f"{own}-{extra}"
+        plain = (None, index_backend(backend).replace(".", "-"))
+        named = own if selector in plain else f"{own}-{selector}"
         name = r.string(item, "name", f"{where}.name") or named
         if not SAFE_NAME.match(name):
             raise r.fail(
@@ -120,6 +134,7 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
         targets.append(
             Target(
                 extra=extra,
+                group=group,
                 name=name,
                 platform=platform,
                 backend=backend,
@@ -130,7 +145,7 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
         )
     pairs: dict[tuple[str, str, str], int] = {}
     for i, target in enumerate(targets):
-        pair = (target.platform, index_backend(target.backend), target.extra or "")
+        pair = (target.platform, index_backend(target.backend), target.extra or target.group or "")
         if pair in pairs and not _distinct_runners(targets[pairs[pair]], target):
             raise r.fail(
                 f"targets[{i}]",

@@ -126,7 +126,8 @@ def _check_target(
     platform = PLATFORMS[build.target.platform]
     environment = platform.marker_environment(python)
     extras = (build.extra,) if build.extra else ()
-    installed = lock.resolve(environment, extras, DEFAULT_GROUPS, project=project)
+    groups = (build.group, *DEFAULT_GROUPS) if build.group else DEFAULT_GROUPS
+    installed = lock.resolve(environment, extras, groups, project=project)
     problems: list[str] = []
     if not lock.covers(environment):
         problems.append(
