@@ -260,3 +260,60 @@ def test_the_default_group_is_what_a_bare_sync_installs(
         env,
     )
     assert run([python, "-c", probe], project, env).stdout.split() == ["2.9.1+cpu"]
+
+
+def test_a_pypi_target_keeps_the_build_pypi_serves(
+    mirror: Mirror, env: dict[str, str], tmp_path: Path
+) -> None:
+    """`backend = "pypi"`: Linux x86_64 keeps PyPI's (CUDA) build, Windows gets cu126; verify
+    checks both (render --lock runs it)."""
+    project = tmp_path / "pypi"
+    project.mkdir()
+    text = (
+        HEAD
+        + 'dependencies = ["torch==2.9.1"]\n'
+        + (
+            '\n[tool.uvtorch]\ntorch = "2.9.1"\npython = ["3.12"]\n\n'
+            '[[tool.uvtorch.targets]]\nplatform = "linux-x86_64"\nbackend = "pypi"\n\n'
+            '[[tool.uvtorch.targets]]\nplatform = "windows-x86_64"\nbackend = "cu126"\n'
+        )
+    )
+    (project / "pyproject.toml").write_text(text)
+    uvtorch(["render", "--lock"], project, env)
+    new = (project / "pyproject.toml").read_text()
+    assert "pytorch-pypi" not in new
+    assert 'name = "pypi"' not in new
+    assert resolved(project, "linux-x86_64", "3.12")["torch"] == ("2.9.1", mirror.pypi_url)
+    assert resolved(project, "windows-x86_64", "3.12")["torch"] == (
+        "2.9.1+cu126",
+        mirror.index_url("cu126"),
+    )
+    matrix = uvtorch(["matrix"], project, env).stdout
+    assert '"backend": "cu128"' in matrix  # what PyPI's Linux build is, for the smoke check
+
+
+def test_other_platforms_take_the_index_the_spec_names(
+    mirror: Mirror, env: dict[str, str], tmp_path: Path
+) -> None:
+    """`other-platforms = "cpu"`: the platforms no target names get the cpu index (uv's guide:
+    CPU-only builds everywhere), through a marker that leaves the targets out."""
+    project = tmp_path / "others"
+    project.mkdir()
+    text = (
+        HEAD
+        + 'dependencies = ["torch==2.9.1"]\n'
+        + (
+            '\n[tool.uvtorch]\ntorch = "2.9.1"\npython = ["3.12"]\nother-platforms = "cpu"\n\n'
+            '[[tool.uvtorch.targets]]\nplatform = "linux-x86_64"\nbackend = "cu126"\n'
+        )
+    )
+    (project / "pyproject.toml").write_text(text)
+    uvtorch(["render", "--lock"], project, env)
+    assert resolved(project, "linux-x86_64", "3.12")["torch"] == (
+        "2.9.1+cu126",
+        mirror.index_url("cu126"),
+    )
+    for platform, tag in (("windows-x86_64", "+cpu"), ("macos-arm64", ""), ("linux-aarch64", "")):
+        got = resolved(project, platform, "3.12")["torch"]
+        assert got == ("2.9.1" + tag, mirror.index_url("cpu")), platform
+    uvtorch(["render", "--check"], project, env)

@@ -976,3 +976,101 @@ def test_init_adopts_a_groups_project_and_render_keeps_it(tmp_path: Path) -> Non
     assert '    { group = "cu128" },  # the GPU build\n' in text
     assert "uv sync --no-group cu128 --group cpu    # linux-x86_64-cpu" in result.stderr
     assert run("render", "--check", cwd=tmp_path).returncode == 0
+
+
+# -- platforms the spec does not target ------------------------------------------------------
+
+
+def test_a_pypi_target_gets_no_source_and_expects_pypis_build() -> None:
+    plan = plan_of(
+        {
+            "torch": "2.9.1",
+            "targets": [
+                {"platform": "linux-x86_64", "backend": "pypi"},
+                {"platform": "macos-arm64", "backend": "pypi"},
+                {"platform": "windows-x86_64", "backend": "cu128"},
+            ],
+        }
+    )
+    assert plan.mode == "markers"
+    assert [i.name for i in plan.indexes] == ["pytorch-cu128"]
+    assert [s.index for s in plan.sources["torch"]] == ["pytorch-cu128"]
+    linux, macos, windows = plan.builds
+    assert (linux.from_pypi, linux.check_backend, linux.torch) == (True, "cu128", "2.9.1")
+    assert (macos.check_backend, macos.torch) == ("cpu", "2.9.1")
+    assert (windows.from_pypi, windows.check_backend) == (False, "cu128")
+
+
+def test_a_pypi_extra_has_its_requirements_but_no_source() -> None:
+    plan = plan_of(
+        {
+            "torch": "2.9.1",
+            "targets": [
+                {"platform": "linux-x86_64", "backend": "pypi"},
+                {"platform": "linux-x86_64", "backend": "cu126"},
+            ],
+        }
+    )
+    assert list(plan.extras) == ["pypi", "cu126"]
+    assert plan.conflicts == (("pypi", "cu126"),)
+    assert [s.extra for s in plan.sources["torch"]] == ["cu126"]
+
+
+@pytest.mark.parametrize(
+    ("data", "where", "message"),
+    [
+        (
+            {"torch": "2.9.1", "targets": [{"platform": "linux-x86_64", "backend": "pypi"}]},
+            "targets",
+            "every target takes PyPI's build",
+        ),
+        (
+            {
+                "torch": "2.9.1",
+                "targets": [
+                    {"platform": "macos-x86_64", "backend": "pypi"},
+                    {"platform": "linux-x86_64", "backend": "cpu"},
+                ],
+            },
+            "targets[0].backend",
+            "PyPI has no torch 2.9.1 wheel for macos-x86_64",
+        ),
+        (
+            {
+                "torch": "2.9.1",
+                "other-platforms": "rocm6.4",
+                "targets": [{"platform": "linux-x86_64", "backend": "cpu"}],
+            },
+            "other-platforms",
+            '"rocm6.4" is not "pypi" or a cpu or cuXYZ backend',
+        ),
+    ],
+)
+def test_bad_pypi_and_other_platform_specs(data: dict[str, Any], where: str, message: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        plan_of(data)
+    assert caught.value.where == where
+    assert message in caught.value.message
+
+
+def test_other_platforms_get_one_source_that_leaves_the_targets_out() -> None:
+    plan = plan_of(
+        {
+            "torch": "2.9.1",
+            "other-platforms": "cpu",
+            "targets": [
+                {"platform": "linux-x86_64", "backend": "cu128"},
+                {"platform": "macos-arm64", "backend": "mps"},
+            ],
+        }
+    )
+    assert [(s.index, s.marker) for s in plan.sources["torch"]] == [
+        ("pytorch-cu128", "sys_platform == 'linux' and platform_machine == 'x86_64'"),
+        ("pytorch-cpu", "sys_platform == 'darwin' and platform_machine == 'arm64'"),
+        (
+            "pytorch-cpu",
+            "(sys_platform != 'linux' or platform_machine != 'x86_64') and "
+            "(sys_platform != 'darwin' or platform_machine != 'arm64')",
+        ),
+    ]
+    assert [i.name for i in plan.indexes] == ["pytorch-cu128", "pytorch-cpu"]

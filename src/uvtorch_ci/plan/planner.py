@@ -13,9 +13,10 @@ from ..errors import SpecError, did_you_mean
 from ..platforms import PLATFORMS
 from ..releases.table import Release, ReleaseTable, index_backend
 from ..spec.parse import Spec, parse_spec
-from ..spec.targets import Target
+from ..spec.targets import PYPI, Target
 
 INDEX_PREFIX = "pytorch-"
+PYPI_URL = "https://pypi.org/simple"
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,21 @@ class Build:
     versions: dict[str, str] = field(hash=False)  # package -> version with local tag
     extra: str | None = None  # the optional-dependency extra that selects it (extras mode)
     group: str | None = None  # the dependency group that selects it (groups mode)
+    expect: str = ""  # what the smoke check expects, when not the target's backend (pypi)
 
     @property
     def torch(self) -> str:
         return self.versions["torch"]
+
+    @property
+    def from_pypi(self) -> bool:
+        return self.index.backend == PYPI
+
+    @property
+    def check_backend(self) -> str:
+        """The backend the installed build must have: for a pypi target, the build PyPI
+        serves on its platform (the release table's `pypi`)."""
+        return self.expect or self.target.backend
 
 
 @dataclass(frozen=True)
@@ -160,23 +172,43 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
     indexes = {
         backend: Index(index_name(backend), backend, f"{spec.index_url}/{backend}")
         for backend in platforms_of
+        if backend != PYPI
     }
+    if len(indexes) == 0:
+        raise _fail(
+            spec,
+            spec.key("targets"),
+            "every target takes PyPI's build: there is nothing for uvtorch-ci to route",
+            "target at least one platform with a PyTorch index's backend",
+        )
+    pypi = Index(PYPI, PYPI, PYPI_URL)  # the default index, whatever the project sets it to
     builds: list[Build] = []
     for target in spec.targets:
         backend = index_backend(target.backend)
         release = _newest_publishing(releases, target) or newest
-        tag = table.local_tag(target.platform, backend)
+        tag = "" if backend == PYPI else table.local_tag(target.platform, backend)
         versions = {p: release.companion(p) + (f"+{tag}" if tag else "") for p in companions}
         extra = _extra_of(target) if extras_mode else None
-        if grouped:
-            builds.append(Build(target, indexes[backend], tag, versions, None, extra))
-        else:
-            builds.append(Build(target, indexes[backend], tag, versions, extra))
+        index = pypi if backend == PYPI else indexes[backend]
+        expect = release.pypi.get(target.platform, "cpu") if backend == PYPI else ""
+        builds.append(
+            Build(
+                target,
+                index,
+                tag,
+                versions,
+                extra=None if grouped else extra,
+                group=extra if grouped else None,
+                expect=expect,
+            )
+        )
 
     # rocm and xpu builds require a Triton package only the PyTorch index serves: it must be
     # a direct dependency routed to the same index, or uv looks for it on PyPI.
     tritons: dict[str, str] = {}
     for backend in platforms_of:
+        if backend == PYPI:
+            continue
         names = {found[0] for r in releases if (found := r.triton_for(backend))}
         if len(names) > 1:
             target = next(t for t in spec.targets if index_backend(t.backend) == backend)
@@ -198,6 +230,10 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
     for (backend, extra), platforms in selectors.items():
         marker = _any_of(platforms)
         keyed = (None, extra) if grouped else (extra, None)
+        if backend == PYPI:  # no source: the default index serves these platforms
+            if extra is not None:
+                extras[extra] = extras.get(extra) or tuple(requirements.values())
+            continue
         for package in companions:
             sources[package].append(Source(indexes[backend].name, marker, *keyed))
         triton = tritons.get(backend)
@@ -208,6 +244,22 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
                 *(extras.get(extra) or requirements.values()),
                 *([f"{triton} ; {marker}"] if triton else []),
             )
+    other = spec.other_platforms
+    if other != PYPI:
+        if extras_mode:
+            raise _fail(
+                spec,
+                spec.key("other-platforms"),
+                "routes the platforms no target names with markers, which extras and groups "
+                "modes do not use",
+                "leave other-platforms out (PyPI), or target those platforms",
+            )
+        index = indexes.setdefault(
+            other, Index(index_name(other), other, f"{spec.index_url}/{other}")
+        )
+        rest = _none_of(list(backends_on))
+        for package in companions:
+            sources[package].append(Source(index.name, rest))
     if not extras_mode:
         dependencies = list(requirements.values())
         for backend, triton in tritons.items():
@@ -289,6 +341,15 @@ def _any_of(platforms: list[str]) -> str:
     return " or ".join(f"({m})" for m in markers)
 
 
+def _none_of(platforms: list[str]) -> str:
+    """The marker true on every platform but `platforms`."""
+    return " and ".join(
+        f"(sys_platform != '{PLATFORMS[p].sys_platform}' or "
+        f"platform_machine != '{PLATFORMS[p].machine}')"
+        for p in platforms
+    )
+
+
 def _requirement(spec: Spec, releases: tuple[Release, ...], package: str) -> str:
     if package == "torch":
         exact = spec.exact_torch
@@ -320,6 +381,9 @@ def _releases(spec: Spec, table: ReleaseTable) -> tuple[Release, ...]:
 
 def _newest_publishing(releases: tuple[Release, ...], target: Target) -> Release | None:
     backend = index_backend(target.backend)
+    if backend == PYPI:
+        having = [r for r in releases if target.platform in r.pypi]
+        return having[-1] if having else None
     having = [r for r in releases if r.publishes(target.platform, backend)]
     return having[-1] if having else None
 
@@ -330,6 +394,13 @@ def _check_target(
     if _newest_publishing(releases, target):
         return
     backend = index_backend(target.backend)
+    if backend == PYPI:
+        raise _fail(
+            spec,
+            f"{target.where}.backend",
+            f"PyPI has no torch {releases[-1].torch} wheel for {target.platform}",
+            "target it with a backend a PyTorch index publishes there",
+        )
     newest = releases[-1]
     published = newest.backends(target.platform)
     shown = target.backend if target.backend == backend else f"{target.backend} ({backend} index)"

@@ -32,6 +32,7 @@ TOP_KEYS = (
     "ci-tool",
     "selector",
     "default-group",
+    "other-platforms",
     "targets",
 )
 SELECTORS = ("markers", "extras", "groups")
@@ -58,6 +59,7 @@ class Spec:
     ci_tool: str | None = None  # the requirement `uvx --from` installs uvtorch-ci with in CI
     selector: str | None = None  # how a backend is chosen: "markers", "extras"; None: inferred
     default_group: str | None = None  # groups mode: the group a bare `uv sync` installs
+    other_platforms: str = "pypi"  # what the platforms no target names get: PyPI or a backend
 
     @property
     def exact_torch(self) -> str | None:
@@ -159,6 +161,13 @@ def parse_spec(
             f'unknown selector "{selector}"{did_you_mean(selector, SELECTORS)}; '
             f"{one_of(SELECTORS)}",
         )
+    other = r.string(data, "other-platforms", "other-platforms") or "pypi"
+    if other != "pypi" and not re.match(r"^(cpu|cu[0-9]{3})$", other):
+        raise r.fail(
+            "other-platforms",
+            f'"{other}" is not "pypi" or a cpu or cuXYZ backend',
+            'e.g. other-platforms = "cpu": every platform no target names gets the cpu index',
+        )
     default_group = r.string(data, "default-group", "default-group")
     targets = parse_targets(r, data.get("targets"))
     if default_group is not None:
@@ -184,6 +193,7 @@ def parse_spec(
         ci_tool=ci_tool,
         selector=selector,
         default_group=default_group,
+        other_platforms=other,
     )
 
 

@@ -12,6 +12,7 @@ from ..platforms import PLATFORMS
 from ..releases.table import BACKEND_PATTERN, index_backend
 from .reader import Reader, kind
 
+PYPI = "pypi"  # the backend of a target that takes the build PyPI serves
 TARGET_KEYS = ("platform", "backend", "runner", "gpu", "name", "extra", "group")
 # Names and runner labels end up in YAML and in shell environments: keep them to a
 # charset that needs no quoting anywhere.
@@ -67,12 +68,12 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
         backend = r.string(item, "backend", f"{where}.backend")
         if backend is None:
             raise r.fail(f"{where}.backend", "missing; one of: cpu, cuXYZ, rocmX.Y, xpu, mps")
-        if not BACKEND_PATTERN.match(backend):
+        if not BACKEND_PATTERN.match(backend) and backend != PYPI:
             suggestion = did_you_mean(backend, ("cpu", "mps", "xpu", "cu124", "cu126", "cu128"))
             raise r.fail(
                 f"{where}.backend",
                 f'unknown backend "{backend}"{suggestion}; one of: cpu, cuXYZ (e.g. cu124), '
-                "rocmX.Y (e.g. rocm6.2), xpu, mps",
+                "rocmX.Y (e.g. rocm6.2), xpu, mps, pypi (the build PyPI serves)",
             )
         if backend == "mps" and not platform.startswith("macos"):
             raise r.fail(
@@ -80,7 +81,7 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
                 f"mps exists only on macOS, not on {platform}",
                 "use cpu, a cuXYZ or a rocmX.Y backend on this platform",
             )
-        if platform.startswith("macos") and backend not in ("cpu", "mps"):
+        if platform.startswith("macos") and backend not in ("cpu", "mps", PYPI):
             raise r.fail(
                 f"{where}.backend",
                 f"macOS builds are cpu builds with MPS compiled in; "

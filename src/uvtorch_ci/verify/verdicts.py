@@ -211,7 +211,11 @@ def _check_package(
         )
     problems: list[str] = []
     got_index = locked.source
-    if normalized_url(got_index) != normalized_url(want_index):
+    if build.from_pypi:  # the default index, whatever the project or uv sets it to
+        if is_pytorch_index(got_index, plan.spec.index_url) or ":" not in got_index:
+            problems.append(_index_problem(plan, build, got_index))
+        want_index = got_index if not problems else want_index
+    elif normalized_url(got_index) != normalized_url(want_index):
         problems.append(_index_problem(plan, build, got_index))
     got, want = _local(locked.version), _local(expected)
     if exact and got != want:
@@ -238,6 +242,8 @@ def _check_package(
 
 def _index_problem(plan: Plan, build: Build, got: str) -> str:
     want = f"expected the {build.index.backend} index ({build.index.url})"
+    if build.from_pypi:
+        want = f"expected PyPI's {build.check_backend} build, from the default index"
     if got.partition(":")[0] in ("git", "url", "path", "editable", "directory", "virtual"):
         return f"comes from {got}, not from a registry; {want}"
     if is_pytorch_index(got, plan.spec.index_url):
