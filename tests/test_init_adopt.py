@@ -138,6 +138,10 @@ EXPECTED: dict[str, Expected | str] = {
         packages=("torchvision",),
         selector="groups",
         targets=(
+            "linux-x86_64:pypi#pypi",
+            "linux-aarch64:pypi#pypi",
+            "macos-arm64:pypi#pypi",
+            "windows-x86_64:pypi#pypi",
             "linux-x86_64:cpu#cpu",
             "linux-aarch64:cpu#cpu",
             "macos-arm64:cpu#cpu",
@@ -1074,3 +1078,16 @@ def test_other_platforms_get_one_source_that_leaves_the_targets_out() -> None:
         ),
     ]
     assert [i.name for i in plan.indexes] == ["pytorch-cu128", "pytorch-cpu"]
+
+
+def test_a_torch_flag_recomputes_what_the_release_publishes(tmp_path: Path) -> None:
+    """docling-serve with --torch 2.9.1: no rocm7.2 build then, so its rocm72 group would lose
+    its route; init says so, naming the group, and writes nothing."""
+    path = next(p for p in FILES if p.stem == "docling-project__docling-serve")
+    original = path.read_text()
+    write(tmp_path, original)
+    result = run("init", "--torch", "2.9.1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "linux-x86_64: the rocm7.2 index has no torch 2.9.1 build for it" in result.stderr
+    assert "error: pyproject.toml: [dependency-groups].rocm72[0]: holds torch" in result.stderr
+    assert (tmp_path / "pyproject.toml").read_text() == original

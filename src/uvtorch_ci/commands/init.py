@@ -71,7 +71,9 @@ def init_command(
             raise SpecError(
                 f"{label} already names the project", where="--name", hint="leave --name out"
             )
-    inferred = init_infer.infer(existing, old or "", label, table) if existing is not None else None
+    inferred = (
+        init_infer.infer(existing, old or "", label, table, torch) if existing is not None else None
+    )
     if inferred is not None and inferred.notes:
         click.echo(
             f"{label}: inferred from the project's torch setup:\n"

@@ -17,7 +17,7 @@ from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -42,8 +42,15 @@ class Found:
     line: int | None
 
 
-def infer(data: Mapping[str, Any], text: str, file: str, table: ReleaseTable) -> Inferred:
-    """The spec the project's own torch setup says, with a note per finding."""
+def infer(
+    data: Mapping[str, Any],
+    text: str,
+    file: str,
+    table: ReleaseTable,
+    torch: str | None = None,
+) -> Inferred:
+    """The spec the project's own torch setup says, with a note per finding. `torch` (the
+    --torch flag) overrides the pins: the targets are those its releases publish."""
     lines = text.splitlines()
     found = Inferred()
     requirements = list(_requirements(data, lines))
@@ -57,8 +64,14 @@ def infer(data: Mapping[str, Any], text: str, file: str, table: ReleaseTable) ->
     for name in found.packages:
         r = packages[name]
         found.notes.append(f"packages: {name}, from {r.place} ({_at(file, r.line)})")
+    if torch is not None:
+        found.torch, found.notes, found.missing = torch, [], {}
     if found.has_torch:
-        releases = table.matching(SpecifierSet(_spec_of(found.torch))) if found.torch else ()
+        try:
+            specifier = SpecifierSet(_spec_of(found.torch))
+        except InvalidSpecifier:
+            specifier = None  # the spec reader names a bad --torch
+        releases = table.matching(specifier) if found.torch and specifier else ()
         _infer_targets(found, data, lines, file, releases or table.releases)
     requires = _table(data, "project").get("requires-python")
     if found.has_torch and isinstance(requires, str):
@@ -282,14 +295,20 @@ def _infer_targets(
             if not by_extra and platform in covered:
                 continue  # uv takes the first entry whose marker matches
             covered.add(platform)
-            if entry.backend is None:
+            pypi = entry.backend == "pypi"
+            if entry.backend is None or (pypi and not by_extra):
                 found.notes.append(
                     f"{platform}: torch from {entry.index!r} (not a PyTorch index, "
                     f"{_at(file, entry.line)}); left to that index, not a target"
                 )
                 continue
             backend = entry.backend
-            if not any(r.publishes(platform, backend) for r in releases):
+            if pypi and not any(platform in r.pypi for r in releases):
+                found.notes.append(
+                    f"{platform}: PyPI has no torch {newest} wheel for it; not a target"
+                )
+                continue
+            if not pypi and not any(r.publishes(platform, backend) for r in releases):
                 found.notes.append(
                     f"{platform}: the {backend} index has no torch {newest} build for it "
                     f"({_at(file, entry.line)}); not a target"
@@ -387,7 +406,9 @@ def _entry(
     if url is None and index != "pypi":
         return None
     backend = None
-    if url is not None and (match := BACKEND_URL.match(url.rstrip("/"))):
+    if (url is None and index == "pypi") or (url is not None and PYPI_URL.match(url)):
+        backend = "pypi"
+    elif url is not None and (match := BACKEND_URL.match(url.rstrip("/"))):
         backend = match["backend"]
         if not BACKEND_PATTERN.match(backend) or "/nightly/" in url or "/test/" in url:
             return None
