@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from mirror import Mirror, uv_binary
+from packaging.requirements import Requirement
 from test_e2e_init import resolved, run, uvtorch
 
 pytestmark = pytest.mark.e2e
@@ -317,3 +318,109 @@ def test_other_platforms_take_the_index_the_spec_names(
         got = resolved(project, platform, "3.12")["torch"]
         assert got == ("2.9.1" + tag, mirror.index_url("cpu")), platform
     uvtorch(["render", "--check"], project, env)
+
+
+# -- corpus projects, stripped to their torch setup, against the mirror ----------------------
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pyproject"
+if not CORPUS.is_dir():
+    CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pyproject"
+# the corpus projects whose torch pins the mirror serves
+LOCKABLE = (
+    "expert-kit__expert-kit",
+    "jesusdpa1__emgonset",
+    "kyutai-labs__pocket-tts",
+    "meta-llama__llama-stack",
+    "tryfasting__karpathy-zero-to-hero-clone",
+)
+
+
+# llama-stack requires torch only in its `test` group; markers mode declares torch in
+# [project].dependencies, so a bare sync now installs it, and init --lock says so
+CHANGED = {
+    "meta-llama__llama-stack": "linux-x86_64-cpu-py3.14: torch not installed -> 2.13.0+cpu from ",
+}
+
+
+def stripped(text: str, mirror: Mirror) -> str:
+    """The project's torch setup alone: its torch-family requirements, their sources, the
+    PyTorch indexes (pointed at the mirror), conflicts and environments; everything that
+    would need the network left out."""
+    import tomlkit
+
+    data = tomllib.loads(text)
+    project = data["project"]
+
+    def family(items: list[object]) -> list[str]:
+        return [i for i in items if isinstance(i, str) and is_family(i)]
+
+    new: dict[str, object] = {
+        "project": {
+            "name": "adopted",
+            "version": "1.0",
+            "requires-python": ">=3.11",
+            "dependencies": family(project.get("dependencies", [])),
+        }
+    }
+    extras = {k: family(v) for k, v in project.get("optional-dependencies", {}).items()}
+    if any(extras.values()):
+        new["project"]["optional-dependencies"] = {k: v for k, v in extras.items() if v}  # type: ignore[index]
+    groups = {k: family(v) for k, v in data.get("dependency-groups", {}).items()}
+    if any(groups.values()):
+        new["dependency-groups"] = {k: v for k, v in groups.items() if v}
+    uv = data.get("tool", {}).get("uv", {})
+    urls = {i["name"]: i["url"] for i in uv.get("index", [])}
+    indexes = [
+        {**i, "url": mirror.index_url(i["url"].rstrip("/").rsplit("/", 1)[-1])}
+        for i in uv.get("index", [])
+        if "download.pytorch.org/whl/" in i["url"]
+    ]
+    out_uv: dict[str, object] = {"index": indexes}
+    for key in ("conflicts", "environments"):
+        if key in uv:
+            out_uv[key] = uv[key]
+    out_uv["sources"] = {k: inline(v) for k, v in uv.get("sources", {}).items() if is_family(k)}
+    if "conflicts" in out_uv:
+        out_uv["conflicts"] = [inline(group) for group in uv["conflicts"]]
+    assert all(name in urls for name in (i["name"] for i in indexes))
+    new["tool"] = {"uv": out_uv}
+    return tomlkit.dumps(new)
+
+
+FAMILY = ("torch", "torchvision", "torchaudio", "pytorch-triton-rocm", "pytorch-triton-xpu")
+
+
+def is_family(requirement: str) -> bool:
+    return Requirement(requirement).name in FAMILY
+
+
+def inline(value: object) -> object:
+    """Tables inside arrays as inline tables, as the corpus writes its sources."""
+    import tomlkit
+
+    if isinstance(value, dict):
+        table = tomlkit.inline_table()
+        table.update(value)
+        return table
+    if isinstance(value, list):
+        array = tomlkit.array()
+        array.extend(inline(v) for v in value)
+        return array
+    return value
+
+
+@pytest.mark.parametrize("name", LOCKABLE)
+def test_a_corpus_project_adopts_with_identical_builds(
+    name: str, mirror: Mirror, env: dict[str, str], tmp_path: Path
+) -> None:
+    project = tmp_path / name
+    project.mkdir()
+    (project / "pyproject.toml").write_text(stripped((CORPUS / f"{name}.toml").read_text(), mirror))
+    run([str(uv_binary()), "lock"], project, env)
+    result = uvtorch(["init", "--lock"], project, env)
+    if name in CHANGED:  # init lists each build that differs
+        cpu = mirror.index_url("cpu")
+        assert f"  {CHANGED[name]}{cpu}\n" in result.stderr, result.stderr
+    else:
+        assert "gets the same builds, from the same indexes" in result.stderr, result.stderr
+    uvtorch(["verify"], project, env)

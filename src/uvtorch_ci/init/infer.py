@@ -73,6 +73,12 @@ def infer(
             specifier = None  # the spec reader names a bad --torch
         releases = table.matching(specifier) if found.torch and specifier else ()
         _infer_targets(found, data, lines, file, releases or table.releases)
+    base = any(r.name == "torch" and r.place == "[project].dependencies" for r in requirements)
+    if found.has_torch and not base and found.targets and found.selector is None:
+        found.notes.append(
+            "torch is not in [project].dependencies: with one backend per platform the spec "
+            "declares it there, so a bare install of the project then gets torch"
+        )
     requires = _table(data, "project").get("requires-python")
     if found.has_torch and isinstance(requires, str):
         found.notes.append(
