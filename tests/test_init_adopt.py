@@ -16,7 +16,7 @@ import pytest
 from test_corpus import FILES, _strip, owned_lines, same_inline_array
 
 from uvtorch_ci.errors import SpecError
-from uvtorch_ci.init.answers import Inferred, TargetChoice
+from uvtorch_ci.init.answers import Inferred, TargetChoice, gather_answers
 from uvtorch_ci.init.infer import infer
 from uvtorch_ci.plan.planner import Plan, plan_from_data
 from uvtorch_ci.releases.table import load_table
@@ -1091,3 +1091,34 @@ def test_a_torch_flag_recomputes_what_the_release_publishes(tmp_path: Path) -> N
     assert "linux-x86_64: the rocm7.2 index has no torch 2.9.1 build for it" in result.stderr
     assert "error: pyproject.toml: [dependency-groups].rocm72[0]: holds torch" in result.stderr
     assert (tmp_path / "pyproject.toml").read_text() == original
+
+
+def test_with_a_terminal_what_cannot_be_inferred_is_asked_for() -> None:
+    asked: list[str] = []
+
+    def ask(question: str, default: str, check: Any) -> str:
+        asked.append(question)
+        return default
+
+    found = infer_text(HEAD + 'dependencies = ["torch==2.7.1", "torchvision"]\n')
+    assert "--target" in found.missing
+    answers = gather_answers(
+        torch=None, targets=(), packages=(), python=(), table=TABLE, ask=ask, inferred=found
+    )
+    assert answers.torch == "2.7.1"  # inferred: not asked
+    assert asked == [  # the companions were found: not asked either
+        "Targets (platform:backend[:runner], comma-separated)",
+        "Python versions for the CI jobs (comma-separated, or auto)",
+    ]
+    assert answers.packages == ("torchvision",)
+    assert answers.targets  # the defaults the user accepted at the prompt
+
+
+def test_an_extras_project_with_torch_in_its_dependencies_is_told_what_changes() -> None:
+    text = HEAD + 'dependencies = ["torch==2.7.0"]\n\n[project.optional-dependencies]\n'
+    text += 'cpu = ["torch==2.7.0"]\ncu128 = ["torch==2.7.0"]\n\n[tool.uv.sources]\n'
+    text += 'torch = [\n  { index = "pytorch-cpu", extra = "cpu" },\n'
+    text += '  { index = "pytorch-cu128", extra = "cu128" },\n]\n' + CPU + CU128
+    found = infer_text(text)
+    assert found.selector == "extras"
+    assert any("a bare `uv sync` no longer installs it" in n for n in found.notes)

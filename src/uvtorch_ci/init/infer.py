@@ -79,6 +79,12 @@ def infer(
             "torch is not in [project].dependencies: with one backend per platform the spec "
             "declares it there, so a bare install of the project then gets torch"
         )
+    if base and found.selector == "extras":
+        found.notes.append(
+            "torch is in [project].dependencies, but extras select the backend: the spec keeps "
+            "torch in the extras only, so a bare `uv sync` no longer installs it (a "
+            "dependency group with default-group would)"
+        )
     requires = _table(data, "project").get("requires-python")
     if found.has_torch and isinstance(requires, str):
         found.notes.append(
