@@ -321,11 +321,14 @@ def _check_extras(spec: Spec, selectors: Mapping[tuple[str, str | None], list[st
                     for t in spec.targets
                     if t.platform == platform and _extra_of(t) == extra and t.backend != other
                 )
+                kind = "group" if target.group else "extra"
                 raise _fail(
                     spec,
-                    f"{target.where}.extra",
-                    f'the extra "{extra}" already selects {other} on {platform}',
-                    "give this target an extra of its own",
+                    f"{target.where}.{kind}",
+                    f'the {kind} "{extra}" already selects {other} on {platform}',
+                    f"give this target an {kind} of its own"
+                    if kind == "extra"
+                    else "give this target a group of its own",
                 )
 
 
