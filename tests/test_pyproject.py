@@ -292,11 +292,6 @@ def test_inline_sources_table_stays_inline() -> None:
             '[project]\nname = "x"\ndependencies = ["torch>>2"]\n',
             "[project].dependencies[0]: 'torch>>2' is not a valid requirement",
         ),
-        (
-            '[project]\nname = "x"\n[tool.uv]\n'
-            'index = [{ name = "a", url = "https://x/simple" }]\n',
-            "[tool.uv].index: is written as an inline array",
-        ),
     ],
 )
 def test_pyprojects_the_tool_cannot_own(text: str, expected: str) -> None:

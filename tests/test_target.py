@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from uvtorch_ci.detect.machine import ROCM_ENV, Readings
-from uvtorch_ci.detect.target import TargetError, choose_target, describe, uv_selector
+from uvtorch_ci.detect.target import TargetError, choose_target, describe
 from uvtorch_ci.plan.planner import Plan, plan_from_data
 from uvtorch_ci.releases.table import load_table
 
@@ -57,7 +57,7 @@ def test_newest_cuda_target_the_driver_runs(
 ) -> None:
     choice = choose_target(plan("2.9.1", *targets), machine(driver=driver), load_table())
     assert choice.build.target.backend == backend
-    assert uv_selector(choice.build) == ("--extra", backend)
+    assert choice.uv_args == ("--extra", backend)
     assert choice.fallback == (backend == "cpu")
 
 
@@ -92,7 +92,7 @@ def test_no_cpu_target_to_fall_back_to_installs_the_gpu_build_and_says_so() -> N
     choice = choose_target(seed, machine(), load_table())
     assert choice.build.target.backend == "cu124"
     assert choice.fallback
-    assert uv_selector(choice.build) == ()  # markers mode: no extra
+    assert choice.uv_args == ()  # markers mode: no extra
     assert "no cpu target" in choice.reason
     assert "needs an NVIDIA driver >= 525.60.13" in choice.reason
 

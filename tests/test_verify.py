@@ -628,3 +628,16 @@ def test_verify_follows_the_dev_group_uv_sync_installs() -> None:
         "2.5.0",
     ]
     assert not failures(verdicts)
+
+
+def test_a_pypi_target_must_get_pypis_build_not_a_pytorch_indexs() -> None:
+    """`backend = "pypi"` on macOS: the seed lock's macOS torch comes from the cpu index."""
+    spec = SEED_PYPROJECT.replace(
+        'platform = "macos-arm64"\nbackend = "mps"', 'platform = "macos-arm64"\nbackend = "pypi"'
+    )
+    assert spec != SEED_PYPROJECT
+    failed = failures(check(spec=spec))
+    assert failed[("macos-arm64-pypi", "3.12", "torch")] == [
+        f"comes from the cpu index ({PT}/cpu); expected PyPI's cpu build, from the default index"
+    ]
+    assert not any(key[0] == "linux-x86_64-cu124" for key in failed)

@@ -114,6 +114,7 @@ def render_project(
     table: ReleaseTable,
     smoke_source: str = "",
     check_environments: bool = False,
+    check_owned: bool = False,
 ) -> Rendered:
     """Plan, render the blocks and merge them into pyproject.toml, render the CI files.
 
@@ -140,6 +141,12 @@ def render_project(
         pytorch_base=plan.spec.index_url,
         environments=environments,
     )
+    if check_owned:
+        from .pyproject.routes import check_routes
+
+        check_routes(
+            parse_toml(texts.pyproject, texts.pyproject_label), plan, table, texts.pyproject_label
+        )
     location = project_location(plan, texts)
     up = "/".join([".."] * len(location.split("/"))) if location else ""
     ci_files = {posixpath.join(up, plan.spec.workflow): render_workflow(plan, location)}

@@ -11,6 +11,8 @@ from packaging.utils import canonicalize_name
 
 from ..errors import EXIT_OK, SpecError, UvtorchError
 from ..init import answers as init_answers
+from ..init import compare as init_compare
+from ..init import infer as init_infer
 from ..init import project as init_project
 from ..project import ProjectTexts, render_project
 from ..pyproject.data import parse_toml, requires_python
@@ -18,7 +20,7 @@ from ..releases.table import load_table
 from ..resources import smoke_source
 from ..spec.reader import quoted
 from ..spec.values import is_project_name
-from .files import Output, read_text, write_all
+from .files import Output, read_text, write_all, write_atomic
 from .paths import display_path
 from .repository import git_location
 from .terminal import safe
@@ -73,6 +75,16 @@ def init_command(
             raise SpecError(
                 f"{label} already names the project", where="--name", hint="leave --name out"
             )
+    inferred = (
+        init_infer.infer(existing, old or "", label, table, torch) if existing is not None else None
+    )
+    if inferred is not None and inferred.notes:
+        click.echo(
+            f"{label}: inferred from the project's torch setup:\n"
+            + "".join(f"  {note}\n" for note in inferred.notes),
+            err=True,
+            nl=False,
+        )
     answers = init_answers.gather_answers(
         torch=torch,
         targets=targets,
@@ -81,6 +93,7 @@ def init_command(
         table=table,
         ask=ask if interactive else None,
         requires_python=requires_python(existing) if existing is not None else None,
+        inferred=inferred,
     )
     if old is None:
         if name is not None and not is_project_name(name):
@@ -106,6 +119,8 @@ def init_command(
             env=env,
             table=table,
             smoke_source=smoke_source(),
+            check_environments=True,  # init never writes what its own render refuses
+            check_owned=True,
         )
     except SpecError as error:
         raise init_answers.flag_error(error, answers) from None
@@ -120,6 +135,11 @@ def init_command(
             )
         outputs.append(output)
     uv = find_uv(env) if lock else None
+    before = (
+        _lock_as_it_was(uv, directory, old, env)
+        if uv is not None and old is not None and inferred is not None and inferred.has_torch
+        else None
+    )
 
     write_all(
         [(o.path, o.new, o.label) for o in outputs if o.changed],
@@ -134,9 +154,51 @@ def init_command(
     code = EXIT_OK
     if uv is not None:
         code = lock_and_verify(uv, directory, None, env)
+        after = read_text(directory / "uv.lock", display_path(directory / "uv.lock"))
+        if before is not None and after is not None and code == EXIT_OK:
+            rows = init_compare.compare_locks(rendered.plan, before, after)
+            click.echo(
+                "builds before and after init:\n"
+                + "".join(f"  {line}\n" for line in init_compare.comparison_lines(rows)),
+                err=True,
+                nl=False,
+            )
     here = directory.resolve() == Path.cwd().resolve()
     steps = init_project.next_steps(
         rendered.plan, cd=None if here else display_path(directory), locked=uv is not None
     )
     click.echo(safe("next:\n" + "".join(f"  {step}\n" for step in steps)), err=True, nl=False)
     return code
+
+
+def _lock_as_it_was(uv: str, directory: Path, old: str, env: Mapping[str, str]) -> str | None:
+    """`uv lock` on a copy of the project as it was (its pyproject.toml, and its uv.lock when
+    there is one) in a temporary folder: the lock to compare init's with. None, with a note,
+    when the old project does not lock there."""
+    import subprocess
+    import tempfile
+
+    lock_path = directory / "uv.lock"
+    old_lock = read_text(lock_path, display_path(lock_path), root=directory)
+    with tempfile.TemporaryDirectory(prefix="uvtorch-before-") as folder:
+        copy = Path(folder)
+        write_atomic(copy / "pyproject.toml", old, "pyproject.toml (a copy, before init)")
+        if old_lock is not None:
+            write_atomic(copy / "uv.lock", old_lock, "uv.lock (a copy, before init)")
+        click.echo("running: uv lock (on a copy of the project as it was)", err=True)
+        try:
+            result = subprocess.run(
+                [uv, "lock"], cwd=copy, env=dict(env), capture_output=True, text=True, check=False
+            )
+            last = result.stderr.strip().splitlines()[-1:] or [""]
+            reason = f"uv lock exit {result.returncode}: {last[0]}" if result.returncode else ""
+        except OSError as error:
+            reason = f"uv lock could not run: {error}"
+        if reason:
+            click.echo(
+                f"note: the project as it was does not lock ({reason}), so there are no builds "
+                "to compare with",
+                err=True,
+            )
+            return None
+        return read_text(copy / "uv.lock", "uv.lock (before init)")

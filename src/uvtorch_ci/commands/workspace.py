@@ -66,6 +66,7 @@ def load_and_render(
         table=load_table(),
         smoke_source=smoke_source(),
         check_environments=strict,
+        check_owned=strict,
     )
     outputs = [pyproject_output(project_dir, texts, rendered.pyproject.text)]
     return rendered, outputs + ci_outputs(project_dir, rendered)

@@ -1,8 +1,8 @@
 """Pure: this machine's readings + a project's plan -> the spec's target to sync or run with.
 
 `choose_target` weighs only the backends the spec has for this platform, with choice.py's
-rules (the newest CUDA build the driver runs, then ROCm, XPU, MPS or cpu); `uv_selector` is
-the one place that says which uv arguments select a target's build.
+rules (the newest CUDA build the driver runs, then ROCm, XPU, MPS or cpu); the uv arguments
+that select a target's build are the CI job's (plan.selector_args).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..errors import UvtorchError, did_you_mean
-from ..plan.planner import Build, Plan
+from ..plan.planner import Build, Plan, selector_args
 from ..releases.table import ReleaseTable, index_backend
 from .choice import choose_backend
 from .machine import Readings
@@ -28,16 +28,9 @@ class TargetChoice:
     reason: str
     fallback: bool  # none of the spec's GPU builds fits this machine
     notes: tuple[str, ...] = ()
-
-    @property
-    def uv_args(self) -> tuple[str, ...]:
-        return uv_selector(self.build)
-
-
-def uv_selector(build: Build) -> tuple[str, ...]:
-    """The uv sync/run arguments that select `build`: its extra in extras mode, nothing in
-    markers mode (the platform's markers select it)."""
-    return ("--extra", build.extra) if build.extra else ()
+    # what selects the build for uv sync/run, as the CI job passes it (plan.selector_args):
+    # its extra, its group, or nothing (the platform's markers, or the default group)
+    uv_args: tuple[str, ...] = ()
 
 
 def _backend(build: Build) -> str:
@@ -64,6 +57,13 @@ def choose_target(
 
     TargetError (exit 2) when the spec has no target for the platform, or none with `backend`.
     """
+    choice = _choose(plan, readings, table, backend)
+    return replace(choice, uv_args=selector_args(choice.build, plan.spec.default_group))
+
+
+def _choose(
+    plan: Plan, readings: Readings, table: ReleaseTable, backend: str | None
+) -> TargetChoice:
     platform = readings.platform
     builds = platform_builds(plan, platform)
     if not builds:
@@ -157,5 +157,6 @@ def _source(readings: Readings, backend: str) -> str:
 def describe(choice: TargetChoice) -> str:
     """The one line `sync` and `run` print: the choice and its reason."""
     build = choice.build
-    selector = " ".join(choice.uv_args) or "no extra: the platform's markers select it"
+    default = "the default group: a bare sync installs it" if choice.build.group else ""
+    selector = " ".join(choice.uv_args) or default or "no extra: the platform's markers select it"
     return f"uvtorch-ci: {build.target.name} (torch {build.torch}; {selector}): {choice.reason}"

@@ -30,7 +30,7 @@ def matrix(plan: Plan) -> list[dict[str, Any]]:
                 "name": f"{target.platform} {target.backend} py{job.python} ({target.name})",
                 "target": target.name,
                 "platform": target.platform,
-                "backend": target.backend,
+                "backend": job.build.check_backend,
                 "python": job.python,
                 "runs-on": target.runs_on,
                 "gpu": target.gpu,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -39,6 +39,8 @@ class TargetChoice:
     platform: str
     backend: str
     runner: str | None = None
+    extra: str | None = None  # the extra that selects it, when not the backend's own name
+    group: str | None = None  # the dependency group that selects it (groups mode)
 
     @property
     def option(self) -> str:
@@ -54,6 +56,25 @@ class Answers:
     targets: tuple[TargetChoice, ...]
     packages: tuple[str, ...] = ()
     python: tuple[str, ...] = ()
+    index_url: str | None = None  # a mirror's base, inferred from an existing project
+    selector: str | None = None  # "extras" for a project whose extras select the backend
+    default_group: str | None = None  # groups mode: the group a bare `uv sync` installs
+
+
+@dataclass
+class Inferred:
+    """What the project configures. `torch` None: no pin (or none to infer); `targets` empty
+    with `missing` set: the backends could not be read (the reason, naming the flag)."""
+
+    torch: str | None = None
+    packages: tuple[str, ...] = ()
+    targets: tuple[TargetChoice, ...] = ()
+    index_url: str | None = None
+    selector: str | None = None
+    default_group: str | None = None
+    has_torch: bool = False
+    notes: list[str] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)  # flag -> why it must be given
 
 
 def parse_target(text: str) -> TargetChoice:
@@ -123,11 +144,31 @@ def gather_answers(
     table: ReleaseTable,
     ask: Ask | None,
     requires_python: str | None = None,
+    inferred: Inferred | None = None,
 ) -> Answers:
     """The answers from the flags; each flag left out is asked for when `ask` is given (a
     terminal is attached), else takes its default. An answer the release table rules out is
     asked for again; flags are checked later, with the whole spec. Raises SpecError on a
-    malformed --target. `requires_python` is the existing project's."""
+    malformed --target. `requires_python` is the existing project's.
+
+    `inferred` is what an existing project configures: it answers for the flags left out
+    (the companions found join those given). What it could not infer is asked for with a
+    terminal; without one, SpecError names the flag to give, so no backend changes silently."""
+    inferred = inferred or Inferred()
+    if torch is None and inferred.torch is not None:
+        torch = inferred.torch
+    if not targets and inferred.targets:
+        targets = [t.option for t in inferred.targets]
+    for flag, given in (("--torch", torch), ("--target", targets)):
+        if flag in inferred.missing and not given and not ask:
+            value = "VERSION" if flag == "--torch" else "PLATFORM:BACKEND[:RUNNER]"
+            raise SpecError(
+                f"cannot infer it: {inferred.missing[flag]}",
+                where=flag,
+                hint=f"give {flag} {value}" + (" for each platform" if flag == "--target" else ""),
+            )
+    if inferred.packages:
+        packages = [*packages, *(p for p in inferred.packages if p not in packages)]
 
     def check(key: str, change: Callable[[str], Answers]) -> Callable[[str], object]:
         """A prompt's check: ValueError when the spec reader or the plan rules out `key`."""
@@ -152,7 +193,19 @@ def gather_answers(
             if ask
             else default
         )
-    answers = Answers(torch.strip(), _targets(targets))
+    chosen = _targets(targets)
+    if inferred.targets and chosen == tuple(
+        replace(t, extra=None, group=None) for t in inferred.targets
+    ):
+        chosen = inferred.targets  # their extras too
+    own = chosen == inferred.targets  # the selector and default go with the inferred targets
+    answers = Answers(
+        torch.strip(),
+        chosen,
+        index_url=inferred.index_url,
+        selector=inferred.selector if own else None,
+        default_group=inferred.default_group if own else None,
+    )
     if ask:  # a --torch the table rules out: say so before asking the rest
         error = problem(with_torch(torch), table)
         if error is not None and error.where == "tool.uvtorch.torch":
@@ -246,11 +299,19 @@ def spec_table(answers: Answers) -> dict[str, Any]:
         data["packages"] = list(answers.packages)
     if answers.python:
         data["python"] = list(answers.python)
+    if answers.index_url:
+        data["index-url"] = answers.index_url
+    if answers.selector:
+        data["selector"] = answers.selector
+    if answers.default_group:
+        data["default-group"] = answers.default_group
     data["targets"] = [
         {
             "platform": t.platform,
             "backend": t.backend,
             **({"runner": t.runner} if t.runner else {}),
+            **({"extra": t.extra} if t.extra else {}),
+            **({"group": t.group} if t.group else {}),
         }
         for t in answers.targets
     ]

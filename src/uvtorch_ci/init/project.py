@@ -32,6 +32,12 @@ def spec_text(answers: Answers) -> str:
         lines.append(f"packages = {_toml_list(answers.packages)}")
     if answers.python:
         lines.append(f"python = {_toml_list(answers.python)}")
+    if answers.index_url:
+        lines.append(f"index-url = {toml_string(answers.index_url)}")
+    if answers.selector:
+        lines.append(f"selector = {toml_string(answers.selector)}")
+    if answers.default_group:
+        lines.append(f"default-group = {toml_string(answers.default_group)}")
     for target in answers.targets:
         lines += [
             "",
@@ -41,6 +47,10 @@ def spec_text(answers: Answers) -> str:
         ]
         if target.runner:
             lines.append(f"runner = {toml_string(target.runner)}")
+        if target.extra:
+            lines.append(f"extra = {toml_string(target.extra)}")
+        if target.group:
+            lines.append(f"group = {toml_string(target.group)}")
     return "\n".join(lines) + "\n"
 
 
@@ -129,11 +139,14 @@ def next_steps(plan: Plan, *, cd: str | None, locked: bool) -> list[str]:
     steps = [f"cd {shlex.quote(cd)}"] if cd else []
     if not locked:
         steps.append("uv lock")
-    if plan.mode == "extras":
+    if plan.mode in ("extras", "groups"):
         names: dict[str, list[str]] = {}
-        for build in plan.builds:
-            names.setdefault(build.extra or "", []).append(build.target.name)
-        steps += [f"uv sync --extra {extra}    # {', '.join(n)}" for extra, n in names.items()]
+        for job in plan.jobs:
+            args = " ".join(job.sync_args)
+            targets = names.setdefault(f"uv sync {args}".strip(), [])
+            if job.build.target.name not in targets:
+                targets.append(job.build.target.name)
+        steps += [f"{sync}    # {', '.join(n)}" for sync, n in names.items()]
     else:
         steps.append("uv sync")
     if not locked:

@@ -13,9 +13,10 @@ from ..errors import PyprojectError, SpecError, did_you_mean
 from ..platforms import PLATFORMS
 from ..releases.table import Release, ReleaseTable, index_backend
 from ..spec.parse import Spec, parse_spec
-from ..spec.targets import Target
+from ..spec.targets import PYPI, Target
 
 INDEX_PREFIX = "pytorch-"
+PYPI_URL = "https://pypi.org/simple"
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,14 @@ class Source:
     index: str
     marker: str | None = None
     extra: str | None = None
+    group: str | None = None
 
     def as_dict(self) -> dict[str, str]:
         entry = {"index": self.index}
         if self.extra:
             entry["extra"] = self.extra
+        if self.group:
+            entry["group"] = self.group
         if self.marker:
             entry["marker"] = self.marker
         return entry
@@ -53,10 +57,22 @@ class Build:
     local_tag: str
     versions: dict[str, str] = field(hash=False)  # package -> version with local tag
     extra: str | None = None  # the optional-dependency extra that selects it (extras mode)
+    group: str | None = None  # the dependency group that selects it (groups mode)
+    expect: str = ""  # what the smoke check expects, when not the target's backend (pypi)
 
     @property
     def torch(self) -> str:
         return self.versions["torch"]
+
+    @property
+    def from_pypi(self) -> bool:
+        return self.index.backend == PYPI
+
+    @property
+    def check_backend(self) -> str:
+        """The backend the installed build must have: for a pypi target, the build PyPI
+        serves on its platform (the release table's `pypi`)."""
+        return self.expect or self.target.backend
 
 
 @dataclass(frozen=True)
@@ -76,9 +92,10 @@ class Job:
 
 @dataclass(frozen=True)
 class Plan:
-    """What to render. `mode` is "markers" (one backend per platform, sources keyed by marker)
-    or "extras" (several backends on a platform: one optional-dependency extra per backend,
-    declared conflicting, sources keyed by extra)."""
+    """What to render. `mode` is "markers" (one backend per platform, sources keyed by marker),
+    "extras" (several backends on a platform: one optional-dependency extra per backend,
+    declared conflicting, sources keyed by extra) or "groups" (the same with dependency
+    groups, and optionally a default group that a bare `uv sync` installs)."""
 
     spec: Spec
     mode: str
@@ -91,6 +108,13 @@ class Plan:
     sources: dict[str, tuple[Source, ...]] = field(hash=False)
     builds: tuple[Build, ...]
     jobs: tuple[Job, ...]
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    default_groups: tuple[str, ...] = ()  # [tool.uv] default-groups (groups mode)
+
+    @property
+    def conflict_key(self) -> str:
+        """What the conflict sets name: "group" in groups mode, else "extra"."""
+        return "group" if self.mode == "groups" else "extra"
 
 
 def index_name(backend: str) -> str:
@@ -121,32 +145,82 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
         backend = index_backend(target.backend)
         _append_once(backends_on.setdefault(target.platform, []), backend)
         _append_once(platforms_of.setdefault(backend, []), target.platform)
-    extras_mode = any(len(backends) > 1 for backends in backends_on.values())
+    several = next((p for p, backends in backends_on.items() if len(backends) > 1), None)
+    named = next((t for t in spec.targets if t.extra), None)
+    if spec.selector == "markers" and (several or named):
+        raise _fail(
+            spec,
+            spec.key("selector"),
+            f"markers select one backend per platform, but {several} has several"
+            if several
+            else f"markers select no extra, but {named.where if named else ''} names one",
+            'use selector = "extras", or one backend per platform and no `extra`',
+        )
+    grouped = spec.selector == "groups" or any(t.group for t in spec.targets)
+    if grouped and (named or spec.selector not in (None, "groups")):
+        raise _fail(
+            spec,
+            spec.key("selector"),
+            "targets name dependency groups, so backends are selected by groups",
+            'use selector = "groups", and `group` (not `extra`) in every target',
+        )
+    extras_mode = grouped or spec.selector == "extras" or bool(several or named)
+    # The selectors: (backend, extra) -> the platforms it routes; one per backend in markers
+    # mode, one per extra and backend in extras mode (an extra named by the spec, or the
+    # backend's own name).
+    selectors: dict[tuple[str, str | None], list[str]] = {}
+    for target in spec.targets:
+        key = (index_backend(target.backend), _extra_of(target) if extras_mode else None)
+        _append_once(selectors.setdefault(key, []), target.platform)
+    _check_extras(spec, selectors)
 
     indexes = {
         backend: Index(index_name(backend), backend, f"{spec.index_url}/{backend}")
         for backend in platforms_of
+        if backend != PYPI
     }
+    if len(indexes) == 0:
+        raise _fail(
+            spec,
+            spec.key("targets"),
+            "every target takes PyPI's build: there is nothing for uvtorch-ci to route",
+            "target at least one platform with a PyTorch index's backend",
+        )
+    pypi = Index(PYPI, PYPI, PYPI_URL)  # the default index, whatever the project sets it to
     builds: list[Build] = []
     for target in spec.targets:
         backend = index_backend(target.backend)
         release = _newest_publishing(releases, target) or newest
-        tag = table.local_tag(target.platform, backend)
+        tag = "" if backend == PYPI else table.local_tag(target.platform, backend)
         versions = {p: release.companion(p) + (f"+{tag}" if tag else "") for p in companions}
-        extra = extra_name(backend) if extras_mode else None
-        builds.append(Build(target, indexes[backend], tag, versions, extra))
+        extra = _extra_of(target) if extras_mode else None
+        index = pypi if backend == PYPI else indexes[backend]
+        expect = release.pypi.get(target.platform, "cpu") if backend == PYPI else ""
+        builds.append(
+            Build(
+                target,
+                index,
+                tag,
+                versions,
+                extra=None if grouped else extra,
+                group=extra if grouped else None,
+                expect=expect,
+            )
+        )
 
     # rocm and xpu builds require Triton packages only the PyTorch index serves: each must be
     # a direct dependency routed to the same index, or uv looks for it on PyPI; pinned as the
     # release table pins them, which is what verify checks.
     tritons: dict[str, tuple[str, ...]] = {}  # backend -> the Triton requirements
     for backend, platforms in platforms_of.items():
+        if backend == PYPI:
+            continue
         publishing = [r for r in releases if any(r.publishes(p, backend) for p in platforms)]
-        named = {tuple(n for n, _ in r.tritons_for(backend)) for r in publishing}
-        named.discard(())
-        if len(named) > 1:
+        name_sets = {tuple(n for n, _ in r.tritons_for(backend)) for r in publishing}
+        name_sets.discard(())
+        if len(name_sets) > 1:
             target = next(t for t in spec.targets if index_backend(t.backend) == backend)
-            shown = sorted(" + ".join(names) for names in named)
+            shown = sorted(" + ".join(names) for names in name_sets)
             raise _fail(
                 spec,
                 spec.key("torch"),
@@ -154,12 +228,12 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
                 f"named Triton packages ({', '.join(shown)}), which one lock cannot route",
                 f"narrow torch so {target.name} gets one of them (the change came with 2.11)",
             )
-        if named:
+        if name_sets:
             tritons[backend] = tuple(
                 _pinned(
                     name, {v for r in publishing for n, v in r.tritons_for(backend) if n == name}
                 )
-                for name in named.pop()
+                for name in name_sets.pop()
             )
 
     requirements = {p: _requirement(spec, releases, p) for p in companions}
@@ -168,19 +242,38 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
     sources: dict[str, list[Source]] = {package: [] for package in routed}
     dependencies: list[str] = []
     extras: dict[str, tuple[str, ...]] = {}
-    for backend, platforms in platforms_of.items():
+    for (backend, extra), platforms in selectors.items():
         marker = _any_of(platforms)
-        extra = extra_name(backend) if extras_mode else None
+        keyed = (None, extra) if grouped else (extra, None)
+        if backend == PYPI:  # no source: the default index serves these platforms
+            if extra is not None:
+                extras[extra] = extras.get(extra) or tuple(requirements.values())
+            continue
         for package in companions:
-            sources[package].append(Source(indexes[backend].name, marker, extra))
+            sources[package].append(Source(indexes[backend].name, marker, *keyed))
         for triton in tritons.get(backend, ()):
-            sources[triton_names[triton]].append(Source(indexes[backend].name, marker, extra))
-        if extras_mode:
-            assert extra is not None
+            sources[triton_names[triton]].append(Source(indexes[backend].name, marker, *keyed))
+        if extra is not None:
             extras[extra] = (
-                *requirements.values(),
+                *(extras.get(extra) or requirements.values()),
                 *(f"{triton} ; {marker}" for triton in tritons.get(backend, ())),
             )
+    other = spec.other_platforms
+    if other != PYPI:
+        if extras_mode:
+            raise _fail(
+                spec,
+                spec.key("other-platforms"),
+                "routes the platforms no target names with markers, which extras and groups "
+                "modes do not use",
+                "leave other-platforms out (PyPI), or target those platforms",
+            )
+        index = indexes.setdefault(
+            other, Index(index_name(other), other, f"{spec.index_url}/{other}")
+        )
+        rest = _none_of(list(backends_on))
+        for package in companions:
+            sources[package].append(Source(index.name, rest))
     if not extras_mode:
         dependencies = list(requirements.values())
         for backend, required in tritons.items():
@@ -188,27 +281,71 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
             dependencies += [f"{triton} ; {marker}" for triton in required]
 
     jobs = tuple(
-        Job(
-            build=build,
-            python=python,
-            sync_args=("--extra", build.extra) if build.extra else (),
-        )
+        Job(build=build, python=python, sync_args=selector_args(build, spec.default_group))
         for build in builds
         for python in spec.python
     )
+    groups = extras if grouped else {}
+    extras = {} if grouped else extras
+    selecting = groups or extras
     return Plan(
         spec=spec,
-        mode="extras" if extras_mode else "markers",
+        mode="groups" if grouped else "extras" if extras_mode else "markers",
         packages=tuple(sources),
         dependencies=tuple(dependencies),
         extras=extras,
-        conflicts=(tuple(extras),) if len(extras) > 1 else (),
+        groups=groups,
+        default_groups=(spec.default_group,) if spec.default_group else (),
+        conflicts=(tuple(selecting),) if len(selecting) > 1 else (),
         required_environments=tuple(PLATFORMS[p].marker for p in backends_on),
         indexes=tuple(indexes.values()),
         sources={p: tuple(entries) for p, entries in sources.items()},
         builds=tuple(builds),
         jobs=jobs,
     )
+
+
+def _extra_of(target: Target) -> str:
+    """The extra (or group) that selects the target's backend: the spec's, or its own name."""
+    return target.extra or target.group or extra_name(target.backend)
+
+
+def selector_args(build: Build, default: str | None) -> tuple[str, ...]:
+    """What selects a job's build for `uv sync` (which adds --locked itself): its extra, or
+    its group (none for the default group, which a bare sync installs; the default group
+    left out for any other)."""
+    if build.extra:
+        return ("--extra", build.extra)
+    if build.group is None or build.group == default:
+        return ()
+    if default:
+        return ("--no-group", default, "--group", build.group)
+    return ("--group", build.group)
+
+
+def _check_extras(spec: Spec, selectors: Mapping[tuple[str, str | None], list[str]]) -> None:
+    """One extra selects one backend per platform: uv could not tell two apart."""
+    seen: dict[tuple[str, str], str] = {}
+    for (backend, extra), platforms in selectors.items():
+        if extra is None:
+            continue
+        for platform in platforms:
+            other = seen.setdefault((platform, extra), backend)
+            if other != backend:
+                target = next(
+                    t
+                    for t in spec.targets
+                    if t.platform == platform and _extra_of(t) == extra and t.backend != other
+                )
+                kind = "group" if target.group else "extra"
+                raise _fail(
+                    spec,
+                    f"{target.where}.{kind}",
+                    f'the {kind} "{extra}" already selects {other} on {platform}',
+                    f"give this target an {kind} of its own"
+                    if kind == "extra"
+                    else "give this target a group of its own",
+                )
 
 
 def _append_once(items: list[str], item: str) -> None:
@@ -221,6 +358,15 @@ def _any_of(platforms: list[str]) -> str:
     if len(markers) == 1:
         return markers[0]
     return " or ".join(f"({m})" for m in markers)
+
+
+def _none_of(platforms: list[str]) -> str:
+    """The marker true on every platform but `platforms`."""
+    return " and ".join(
+        f"(sys_platform != '{PLATFORMS[p].sys_platform}' or "
+        f"platform_machine != '{PLATFORMS[p].machine}')"
+        for p in platforms
+    )
 
 
 def _requirement(spec: Spec, releases: tuple[Release, ...], package: str) -> str:
@@ -266,6 +412,9 @@ def _releases(spec: Spec, table: ReleaseTable) -> tuple[Release, ...]:
 
 def _newest_publishing(releases: tuple[Release, ...], target: Target) -> Release | None:
     backend = index_backend(target.backend)
+    if backend == PYPI:
+        having = [r for r in releases if target.platform in r.pypi]
+        return having[-1] if having else None
     having = [r for r in releases if r.publishes(target.platform, backend)]
     return having[-1] if having else None
 
@@ -276,6 +425,13 @@ def _check_target(
     if _newest_publishing(releases, target):
         return
     backend = index_backend(target.backend)
+    if backend == PYPI:
+        raise _fail(
+            spec,
+            f"{target.where}.backend",
+            f"PyPI has no torch {releases[-1].torch} wheel for {target.platform}",
+            "target it with a backend a PyTorch index publishes there",
+        )
     newest = releases[-1]
     published = newest.backends(target.platform)
     shown = target.backend if target.backend == backend else f"{target.backend} ({backend} index)"
@@ -323,10 +479,17 @@ def _check_python(
     )
 
 
+def _has_build(release: Release, platform: str, backend: str) -> bool:
+    """Whether `release` has the target's build: on the backend's index, or (backend
+    "pypi") on PyPI."""
+    if backend == PYPI:
+        return platform in release.pypi
+    return release.publishes(platform, index_backend(backend))
+
+
 def _pythons_of(releases: tuple[Release, ...], platform: str, backend: str) -> set[str]:
     """The Pythons a target's build has wheels for in some release of `releases`."""
-    backend = index_backend(backend)
-    return {py for r in releases if r.publishes(platform, backend) for py in r.python}
+    return {py for r in releases if _has_build(r, platform, backend) for py in r.python}
 
 
 def _check_target_python(
@@ -337,8 +500,7 @@ def _check_target_python(
     pythons = _pythons_of(releases, target.platform, target.backend)
     if python in pythons:
         return
-    backend = index_backend(target.backend)
-    having = [r.torch for r in releases if r.publishes(target.platform, backend)]
+    having = [r.torch for r in releases if _has_build(r, target.platform, target.backend)]
     shown = having[0] if len(having) == 1 else f"{having[0]} ... {having[-1]}"
     every = set.intersection(*(_pythons_of(releases, t.platform, t.backend) for t in spec.targets))
     hint = "the Pythons every target's build has: " + (
@@ -347,7 +509,8 @@ def _check_target_python(
     raise _fail(
         spec,
         spec.key(where),
-        f"{target.name} gets its {backend} build only from torch {shown}, which has no wheels "
+        f"{target.name} gets its {target.backend} build only from torch {shown}, which has no "
+        "wheels "
         f"for Python {python}; it has {', '.join(sorted(pythons, key=Version))}",
         hint,
     )

@@ -16,6 +16,7 @@ from ..errors import NESTING_MESSAGE, PyprojectError, toml_deepest_line, toml_er
 FAMILY = ("torch", "torchvision", "torchaudio")
 BOM = "\ufeff"  # a UTF-8 byte order mark, as decoded
 PYTORCH_INDEX_URL = re.compile(r"/whl/(?:nightly/|test/)?(?:cpu|cu[0-9]+|rocm[0-9.]+|xpu)/?$")
+PYTORCH_ROOT_URL = re.compile(r"^https?://download\.pytorch\.org/whl/?$")
 
 
 def parse_toml(text: str, file: str) -> dict[str, Any]:
@@ -43,9 +44,15 @@ def nesting_error(text: str, file: str) -> PyprojectError:
 
 
 def is_pytorch_index(url: str, base: str) -> bool:
-    """True for an index URL of the PyTorch layout (<base>/<backend>) or under `base`."""
+    """True for an index URL of the PyTorch layout (<base>/<backend>) or under `base`, and
+    for the root of the PyTorch indexes itself (download.pytorch.org/whl, or `base`)."""
     url = url.rstrip("/")
-    return url.startswith(base.rstrip("/") + "/") or bool(PYTORCH_INDEX_URL.search(url))
+    base = base.rstrip("/")
+    return (
+        url == base
+        or url.startswith(base + "/")
+        or bool(PYTORCH_INDEX_URL.search(url) or PYTORCH_ROOT_URL.match(url))
+    )
 
 
 def requires_python(data: Mapping[str, Any]) -> str | None:

@@ -14,6 +14,7 @@ from .tomltext import Header, key_spans, key_texts, scan
 
 PROJECT = ("project",)
 EXTRAS = ("project", "optional-dependencies")
+GROUPS = ("dependency-groups",)
 UV = ("tool", "uv")
 SOURCES = ("tool", "uv", "sources")
 INDEX = ("tool", "uv", "index")
@@ -56,11 +57,13 @@ def edit_lines(
     missing: Mapping[tuple[str, ...], list[str]],
     deleted: list[str],
     file: str,
+    indexes_inline: bool = False,
 ) -> str:
     """`text` (the file after the tomlkit pass) with the line edits made: the `existing`
     [[tool.uv.index]] tables at the positions in `removals` cut and those in `replaced`
     rewritten, the tool's new indexes added, the `deleted` [tool.uv] keys cut, and the
-    `missing` keys of each table added (the table made where it reads best when missing)."""
+    `missing` keys of each table added (the table made where it reads best when missing).
+    With `indexes_inline`, the indexes are an inline array the tomlkit pass has edited."""
 
     def fail(where: str, message: str, hint: str = "") -> PyprojectError:
         return PyprojectError(message, file=file, where=where, hint=hint)
@@ -104,7 +107,7 @@ def edit_lines(
             "write it as a [project] table",
         )
     first_uv = next((h.first for h in headers if h.path[:2] == UV), len(lines))
-    for path in (PROJECT, EXTRAS, UV, SOURCES):
+    for path in (PROJECT, EXTRAS, GROUPS, UV, SOURCES):
         keys = missing.get(path)
         if not keys:
             continue
@@ -114,7 +117,7 @@ def edit_lines(
             edits.append((found.body_end, found.body_end, text_of_keys))
         elif path == EXTRAS and not _dotted(data, EXTRAS, headers):
             after.setdefault(project.body_end, []).append(pieces.table(path, keys))
-        elif path == UV and not _uv_has_dotted_keys(data):
+        elif path == GROUPS or (path == UV and not _uv_has_dotted_keys(data)):
             after.setdefault(first_uv, []).append(pieces.table(path, keys))
         elif path == SOURCES and not _dotted(data, SOURCES, headers):
             uv_header = _find(headers, UV)
@@ -129,6 +132,8 @@ def edit_lines(
 
     placed = {index.get("name") for index in existing}
     new_indexes = [t for name, t in pieces.indexes.items() if name not in placed]
+    if indexes_inline:
+        new_indexes = []
     kept = [h for i, h in enumerate(index_headers) if i not in removals]
     if new_indexes and kept:
         edits.append((kept[-1].body_end, kept[-1].body_end, "\n" + "\n".join(new_indexes)))

@@ -30,6 +30,7 @@ from .data import BOM, nesting_error, parse_toml
 from .lines import cut, edit_lines, hide_arrays_of_tables, unhide
 from .shapes import check_environments, check_shapes
 from .takeover import IndexTakeover
+from .tomltext import scan
 from .values import ValueMerge
 
 
@@ -65,7 +66,7 @@ def merge_blocks(
         return Merged(BOM + merged.text, merged.notes)
     data = parse_toml(old_text, file)
     check_shapes(data, file)
-    merge = _Merge(old_text, data, blocks_text, file, pytorch_base)
+    merge = _Merge(old_text, data, blocks_text, file, pytorch_base, environments or {})
     check_environments(data, environments or {}, file)
     try:
         return merge.run()
@@ -77,7 +78,13 @@ class _Merge:
     """One merge: the passes over the file in turn, and the notes they leave for the user."""
 
     def __init__(
-        self, old_text: str, data: dict[str, Any], blocks_text: str, file: str, base: str
+        self,
+        old_text: str,
+        data: dict[str, Any],
+        blocks_text: str,
+        file: str,
+        base: str,
+        environments: Mapping[str, Mapping[str, str]],
     ) -> None:
         self.old_text = old_text
         self.data = data
@@ -93,7 +100,9 @@ class _Merge:
         formatted = tomlkit.parse(blocks_text)
         self.pieces = cut(blocks_text, blocks)
         self.new_indexes: list[dict[str, Any]] = blocks["tool"]["uv"]["index"]
-        self.values = ValueMerge(data, blocks, formatted, managed, old_text, file, self.notes)
+        self.values = ValueMerge(
+            data, blocks, formatted, managed, old_text, file, self.notes, environments
+        )
 
     def fail(self, where: str, message: str, hint: str = "") -> PyprojectError:
         return PyprojectError(message, file=self.file, where=where, hint=hint)
@@ -126,10 +135,14 @@ class _Merge:
         if written != visible:
             raise self._layout_error(unhide(written, hidden) or written)
         self.values.merge_dependencies(doc)
-        removed_extras = self.values.merge_extras(doc)
+        removed_extras = self.values.merge_extras(doc) | self.values.merge_groups(doc)
         self.values.merge_uv_keys(doc, removed_extras)
         indexes = self.takeover.plan(self.new_indexes, self.pieces.indexes)
         self.values.merge_sources(doc, indexes.renames)
+        inline = self._inline_indexes()
+        if inline:
+            gone = set(indexes.removals) | set(indexes.replaced)
+            self.values.merge_inline_indexes(doc, self.takeover.existing, gone, self.new_indexes)
         written = tomlkit.dumps(doc)
         unhidden = unhide(written, hidden)
         if unhidden is None:
@@ -138,9 +151,10 @@ class _Merge:
             unhidden,
             self.data,
             self.pieces,
-            existing=self.takeover.existing,
-            removals=indexes.removals,
-            replaced=indexes.replaced,
+            existing=[] if inline else self.takeover.existing,
+            removals=[] if inline else indexes.removals,
+            replaced={} if inline else indexes.replaced,
+            indexes_inline=inline,
             missing=self.values.missing,
             deleted=self.values.deleted,
             file=self.file,
@@ -149,6 +163,14 @@ class _Merge:
             text = re.sub(r"(?<!\r)\n", "\r\n", text)
         self._check(text)
         return Merged(text, tuple(self.notes))
+
+    def _inline_indexes(self) -> bool:
+        """`[tool.uv] index` written as an inline array (`index = [{ ... }]`), not as
+        [[tool.uv.index]] tables."""
+        if not self.takeover.existing:
+            return False
+        headers = scan(self.old_text.splitlines(keepends=True))
+        return not any(h.path == ("tool", "uv", "index") and h.is_array for h in headers)
 
     def _layout_error(self, written: str) -> PyprojectError:
         """tomlkit would not write the file back as it was: refuse rather than move lines."""

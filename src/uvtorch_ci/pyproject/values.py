@@ -6,10 +6,13 @@ as tomlkit would add it where it reads worst."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import tomlkit
+from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from tomlkit.container import OutOfOrderTableProxy
@@ -17,8 +20,9 @@ from tomlkit.items import Table
 
 from ..errors import PyprojectError
 from ..releases.table import BACKEND_PATTERN
+from .arrays import renew
 from .data import FAMILY, source_entries
-from .lines import EXTRAS, PROJECT, SOURCES, UV
+from .lines import EXTRAS, GROUPS, PROJECT, SOURCES, UV
 from .tomltext import scan
 
 
@@ -41,14 +45,18 @@ class ValueMerge:
     old_text: str
     file: str
     notes: list[str]
+    # each targeted platform's PEP 508 environment; empty: user markers are not checked
+    environments: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     new_sources: dict[str, Any] = field(init=False)
     new_extras: dict[str, list[str]] = field(init=False)
+    new_groups: dict[str, list[str]] = field(init=False)
     missing: dict[tuple[str, ...], list[str]] = field(init=False, default_factory=dict)
     deleted: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.new_sources = self.blocks["tool"]["uv"]["sources"]
         self.new_extras = self.blocks["project"].get("optional-dependencies", {})
+        self.new_groups: dict[str, list[str]] = self.blocks.get("dependency-groups", {})
 
     def fail(self, where: str, message: str, hint: str = "") -> PyprojectError:
         return PyprojectError(message, file=self.file, where=where, hint=hint)
@@ -94,6 +102,14 @@ class ValueMerge:
                 del array[i]
                 continue
             placed.add(name)
+            marker = Requirement(item).marker
+            variants = sum(1 for other in array if _name(str(other)) == name)
+            if marker is not None and variants == 1 and Requirement(wanted[name]).marker is None:
+                # one requirement with a marker is the user's choice of where; several are
+                # per-platform variants, which the tool's one requirement and sources replace
+                self._check_marker(item, marker, where, i)
+                written = item.split(";", 1)[1].strip() if ";" in item else str(marker)
+                wanted[name] = f"{wanted[name]} ; {written}"  # the user's marker stays
             if not _same_requirement(item, wanted[name]):
                 self.notes.append(f"replaced {item!r} with {wanted[name]!r} in {where}")
                 array[i] = wanted[name]
@@ -105,6 +121,28 @@ class ValueMerge:
             last = last + 1 if last >= 0 else len(array)
             array.insert(last, requirement)
             self.notes.append(f"added {requirement!r} to {where}")
+
+    def _check_marker(self, item: str, marker: Marker, where: str, i: int) -> None:
+        """Refuse a user's marker on a torch-family requirement that shuts out a platform the
+        spec gives that package on (through this array: its extra, or none)."""
+        extra = where.split("].", 1)[1] if where.startswith("[project.optional") else None
+        group = where.split("].", 1)[1] if where.startswith("[dependency-groups]") else None
+        for platform, environment in self.environments.items():
+            routed = any(
+                entry.get("extra") == extra
+                and entry.get("group") == group
+                and Marker(entry["marker"]).evaluate({**environment, "extra": extra or ""})
+                for entry in self.new_sources.get("torch", [])
+            )
+            if routed and not marker.evaluate({**environment, "extra": extra or ""}):
+                name = Requirement(item).name
+                raise self.fail(
+                    f"{where}[{i}]",
+                    f"{item!r} has the marker `{marker}`, which leaves out {platform}, a target "
+                    f"of the spec: {name} would not be installed there, and verify expects it",
+                    f"remove the marker (the spec installs {name} on every target), or remove "
+                    f"the {platform} target",
+                )
 
     def merge_dependencies(self, doc: tomlkit.TOMLDocument) -> None:
         rendered: list[str] = self.blocks["project"]["dependencies"]
@@ -150,13 +188,50 @@ class ValueMerge:
             self.notes.append(f"added the extra {extra!r}")
         return removed
 
+    def merge_groups(self, doc: tomlkit.TOMLDocument) -> set[str]:
+        """Fill the rendered dependency groups (groups mode); empty the tool's stale ones (named
+        after a backend). Returns the groups removed."""
+        table: Any = doc.get("dependency-groups")
+        removed: set[str] = set()
+        if table is None:
+            if self.new_groups:
+                self.missing[GROUPS] = list(self.new_groups)
+                self.notes.append(f"added the dependency groups {', '.join(self.new_groups)}")
+            return removed
+        inline = isinstance(table, tomlkit.items.InlineTable)
+        for group in list(table.keys()):
+            where = f"[dependency-groups].{group}"
+            if group in self.new_groups:
+                self._merge_array(table[group], self.new_groups[group], where, remove=True)
+            elif self.new_groups and is_backend_extra(group):
+                self._merge_array(table[group], [], where, remove=True)
+                if not len(table[group]):
+                    del table[group]
+                    removed.add(canonicalize_name(group))
+                    self.notes.append(f"removed the dependency group {group!r}, now empty")
+        for group, requirements in self.new_groups.items():
+            if group in table:
+                continue
+            if inline:
+                table[group] = requirements
+            else:
+                self.missing.setdefault(GROUPS, []).append(group)
+            self.notes.append(f"added the dependency group {group!r}")
+        return removed
+
     # -- [tool.uv] required-environments and conflicts ---------------------------------------
 
     def merge_uv_keys(self, doc: tomlkit.TOMLDocument, removed_extras: set[str]) -> None:
         uv_data = self.data.get("tool", {}).get("uv", {})
         rendered = self.blocks["tool"]["uv"]
-        owned = {canonicalize_name(e) for e in self.new_extras} | removed_extras
+        owned = {
+            canonicalize_name(e) for e in (*self.new_extras, *self.new_groups)
+        } | removed_extras
         wanted: dict[str, Any] = {"required-environments": rendered["required-environments"]}
+        defaults = uv_data.get("default-groups")
+        if "default-groups" in rendered or (isinstance(defaults, list) and self.new_groups):
+            users = [g for g in defaults or [] if canonicalize_name(str(g)) not in owned]
+            wanted["default-groups"] = users + rendered.get("default-groups", [])
         kept = [s for s in uv_data.get("conflicts", []) if not _owned_conflict(s, owned)]
         conflicts = kept + rendered.get("conflicts", [])
         if conflicts or "conflicts" in uv_data:
@@ -176,8 +251,52 @@ class ValueMerge:
                 continue
             self.notes.append(f"replaced [tool.uv] {key}")
             formatted: Any = self.formatted["tool"]["uv"]
-            plain_inline = isinstance(uv, tomlkit.items.InlineTable) or kept
-            uv[key] = value if plain_inline else formatted[key]
+            inline = isinstance(uv, tomlkit.items.InlineTable)
+            if kept and not inline and key == "conflicts":
+                # the user's own sets keep their lines and comments; the tool's follow them
+                rendered_text = formatted[key].as_string() if key in formatted else "[\n]"
+                text = renew(
+                    uv[key].as_string(),
+                    rendered_text,
+                    same=lambda a, b: bool(a == b),
+                    keep=lambda group: not _owned_conflict(group, owned),
+                )
+                if text is None:  # on one line: it stays on one line, the user's sets as written
+                    ours = map(_inline_set, rendered.get("conflicts", []))
+                    text = "[" + ", ".join([*_kept_texts(uv[key], owned), *ours]) + "]"
+                uv[key] = _parsed(text)
+                continue
+            plain = inline or (kept if key == "conflicts" else key == "default-groups")
+            uv[key] = value if plain else formatted[key]
+
+    # -- [tool.uv] index written as an inline array ----------------------------------------
+
+    def merge_inline_indexes(
+        self,
+        doc: tomlkit.TOMLDocument,
+        existing: list[dict[str, Any]],
+        gone: set[int],
+        new_indexes: list[dict[str, Any]],
+    ) -> None:
+        """`index = [{ ... }, ...]` edited in place: the entries at the positions in `gone`
+        (removed or replaced) go, with their comments; the tool's indexes not there yet are
+        added after the user's, one inline table each."""
+        uv: Any = doc["tool"]["uv"]
+        array = uv["index"]
+        gone_names = {str(existing[p].get("name")) for p in gone}
+        placed = {str(e.get("name")) for i, e in enumerate(existing) if i not in gone}
+        wanted = [i for i in new_indexes if i["name"] not in placed]
+        rendered = "[\n" + "".join(f"  {_inline_index(i)},\n" for i in wanted) + "]"
+        text = renew(
+            array.as_string(),
+            rendered,
+            same=lambda a, b: isinstance(a, dict) and a.get("name") == b.get("name"),
+            keep=lambda entry: str(entry.get("name")) not in gone_names,
+        )
+        if text is None:  # written on one line: it stays on one line
+            kept = [array[i].as_string() for i in range(len(existing)) if i not in gone]
+            text = "[" + ", ".join([*kept, *(_inline_index(i) for i in wanted)]) + "]"
+        uv["index"] = _parsed(text)
 
     # -- [tool.uv.sources] -----------------------------------------------------------------
 
@@ -220,6 +339,18 @@ class ValueMerge:
                 del sources[key]
                 self.missing.setdefault(SOURCES, []).append(key)
                 continue
+            if not inline and isinstance(sources[key], tomlkit.items.Array):
+                # the comments in the array stay, those of the entries that go with them
+                text = renew(
+                    sources[key].as_string(),
+                    formatted[key].as_string(),
+                    same=lambda a, b: _same_index(a, b, renames),
+                    keep=lambda entry: False,
+                    near=_same_selector,
+                )
+                if text is not None:
+                    sources[key] = _parsed(text)
+                    continue
             sources[key] = value if inline else formatted[key]
 
     def _refuse_source_tables(self) -> None:
@@ -244,16 +375,70 @@ class ValueMerge:
 
 
 def _owned_conflict(group: Any, owned: set[str]) -> bool:
-    """A conflict set made only of extras the tool owns."""
+    """A conflict set made only of extras (or only of groups) the tool owns."""
     if not isinstance(group, list) or not group:
         return False
     for item in group:
-        if not isinstance(item, dict) or set(item) != {"extra"}:
+        if not isinstance(item, dict) or set(item) not in ({"extra"}, {"group"}):
             return False
-        extra = canonicalize_name(str(item["extra"]))
-        if extra not in owned and not is_backend_extra(extra):
+        name = canonicalize_name(str(next(iter(item.values()))))
+        if name not in owned and not is_backend_extra(name):
             return False
     return True
+
+
+def _name(requirement: str) -> str | None:
+    try:
+        return canonicalize_name(Requirement(requirement).name)
+    except InvalidRequirement:
+        return None
+
+
+def _kept_texts(array: Any, owned: set[str]) -> list[str]:
+    """The texts of the conflict sets that are the user's (not made of the tool's extras)."""
+    groups = _plain(array)
+    return [
+        array[i].as_string().strip()
+        for i in range(len(groups))
+        if not _owned_conflict(groups[i], owned)
+    ]
+
+
+def _inline_set(group: list[dict[str, str]]) -> str:
+    """One of the tool's conflict sets on one line."""
+    return (
+        "["
+        + ", ".join(
+            "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in item.items()) + " }"
+            for item in group
+        )
+        + "]"
+    )
+
+
+def _same_selector(old: Any, new: Any) -> bool:
+    """An old source entry selected as a new one is (the same extra or group, or neither)."""
+    return isinstance(old, dict) and all(old.get(k) == new.get(k) for k in ("extra", "group"))
+
+
+def _inline_index(index: dict[str, Any]) -> str:
+    """One of the tool's indexes as an inline table (its values are plain strings and true)."""
+    items = (
+        f"{key} = {json.dumps(value) if isinstance(value, str) else str(value).lower()}"
+        for key, value in index.items()
+    )
+    return "{ " + ", ".join(items) + " }"
+
+
+def _same_index(old: Any, new: Any, renames: dict[str, str]) -> bool:
+    """An old source entry that a new one takes the place of: the same index (renamed)."""
+    index = old.get("index") if isinstance(old, dict) else None
+    return isinstance(index, str) and renames.get(index, index) == new.get("index")
+
+
+def _parsed(text: str) -> Any:
+    """An array's text as a tomlkit item, its comments and layout included."""
+    return tomlkit.parse(f"x = {text}\n")["x"]
 
 
 def _plain(value: Any) -> Any:

@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..errors import SpecError, did_you_mean, one_of
-from ..releases.table import COMPANIONS
+from ..releases.table import COMPANIONS, index_backend
 from ..resources import DEFAULT_WORKFLOW
 from .reader import Reader, kind, quoted
 from .targets import Target, parse_targets
@@ -23,6 +23,7 @@ from .values import (
     index_url_problem,
     is_action_ref,
     is_commit,
+    is_other_platforms,
     is_python_version,
     is_repository_root,
     is_workflow_path,
@@ -41,8 +42,12 @@ TOP_KEYS = (
     "ci-tool",
     "timeout-minutes",
     "repository-root",
+    "selector",
+    "default-group",
+    "other-platforms",
     "targets",
 )
+SELECTORS = ("markers", "extras", "groups")
 DEFAULT_TIMEOUT_MINUTES = 60
 MAX_TIMEOUT_MINUTES = 7200  # a self-hosted runner's job limit (five days); hosted stop at 360
 
@@ -66,6 +71,9 @@ class Spec:
     # how many folders above the project the repository root is, when the spec says so
     # (`repository-root = "../.."` is 2); None: found with git
     root_depth: int | None = None
+    selector: str | None = None  # how a backend is chosen: "markers", "extras"; None: inferred
+    default_group: str | None = None  # groups mode: the group a bare `uv sync` installs
+    other_platforms: str = "pypi"  # what the platforms no target names get: PyPI or a backend
 
     @property
     def exact_torch(self) -> str | None:
@@ -177,7 +185,31 @@ def parse_spec(
         )
     root_depth = None if root is None else root.count("..")
 
+    selector = r.string(data, "selector", "selector")
+    if selector is not None and selector not in SELECTORS:
+        raise r.fail(
+            "selector",
+            f"unknown selector {quoted(selector)}{did_you_mean(selector, SELECTORS)}; "
+            f"{one_of(SELECTORS)}",
+        )
+    other = r.string(data, "other-platforms", "other-platforms") or "pypi"
+    if not is_other_platforms(other):
+        raise r.fail(
+            "other-platforms",
+            f'{quoted(other)} is not "pypi" or a cpu or cuXYZ backend',
+            'e.g. other-platforms = "cpu": every platform no target names gets the cpu index',
+        )
+    default_group = r.string(data, "default-group", "default-group")
     targets = parse_targets(r, data.get("targets"))
+    if default_group is not None:
+        groups = [t.group or index_backend(t.backend).replace(".", "-") for t in targets]
+        if selector != "groups" or default_group not in groups:
+            raise r.fail(
+                "default-group",
+                f"{quoted(default_group)} is not one of the groups that select a backend"
+                + ("" if selector == "groups" else ' (it needs selector = "groups")'),
+                f"one of: {', '.join(dict.fromkeys(groups))}",
+            )
     return Spec(
         torch=torch,
         torch_text=torch_text.strip(),
@@ -192,6 +224,9 @@ def parse_spec(
         ci_tool=ci_tool,
         timeout_minutes=timeout,
         root_depth=root_depth,
+        selector=selector,
+        default_group=default_group,
+        other_platforms=other,
     )
 
 

@@ -11,9 +11,10 @@ from ..platforms import PLATFORMS
 from ..releases.table import index_backend
 from .reader import Reader, kind, quoted
 from .runners import no_gpu_reason
-from .values import is_backend, is_runner_label, is_target_name
+from .values import is_backend, is_extra_name, is_runner_label, is_target_name
 
-TARGET_KEYS = ("platform", "backend", "runner", "gpu", "name")
+PYPI = "pypi"  # the backend of a target that takes the build PyPI serves
+TARGET_KEYS = ("platform", "backend", "runner", "gpu", "name", "extra", "group")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Target:
     runner: tuple[str, ...]
     gpu: bool
     where: str  # the key of this target in the spec, for messages
+    extra: str | None = None  # the extra that selects this backend (extras mode), if not its own
+    group: str | None = None  # the dependency group that selects it (groups mode)
 
     @property
     def runs_on(self) -> str | list[str]:
@@ -60,12 +63,12 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
         backend = r.string(item, "backend", f"{where}.backend")
         if backend is None:
             raise r.fail(f"{where}.backend", "missing; one of: cpu, cuXYZ, rocmX.Y, xpu, mps")
-        if not is_backend(backend):
+        if not is_backend(backend) and backend != PYPI:
             suggestion = did_you_mean(backend, ("cpu", "mps", "xpu", "cu124", "cu126", "cu128"))
             raise r.fail(
                 f"{where}.backend",
                 f"unknown backend {quoted(backend)}{suggestion}; one of: cpu, cuXYZ (e.g. cu124), "
-                "rocmX.Y (e.g. rocm6.2), xpu, mps",
+                "rocmX.Y (e.g. rocm6.2), xpu, mps, pypi (the build PyPI serves)",
             )
         if backend == "mps" and not platform.startswith("macos"):
             raise r.fail(
@@ -73,7 +76,7 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
                 f"mps exists only on macOS, not on {platform}",
                 "use cpu, a cuXYZ or a rocmX.Y backend on this platform",
             )
-        if platform.startswith("macos") and backend not in ("cpu", "mps"):
+        if platform.startswith("macos") and backend not in ("cpu", "mps", PYPI):
             raise r.fail(
                 f"{where}.backend",
                 f"macOS builds are cpu builds with MPS compiled in; "
@@ -97,7 +100,31 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
             raise r.fail(f"{where}.gpu", f"must be true or false, not {kind(gpu)}")
         if gpu:
             _check_gpu_runner(r, where, runner)
-        name = r.string(item, "name", f"{where}.name") or f"{platform}-{backend}"
+        extra = r.string(item, "extra", f"{where}.extra")
+        if extra is not None and not is_extra_name(extra):
+            raise r.fail(
+                f"{where}.extra",
+                f"{quoted(extra)} is not a normalized extra name "
+                "(lowercase letters, digits and '-')",
+                'e.g. extra = "gpu"',
+            )
+        group = r.string(item, "group", f"{where}.group")
+        if group is not None and not is_extra_name(group):
+            raise r.fail(
+                f"{where}.group",
+                f"{quoted(group)} is not a normalized group name "
+                "(lowercase letters, digits and '-')",
+                'e.g. group = "cu128"',
+            )
+        if group is not None and extra is not None:
+            raise r.fail(
+                f"{where}.group", "a target is selected by an extra or by a group, not both"
+            )
+        selector = extra or group
+        own = f"{platform}-{backend}"
+        plain = (None, index_backend(backend).replace(".", "-"))
+        named = own if selector in plain else f"{own}-{selector}"
+        name = r.string(item, "name", f"{where}.name") or named
         if not is_target_name(name):
             raise r.fail(
                 f"{where}.name",
@@ -106,6 +133,8 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
             )
         targets.append(
             Target(
+                extra=extra,
+                group=group,
                 name=name,
                 platform=platform,
                 backend=backend,
@@ -114,9 +143,9 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
                 where=r.key(where),
             )
         )
-    pairs: dict[tuple[str, str], int] = {}
+    pairs: dict[tuple[str, str, str], int] = {}
     for i, target in enumerate(targets):
-        pair = (target.platform, index_backend(target.backend))
+        pair = (target.platform, index_backend(target.backend), target.extra or target.group or "")
         if pair in pairs and not _distinct_runners(targets[pairs[pair]], target):
             raise r.fail(
                 f"targets[{i}]",

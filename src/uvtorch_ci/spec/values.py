@@ -25,6 +25,10 @@ REPOSITORY_ROOT = re.compile(r"(\.|\.\.(/\.\.)*)/?")
 ACTION_REF = re.compile(
     r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_./-]+|\./[A-Za-z0-9_./-]*"
 )
+# An extra's or a dependency group's name as PEP 685 normalizes it: what uv's `--extra`,
+# `--group` and conflicts compare.
+EXTRA_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?")
+OTHER_PLATFORMS = re.compile(r"pypi|cpu|cu[0-9]{3}")
 # PEP 508's name (what uv parses in [project].name)
 PROJECT_NAME = re.compile(r"[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]")
 URL = re.compile(r"(https?|file)://[^\s\"'`$\\]+")
@@ -67,6 +71,16 @@ def is_repository_root(text: str) -> bool:
 def is_action_ref(text: str) -> bool:
     """owner/repo[/path]@ref, or ./path for an action of this repository."""
     return ACTION_REF.fullmatch(text) is not None
+
+
+def is_extra_name(text: str) -> bool:
+    """A normalized extra or dependency-group name: lowercase letters, digits and '-'."""
+    return EXTRA_NAME.fullmatch(text) is not None
+
+
+def is_other_platforms(text: str) -> bool:
+    """What the platforms no target names get: "pypi", or the cpu or a cuXYZ index."""
+    return OTHER_PLATFORMS.fullmatch(text) is not None
 
 
 def is_project_name(text: str) -> bool:

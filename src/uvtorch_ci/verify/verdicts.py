@@ -132,7 +132,8 @@ def _check_target(
     platform = PLATFORMS[build.target.platform]
     environment = platform.marker_environment(python)
     extras = (build.extra,) if build.extra else ()
-    installed = lock.resolve(environment, extras, DEFAULT_GROUPS, project=project)
+    groups = (build.group, *DEFAULT_GROUPS) if build.group else DEFAULT_GROUPS
+    installed = lock.resolve(environment, extras, groups, project=project)
     problems: list[str] = []
     if not lock.covers(environment):
         problems.append(
@@ -216,7 +217,11 @@ def _check_package(
     problems: list[str] = []
     got_index = locked.source
     artifact = locked.best_artifact(platform, python)
-    if normalized_url(got_index) != normalized_url(want_index):
+    if build.from_pypi:  # the default index, whatever the project or uv sets it to
+        if is_pytorch_index(got_index, plan.spec.index_url) or ":" not in got_index:
+            problems.append(_index_problem(plan, build, got_index))
+        want_index = got_index if not problems else want_index
+    elif normalized_url(got_index) != normalized_url(want_index):
         problems.append(_index_problem(plan, build, got_index))
     elif artifact and (download := _download_problem(plan, build, artifact)):
         problems.append(download)  # the right registry, and files fetched from elsewhere
@@ -271,6 +276,8 @@ def _download_problem(plan: Plan, build: Build, artifact: Artifact) -> str | Non
 
 def _index_problem(plan: Plan, build: Build, got: str) -> str:
     want = f"expected the {build.index.backend} index ({build.index.url})"
+    if build.from_pypi:
+        want = f"expected PyPI's {build.check_backend} build, from the default index"
     if got.partition(":")[0] in ("git", "url", "path", "editable", "directory", "virtual"):
         return f"comes from {got}, not from a registry; {want}"
     if is_pytorch_index(got, plan.spec.index_url):
