@@ -144,3 +144,47 @@ def test_markers_mode_syncs_the_platforms_build_without_an_extra(
     result = uvtorch(["sync", "--dry-run"], project, env)
     assert result.stdout == "uv sync\n"
     assert "the spec has no cpu target for it; cu124 is installed anyway" in result.stderr
+
+
+GROUPS = """
+selector = "groups"
+default-group = "cpu"
+packages = ["torchvision"]
+[[tool.uvtorch.targets]]
+platform = "linux-x86_64"
+backend = "cpu"
+[[tool.uvtorch.targets]]
+platform = "linux-x86_64"
+backend = "cu126"
+[[tool.uvtorch.targets]]
+platform = "linux-x86_64"
+backend = "cu128"
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the mirror's wheels here are Linux x86_64")
+def test_groups_mode_syncs_the_group_the_driver_runs(mirror: Mirror, tmp_path: Path) -> None:
+    """A project that selects backends by dependency group, the cpu one installed by a bare
+    `uv sync` (default-groups): the chosen group is synced, and with it the default left out."""
+    env = mirror.uv_env(tmp_path / "cache")
+    env["UVTORCH_PLATFORM"] = "linux-x86_64"
+    directory = write_project(
+        tmp_path / "project",
+        f'torch = "2.9.1"\npython = ["3.12"]\n{GROUPS}',
+        requires_python=">=3.10",
+    )
+    uvtorch(["render"], directory, env)
+    uv(["lock"], directory, env)
+    env["UVTORCH_CUDA_DRIVER_VERSION"] = "570.86.10"
+    result = uvtorch(["sync", "--dry-run"], directory, env)
+    assert result.stdout == "uv sync --no-group cpu --group cu128\n"
+    uvtorch(["sync"], directory, env)
+    assert installed(directory) == "2.9.1+cu128"
+    probe = "import torch; print(torch.__version__)"
+    for _ in range(2):  # the group is passed on every run: no resync to the default
+        assert uvtorch(["run", "python", "-c", probe], directory, env).stdout == "2.9.1+cu128\n"
+    env["UVTORCH_CUDA_DRIVER_VERSION"] = "470.256.02"  # too old for either CUDA target
+    result = uvtorch(["sync"], directory, env)
+    assert "falling back to cpu" in result.stderr.splitlines()[0]
+    assert "the default group: a bare sync installs it" in result.stderr.splitlines()[0]
+    assert installed(directory) == "2.9.1+cpu"

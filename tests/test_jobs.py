@@ -75,7 +75,14 @@ SHAPES = {
     "subfolder-action": Shape(
         BASE + f'action = "my-org/uvtorch-ci@{SHA}"\n' + MARKERS, location="LLM/PyTorch"
     ),
-    # groups mode: one line here, e.g. "groups": Shape(BASE + "<the spec's groups keys>" + ...)
+    "groups": Shape(
+        BASE + 'selector = "groups"\n' + targets("linux-x86_64:cpu", "linux-x86_64:cu126")
+    ),
+    "groups-default": Shape(  # the cu126 job is a bare `uv sync`: default-groups installs it
+        BASE
+        + 'selector = "groups"\ndefault-group = "cu126"\n'
+        + targets("linux-x86_64:cpu", "linux-x86_64:cu126")
+    ),
 }
 
 
