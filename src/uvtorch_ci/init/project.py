@@ -16,7 +16,7 @@ from ..plan.planner import Plan
 from ..pyproject.data import parse_toml
 from ..releases.table import ReleaseTable
 from ..templating import toml_string
-from .answers import Answers, matching_releases
+from .answers import Answers, matching_releases, spec_table
 
 NEW_VERSION = "0.1.0"
 SPEC_COMMENT = (
@@ -26,32 +26,22 @@ SPEC_COMMENT = (
 
 
 def spec_text(answers: Answers) -> str:
-    """The [tool.uvtorch] table (and its [[targets]]) as TOML text, with a comment on top."""
-    lines = [SPEC_COMMENT + "[tool.uvtorch]", f"torch = {toml_string(answers.torch)}"]
-    if answers.packages:
-        lines.append(f"packages = {_toml_list(answers.packages)}")
-    if answers.python:
-        lines.append(f"python = {_toml_list(answers.python)}")
-    if answers.index_url:
-        lines.append(f"index-url = {toml_string(answers.index_url)}")
-    if answers.selector:
-        lines.append(f"selector = {toml_string(answers.selector)}")
-    if answers.default_group:
-        lines.append(f"default-group = {toml_string(answers.default_group)}")
-    for target in answers.targets:
-        lines += [
-            "",
-            "[[tool.uvtorch.targets]]",
-            f"platform = {toml_string(target.platform)}",
-            f"backend = {toml_string(target.backend)}",
-        ]
-        if target.runner:
-            lines.append(f"runner = {toml_string(target.runner)}")
-        if target.extra:
-            lines.append(f"extra = {toml_string(target.extra)}")
-        if target.group:
-            lines.append(f"group = {toml_string(target.group)}")
+    """The [tool.uvtorch] table (and its [[targets]]) as TOML text, with a comment on top:
+    the spec the reader checks (answers.spec_table), key for key in its order."""
+    table = spec_table(answers)
+    targets = table.pop("targets")
+    lines = [SPEC_COMMENT + "[tool.uvtorch]", *_toml_lines(table)]
+    for target in targets:
+        lines += ["", "[[tool.uvtorch.targets]]", *_toml_lines(target)]
     return "\n".join(lines) + "\n"
+
+
+def _toml_lines(table: dict[str, Any]) -> list[str]:
+    """`key = value` for each string or list of strings."""
+    return [
+        f"{key} = {_toml_list(value) if isinstance(value, list) else toml_string(value)}"
+        for key, value in table.items()
+    ]
 
 
 def _toml_list(items: Sequence[str]) -> str:
