@@ -19,7 +19,7 @@ from .paths import display_path
 from .terminal import safe
 from .uv import find_uv
 from .verify import lock_and_verify
-from .workspace import echo_builds, load_and_render, read_project, tree_root
+from .workspace import echo_builds, hand_edited, load_and_render, read_project, tree_root
 
 
 def render_command(
@@ -34,7 +34,6 @@ def render_command(
     allow_unpinned: bool = False,
 ) -> int:
     """Render; with `lock`, then run `uv lock` and verify the result."""
-    from ..github.fingerprint import hand_edit
     from ..spec.parse import unpinned_action
 
     uv = find_uv(env) if lock and not check else None
@@ -55,13 +54,7 @@ def render_command(
         click.echo(safe(f"warning: {spec.key('action')}: {unpinned}"), err=True)
     retired, kept = leftovers(project_dir, rendered, root)
     changed = [output for output in outputs if output.changed]
-    edited = [
-        (output, reason)
-        for output in outputs[1:]  # the CI files; pyproject.toml is merged, never overwritten
-        if output.changed
-        and output.old is not None
-        and (reason := hand_edit(output.old)) is not None
-    ]
+    edited = hand_edited(outputs[1:])  # the CI files; pyproject.toml is merged, never overwritten
     if edited and not force:
         for output, reason in edited:
             click.echo(

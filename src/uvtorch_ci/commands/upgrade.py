@@ -14,7 +14,7 @@ from ..errors import EXIT_OK, EXIT_PROBLEM, UvtorchError
 from ..releases.table import load_table
 from .files import write_all
 from .terminal import safe
-from .workspace import ci_outputs, read_project
+from .workspace import ci_outputs, hand_edited, read_project
 
 LATEST = "latest"
 
@@ -31,7 +31,6 @@ def upgrade_command(
     """Print the plan (exit 0); with `write`, also write and render it (render's exit code),
     with `lock` then `uv lock` and verify. Bad input (exit 2) changes nothing on disk."""
     from ..detect.choice import select_release
-    from ..github.fingerprint import hand_edit
     from ..project import render_project
     from ..resources import smoke_source
     from ..upgrade.moves import plan_upgrade, read_spec
@@ -72,14 +71,10 @@ def upgrade_command(
     rendered = render_project(
         new_texts, env=env, table=table, smoke_source=smoke_source(), check_environments=True
     )
-    edited = [
-        f"{output.label}: {reason}"
-        for output in ci_outputs(project_dir, rendered)
-        if output.changed and output.old is not None and (reason := hand_edit(output.old))
-    ]
+    edited = hand_edited(ci_outputs(project_dir, rendered))
     if edited:
-        for line in edited:
-            click.echo(safe(f"error: {line}; nothing was written."), err=True)
+        for output, reason in edited:
+            click.echo(safe(f"error: {output.label}: {reason}; nothing was written."), err=True)
         click.echo(
             "  hint: `uvtorch-ci render --force` overwrites it; then upgrade again", err=True
         )

@@ -4,7 +4,7 @@ pair each output with what is on disk now. render, init and verify all start her
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import click
@@ -88,6 +88,20 @@ def ci_outputs(project_dir: Path, rendered: Rendered) -> list[Output]:
         label = display_path(path)
         outputs.append(Output(path, label, read_text(path, label, root=root), new))
     return outputs
+
+
+def hand_edited(outputs: Iterable[Output]) -> list[tuple[Output, str]]:
+    """The generated files among `outputs` that would change but are not the tool's to
+    overwrite (edited by hand since, or never generated), each with the reason."""
+    from ..github.fingerprint import hand_edit
+
+    return [
+        (output, reason)
+        for output in outputs
+        if output.changed
+        and output.old is not None
+        and (reason := hand_edit(output.old)) is not None
+    ]
 
 
 def echo_builds(rendered: Rendered, indent: str = "") -> None:

@@ -4,7 +4,9 @@ one runner."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import did_you_mean, one_of
 from ..platforms import PLATFORMS
@@ -100,22 +102,8 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
             raise r.fail(f"{where}.gpu", f"must be true or false, not {kind(gpu)}")
         if gpu:
             _check_gpu_runner(r, where, runner)
-        extra = r.string(item, "extra", f"{where}.extra")
-        if extra is not None and not is_extra_name(extra):
-            raise r.fail(
-                f"{where}.extra",
-                f"{quoted(extra)} is not a normalized extra name "
-                "(lowercase letters, digits and '-')",
-                'e.g. extra = "gpu"',
-            )
-        group = r.string(item, "group", f"{where}.group")
-        if group is not None and not is_extra_name(group):
-            raise r.fail(
-                f"{where}.group",
-                f"{quoted(group)} is not a normalized group name "
-                "(lowercase letters, digits and '-')",
-                'e.g. group = "cu128"',
-            )
+        extra = _selector_name(r, item, where, "extra", "gpu")
+        group = _selector_name(r, item, where, "group", "cu128")
         if group is not None and extra is not None:
             raise r.fail(
                 f"{where}.group", "a target is selected by an extra or by a group, not both"
@@ -169,6 +157,20 @@ GPU_RUNNER_HINT = (
     'name the runner that has the GPU, e.g. runner = ["self-hosted", "linux", "gpu"] or your '
     "organisation's GPU runner label; or drop gpu = true to check the build only"
 )
+
+
+def _selector_name(
+    r: Reader, item: Mapping[str, Any], where: str, key: str, example: str
+) -> str | None:
+    """A target's `extra` or `group`: a name as PEP 685 normalizes it, or None."""
+    name = r.string(item, key, f"{where}.{key}")
+    if name is not None and not is_extra_name(name):
+        raise r.fail(
+            f"{where}.{key}",
+            f"{quoted(name)} is not a normalized {key} name (lowercase letters, digits and '-')",
+            f'e.g. {key} = "{example}"',
+        )
+    return name
 
 
 def _check_gpu_runner(r: Reader, where: str, runner: tuple[str, ...] | None) -> None:
