@@ -57,7 +57,8 @@ def package_digest() -> str:
         with open(path, "rb") as file:
             hasher.update(file.read())
     modules = []
-    for parent, _, names in os.walk(PACKAGE_DIR):
+    for parent, folders, names in os.walk(PACKAGE_DIR):
+        folders[:] = [f for f in folders if f != "__pycache__"]  # bytecode: no modules there
         where = os.path.relpath(parent, PACKAGE_DIR)
         for name in names:
             if name.endswith(".py"):
