@@ -37,7 +37,7 @@ def verify_project(project_dir: Path, spec_file: Path | None, env: Mapping[str, 
     from .fastcheck import up_to_date
 
     if up_to_date(project_dir, spec_file, env):
-        texts = read_project(project_dir, spec_file)
+        texts = read_project(project_dir, spec_file, locate=False)  # the plan is enough
         plan = plan_project(texts, env=env, table=load_table())
         pyproject = pyproject_output(project_dir, texts, texts.pyproject)
     else:

@@ -20,8 +20,10 @@ from .repository import git_location
 from .terminal import safe
 
 
-def read_project(project_dir: Path, spec_file: Path | None) -> ProjectTexts:
-    """pyproject.toml and the spec file (when there is one); errors when either is missing."""
+def read_project(project_dir: Path, spec_file: Path | None, *, locate: bool = True) -> ProjectTexts:
+    """pyproject.toml and the spec file (when there is one); errors when either is missing.
+    With `locate`, also where the project sits in its git repository (a `git` run), which
+    only the generated CI files need: planning alone does without it."""
     pyproject_path = project_dir / "pyproject.toml"
     pyproject_label = display_path(pyproject_path)
     text = read_text(pyproject_path, pyproject_label, root=project_dir)
@@ -39,7 +41,7 @@ def read_project(project_dir: Path, spec_file: Path | None) -> ProjectTexts:
             file=spec_label,
             hint="--spec names a uvtorch.toml; without it [tool.uvtorch] in pyproject.toml is used",
         )
-    location, parents = git_location(project_dir, os.environ)
+    location, parents = git_location(project_dir, os.environ) if locate else ("", ())
     return ProjectTexts(
         text, pyproject_label, spec_text, spec_label, explicit, location=location, parents=parents
     )
