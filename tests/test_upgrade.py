@@ -152,7 +152,8 @@ def test_rewrite_changes_only_the_specs_values() -> None:
         '  "3.9",  # oldest\r\n',
         'backend = "cu124" # GPU box\r\n',
     ]
-    assert added == ['torch = "2.9.1"   # pinned for now\r\n', 'backend = "cu126" # GPU box\r\n']
+    # each value keeps the user's quoting ('...' stays '...'), whatever tomlkit's release
+    assert added == ["torch = '2.9.1'   # pinned for now\r\n", 'backend = "cu126" # GPU box\r\n']
     # a second plan from the new text has nothing left to change
     assert not upgrade_text(new, "2.9.1").changed
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import tomlkit
-from tomlkit.items import Array
+from tomlkit.items import Array, String
 
 from .moves import Upgrade
 
@@ -20,14 +20,22 @@ def rewrite_spec(text: str, prefix: str, upgrade: Upgrade) -> str:
     for part in prefix.split(".") if prefix else ():
         table = table[part]
     if table["torch"] != upgrade.torch:
-        table["torch"] = upgrade.torch
+        _set_string(table, "torch", upgrade.torch)
     for move in upgrade.moves:
         if move.changed:
-            table["targets"][move.index]["backend"] = move.new
+            _set_string(table["targets"][move.index], "backend", move.new)
     if upgrade.python_written and upgrade.python_old != upgrade.python_new:
         _set_python(table, upgrade.python_new)
     result: str = document.as_string()
     return result
+
+
+def _set_string(table: Any, key: str, value: str) -> None:
+    """Write a string in the quoting the user chose for the old value ('...' stays '...'),
+    whatever tomlkit's release does by default when a value is replaced."""
+    old = table[key]
+    literal = isinstance(old, String) and old.as_string().startswith("'")
+    table[key] = tomlkit.string(value, literal=literal)
 
 
 def _set_python(table: Any, python: tuple[str, ...]) -> None:
