@@ -12,10 +12,10 @@ from pathlib import Path
 import click
 import pytest
 from projects import snapshot
+from shared import needs_shared, shared_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "examples" / "seed"
-CORPUS_BROKEN = ROOT.parent / "shared" / "corpus" / "pyproject-broken"
 
 
 def cli(
@@ -161,7 +161,10 @@ def test_bad_spec_exits_2_and_changes_nothing(
     assert snapshot(fresh) == before
 
 
-@pytest.mark.parametrize("path", sorted(CORPUS_BROKEN.glob("*.toml")), ids=lambda p: p.stem)
+@needs_shared("corpus", "pyproject-broken")
+@pytest.mark.parametrize(
+    "path", shared_files("corpus", "pyproject-broken", pattern="*.toml"), ids=lambda p: p.stem
+)
 def test_invalid_toml_exits_2_and_changes_nothing(tmp_path: Path, path: Path) -> None:
     project = tmp_path / "p"
     project.mkdir()

@@ -10,17 +10,16 @@ from typing import Any
 
 import pytest
 from packaging.specifiers import SpecifierSet
+from shared import needs_shared, shared_files
 
 from uvtorch_ci.errors import PyprojectError
 from uvtorch_ci.project import ProjectTexts, render_project
 from uvtorch_ci.pyproject.data import FAMILY, is_pytorch_index
 from uvtorch_ci.releases.table import load_table
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-if not CORPUS.is_dir():  # a clone with shared/ beside the repository
-    CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-FILES = sorted((CORPUS / "pyproject").glob("*.toml"))
-BROKEN = sorted((CORPUS / "pyproject-broken").glob("*.toml"))
+FILES = shared_files("corpus", "pyproject", pattern="*.toml")
+BROKEN = shared_files("corpus", "pyproject-broken", pattern="*.toml")
+needs_corpus = needs_shared("corpus", "pyproject")
 BASE = "https://download.pytorch.org/whl"
 
 SPEC = """\
@@ -133,6 +132,7 @@ def _brackets(line: str) -> int:
     return code.count("[") - code.count("]")
 
 
+@needs_corpus
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_corpus_file_keeps_every_byte_it_does_not_own(path: Path) -> None:
     original = path.read_bytes().decode("utf-8")
@@ -228,6 +228,7 @@ def _strip(text: str) -> dict[str, Any]:
     return data
 
 
+@needs_shared("corpus", "pyproject-broken")
 @pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
 def test_broken_corpus_file_is_a_clean_error(path: Path) -> None:
     with pytest.raises(PyprojectError) as caught:
@@ -236,6 +237,7 @@ def test_broken_corpus_file_is_a_clean_error(path: Path) -> None:
     assert re.match(r"pyproject\.toml: line \d+, column \d+: not valid TOML: ", message), message
 
 
+@needs_shared("corpus")
 def test_corpus_is_present() -> None:
     assert len(FILES) >= 25
     assert len(BROKEN) == 3

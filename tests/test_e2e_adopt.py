@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from mirror import Mirror, uv_binary
 from packaging.requirements import Requirement
+from shared import SHARED, needs_shared
 from test_e2e_init import resolved, run, uvtorch
 
 pytestmark = pytest.mark.e2e
@@ -327,9 +328,7 @@ def test_other_platforms_take_the_index_the_spec_names(
 
 # -- corpus projects, stripped to their torch setup, against the mirror ----------------------
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pyproject"
-if not CORPUS.is_dir():
-    CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pyproject"
+CORPUS = SHARED / "corpus" / "pyproject"
 # the corpus projects whose torch pins the mirror serves
 LOCKABLE = (
     "expert-kit__expert-kit",
@@ -414,6 +413,7 @@ def inline(value: object) -> object:
     return value
 
 
+@needs_shared("corpus", "pyproject")
 @pytest.mark.parametrize("name", LOCKABLE)
 def test_a_corpus_project_adopts_with_identical_builds(
     name: str, mirror: Mirror, env: dict[str, str], tmp_path: Path

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_corpus import FILES, _non_family, _strip, owned_lines, same_inline_array
+from test_corpus import FILES, _non_family, _strip, needs_corpus, owned_lines, same_inline_array
 
 from uvtorch_ci.errors import SpecError
 from uvtorch_ci.init.answers import Inferred, TargetChoice, gather_answers
@@ -390,10 +390,12 @@ def inferred(path: Path) -> Inferred:
     return infer(tomllib.loads(text), text, "pyproject.toml", TABLE)
 
 
+@needs_corpus
 def test_every_corpus_file_has_an_expectation() -> None:
     assert sorted(EXPECTED) == [p.stem for p in FILES]
 
 
+@needs_corpus
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_inferred_spec_is_what_the_file_configures(path: Path) -> None:
     expected = EXPECTED[path.stem]
@@ -426,6 +428,7 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@needs_corpus
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_init_adopts_the_corpus_file_or_names_the_flag(path: Path, tmp_path: Path) -> None:
     original = path.read_bytes().decode("utf-8")
@@ -1101,6 +1104,7 @@ def test_other_platforms_get_one_source_that_leaves_the_targets_out() -> None:
     assert [i.name for i in plan.indexes] == ["pytorch-cu128", "pytorch-cpu"]
 
 
+@needs_corpus
 def test_a_torch_flag_recomputes_what_the_release_publishes(tmp_path: Path) -> None:
     """docling-serve with --torch 2.9.1: no rocm7.2 build then, so its rocm72 group would lose
     its route; init says so, naming the group, and writes nothing."""
