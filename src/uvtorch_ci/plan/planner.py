@@ -126,8 +126,12 @@ def extra_name(backend: str) -> str:
     return index_backend(backend).replace(".", "-")
 
 
-def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
-    """Check every target x Python against the release table and lay out what to render."""
+def make_plan(spec: Spec, table: ReleaseTable, *, routing: bool = True) -> Plan:
+    """Check every target x Python against the release table and lay out what to render.
+
+    `routing=False` plans only to judge a lock (verify, init's proof): a torch range whose
+    releases need differently named Triton packages, which render cannot route in one lock, is
+    then planned with all of their names instead of refused."""
     releases = _releases(spec, table)
     newest = releases[-1]
     for i, python in enumerate(spec.python):
@@ -218,7 +222,7 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
         publishing = [r for r in releases if any(r.publishes(p, backend) for p in platforms)]
         name_sets = {tuple(n for n, _ in r.tritons_for(backend)) for r in publishing}
         name_sets.discard(())
-        if len(name_sets) > 1:
+        if len(name_sets) > 1 and routing:
             target = next(t for t in spec.targets if index_backend(t.backend) == backend)
             shown = sorted(" + ".join(names) for names in name_sets)
             raise _fail(
@@ -229,11 +233,12 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
                 f"narrow torch so {target.name} gets one of them (the change came with 2.11)",
             )
         if name_sets:
+            names = sorted({name for names in name_sets for name in names})
             tritons[backend] = tuple(
                 _pinned(
                     name, {v for r in publishing for n, v in r.tritons_for(backend) if n == name}
                 )
-                for name in name_sets.pop()
+                for name in names
             )
 
     requirements = {p: _requirement(spec, releases, p) for p in companions}
@@ -591,9 +596,10 @@ def plan_from_data(
     table: ReleaseTable,
     requires_python: str | None = None,
     pyproject_file: str = "pyproject.toml",
+    routing: bool = True,
 ) -> Plan:
     """Spec table -> validated Spec -> Plan, in one pure call. `pyproject_file` names
-    pyproject.toml in an error about its requires-python."""
+    pyproject.toml in an error about its requires-python; `routing` as in make_plan."""
     spec = parse_spec(
         data,
         file=file,
@@ -611,6 +617,6 @@ def plan_from_data(
             f"project's requires-python ({requires_python})",
             'set python = ["3.X"] to one both allow',
         )
-    plan = make_plan(spec, table)
+    plan = make_plan(spec, table, routing=routing)
     check_requires_python(spec, table, requires_python, pyproject_file)
     return plan
