@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from packaging.utils import canonicalize_name
@@ -80,9 +81,8 @@ class TargetVerdict:
     python: str
     packages: tuple[PackageVerdict, ...]
     problems: tuple[str, ...]  # about the environment as a whole
-    installed: int  # packages `uv sync` installs there
-    download_bytes: int  # the sizes uv.lock records for their files
-    unsized: int  # files whose size uv.lock does not record
+    # every package `uv sync` installs there (its files are read only when sizes are asked)
+    installs: tuple[LockedPackage, ...] = field(default=(), compare=False, repr=False)
     notes: tuple[str, ...] = ()
 
     @property
@@ -92,6 +92,33 @@ class TargetVerdict:
     @property
     def name(self) -> str:
         return self.build.target.name
+
+    @property
+    def installed(self) -> int:
+        return len(self.installs)
+
+    @cached_property
+    def _sizes(self) -> tuple[int, int]:
+        """(bytes uv.lock records for the files `uv sync` downloads, files without a size)."""
+        platform = PLATFORMS[self.build.target.platform]
+        size, unsized = 0, 0
+        for package in self.installs:
+            if package.is_root or package.source.partition(":")[0] in ("editable", "directory"):
+                continue
+            artifact = package.best_artifact(platform, self.python)
+            if artifact is None or artifact.size is None:
+                unsized += 1
+            else:
+                size += artifact.size
+        return size, unsized
+
+    @property
+    def download_bytes(self) -> int:
+        return self._sizes[0]
+
+    @property
+    def unsized(self) -> int:
+        return self._sizes[1]
 
 
 @dataclass(frozen=True)
@@ -237,17 +264,8 @@ def _check_target(
     if torch is not None:
         rows += _triton_rows(lock, hosts, build, python, torch, (extras, groups, project))
 
-    size, unsized = 0, 0
-    for package in installed.values():
-        if package.is_root or package.source.partition(":")[0] in ("editable", "directory"):
-            continue
-        artifact = package.best_artifact(platform, python)
-        if artifact is None or artifact.size is None:
-            unsized += 1
-        else:
-            size += artifact.size
     return TargetVerdict(
-        build, python, tuple(rows), tuple(problems), len(installed), size, unsized, notes
+        build, python, tuple(rows), tuple(problems), tuple(installed.values()), notes
     )
 
 
