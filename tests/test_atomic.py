@@ -507,6 +507,6 @@ def test_an_oversized_file_is_refused_before_a_byte_is_read(
     def no_read(*args: object) -> bytes:
         raise AssertionError("read a byte of a file it refuses")
 
-    monkeypatch.setattr(files.os, "read", no_read)
+    monkeypatch.setattr("uvtorch_ci.commands.files.os.read", no_read)
     with pytest.raises(files.PathError, match="is larger than 64 MiB, more than uvtorch-ci reads"):
         files.read_text(lock, "uv.lock", root=tmp_path)
