@@ -127,6 +127,8 @@ def _too_large(label: str) -> PathError:
         file=label,
         hint="is it the file you meant?",
     )
+
+
 # O_NOCTTY: a terminal swapped in after the stat never becomes our controlling terminal
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 _KINDS = (

@@ -206,23 +206,32 @@ def _default_groups(
 
 def _selection(
     plan: Plan, build: Build, lock: Lock, root: str, defaults: tuple[str, ...]
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The extras and groups the target's job installs: its own extra or group, and the default
-    groups, less the one the job leaves out (`--no-group`) and any that conflicts with what it
-    selects (uv does not install a default group that conflicts with the selected extra)."""
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The extras and groups the target's job installs (its own extra or group, and the default
+    groups less the one the job leaves out with `--no-group`), and why uv would refuse that
+    selection: a default group that conflicts with what the job selects makes `uv sync` stop
+    ("... (enabled by default) are incompatible with the declared conflicts", uv 0.13). The
+    rows then show what the job would install with that group left out."""
     extras = (build.extra,) if build.extra else ()
     groups = [build.group] if build.group else []
     selected = {(root, "extra", canonicalize_name(e)) for e in extras}
     selected |= {(root, "group", canonicalize_name(g)) for g in groups}
     left_out = plan.spec.default_group if build.group != plan.spec.default_group else None
+    problems = []
     for group in defaults:
         if group in groups or (build.group and group == left_out):
             continue
         me = (root, "group", group)
         if any(me in conflict and conflict & selected for conflict in lock.conflicts):
+            what = f"extra {build.extra!r}" if build.extra else f"group {build.group!r}"
+            problems.append(
+                f"uv sync refuses this job: the default group {group!r} conflicts with the "
+                f"{what} in [tool.uv] conflicts; take it out of default-groups, or leave it "
+                f"out of this job (uv sync --no-group {group})"
+            )
             continue
         groups.append(group)
-    return extras, tuple(groups)
+    return extras, tuple(groups), tuple(problems)
 
 
 # -- one target x Python -------------------------------------------------------------------
@@ -244,9 +253,9 @@ def _check_target(
         root = lock.root(project).name
     except Exception:
         root = project or ""
-    extras, groups = _selection(plan, build, lock, root, defaults)
+    extras, groups, refused = _selection(plan, build, lock, root, defaults)
     installed = lock.resolve(environment, extras, groups, project=project)
-    problems: list[str] = []
+    problems: list[str] = list(refused)
     if not lock.covers(environment):
         problems.append(
             f"uv.lock does not cover {platform.name} with Python {python}: "
