@@ -489,9 +489,11 @@ def test_report_and_json(tmp_path: Path) -> None:
 # --- the command line ---------------------------------------------------------------------
 
 
-def run_cli(
-    *args: str, cwd: Path | None = None, **overrides: str
-) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, **overrides: str) -> subprocess.CompletedProcess[str]:
+    return run_cli_in(None, *args, **overrides)
+
+
+def run_cli_in(cwd: Path | None, *args: str, **overrides: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UVTORCH_")}
     env.pop("GITHUB_ACTIONS", None)
     return subprocess.run(
@@ -574,16 +576,16 @@ def test_in_a_project_it_answers_for_the_specs_torch(tmp_path: Path) -> None:
         '[[tool.uvtorch.targets]]\nplatform = "linux-x86_64"\nbackend = "cu124"\n'
     )
     machine = {PLATFORM_ENV: "linux-x86_64", DRIVER_ENV: "580.65.06", ROCM_ENV: "none"}
-    done = run_cli("--json", cwd=project, **machine)
+    done = run_cli_in(project, "--json", **machine)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["torch"] == "2.5.1"  # the newest the specifier allows
     assert json.loads(done.stdout)["backend"] == "cu124"
     assert "for torch 2.5.1, the spec's (pyproject.toml)" in done.stderr
-    named = run_cli("--json", "--torch", "2.9.1", cwd=project, **machine)
+    named = run_cli_in(project, "--json", "--torch", "2.9.1", **machine)
     assert json.loads(named.stdout)["backend"] == "cu130"
-    elsewhere = run_cli("--json", "--project", str(tmp_path), cwd=project, **machine)
+    elsewhere = run_cli_in(project, "--json", "--project", str(tmp_path), **machine)
     assert json.loads(elsewhere.stdout)["torch"] == load_table().newest().torch
     # a project that has no spec yet: the newest release, as outside a project
     (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n')
-    bare = run_cli("--json", cwd=project, **machine)
+    bare = run_cli_in(project, "--json", **machine)
     assert json.loads(bare.stdout)["torch"] == load_table().newest().torch

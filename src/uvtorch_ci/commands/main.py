@@ -481,7 +481,8 @@ def _show_usage_error(error: click.ClickException) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user mistakes become a short message and exit code 2, never a traceback."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        args = list(argv) if argv is not None else None
+        cli.main(args=args, prog_name="uvtorch-ci", standalone_mode=False)
     except UvtorchError as error:
         _report(error)
         return error.exit_code
