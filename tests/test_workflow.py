@@ -494,7 +494,7 @@ def test_the_workflow_goes_to_the_repository_root(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     done = cli(["render"], project)
     assert done.returncode == 0, done.stderr
-    assert (repo / ".github" / "workflows" / "torch-LLM.yml").is_file()  # named after LLM/
+    assert (repo / ".github" / "workflows" / "torch-LLM-p.yml").is_file()  # named after LLM/p
     assert not (project / ".github" / "workflows").exists()
     assert (project / ".github" / "uvtorch" / "smoke.py").is_file()  # the jobs run it there
     assert cli(["render", "--check"], project).returncode == 0
