@@ -379,12 +379,12 @@ def test_two_projects_in_one_repository_keep_their_own_workflows(
     for project in (repo.project, other):
         checked = uvtorch(["render", "--check"], project, repo.env)
         assert "would be removed" not in checked.stderr
-    for workflow, folder in ((first, "LLM/PyTorch"), (second, "vision")):
+    for workflow, location in ((first, "LLM/PyTorch"), (second, "vision")):
         check = repo.machine.run_job(workflow, "check")
         passed(check)
         assert f"workflows/{workflow.name}: up to date" in check.log
         (entry,) = [e for e in repo.machine.entries(workflow, "torch") if e["platform"] == HOST]
         passed(repo.machine.run_job(workflow, "torch", entry))
         assert repo.machine.jobs(workflow)["torch"]["defaults"]["run"]["working-directory"] == (
-            folder
+            location
         )
