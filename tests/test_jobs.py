@@ -308,11 +308,11 @@ def test_a_renamed_workflow_is_removed_and_an_edited_one_named(
 def test_the_readmes_own_workflow_runs_on_the_matrix(
     tmp_path: Path, mirror: Mirror, wheels: Path
 ) -> None:
-    """README's workflow built on `uvtorch-ci matrix`, as a user copies it: the matrix job's
+    """The docs' workflow built on `uvtorch-ci matrix`, as a user copies it: the matrix job's
     output feeds the torch job's matrix, and each entry runs the action."""
-    readme = (REPO / "README.md").read_text()
-    heading = "\n### A workflow of your own on `uvtorch-ci matrix`\n"
-    (text,) = re.findall(r"```yaml\n(.*?)```", readme.split(heading, 1)[1].split("\n### ")[0], re.S)
+    page = (REPO / "docs" / "github.md").read_text()
+    heading = "\n## A workflow of your own on `uvtorch-ci matrix`\n"
+    (text,) = re.findall(r"```yaml\n(.*?)```", page.split(heading, 1)[1].split("\n## ")[0], re.S)
     repo = repository(tmp_path, SHAPES["extras"], mirror, wheels)
     own = repo.root / ".github" / "workflows" / "own.yml"
     own.write_text(text.replace("OWNER/uvtorch-ci@<commit>", f"my-org/uvtorch-ci@{SHA}"))
