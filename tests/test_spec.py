@@ -55,7 +55,7 @@ def test_seed_spec_reads_into_frozen_targets() -> None:
     assert spec.targets[1].runner == ("macos-15",)
     assert spec.targets[2].runner == ("ubuntu-24.04-arm",)
     assert spec.index_url == "https://download.pytorch.org/whl"
-    assert spec.workflow == ".github/workflows/torch.yml"
+    assert spec.workflow is None  # the default: named after the project's folder
     assert spec.python == ("3.12",)  # newest that torch 2.5 and requires-python allow
     with pytest.raises(AttributeError):
         spec.targets[0].backend = "cpu"  # type: ignore[misc]

@@ -119,16 +119,23 @@ def render_project(
     smoke_source: str = "",
     check_environments: bool = False,
     check_owned: bool = False,
+    tool: str = "",
 ) -> Rendered:
     """Plan, render the blocks and merge them into pyproject.toml, render the CI files.
 
     `smoke_source` is the text of the standalone smoke check, copied next to the workflow
     when the workflow runs it inline (no action of ours to install first). With
     `check_environments`, a `[tool.uv] environments` that shuts out a target is an error
-    (render refuses it; verify reports it per target instead).
+    (render refuses it; verify reports it per target instead). `tool` is the requirement
+    the workflow's check job installs uvtorch-ci with (github/workflow.py).
     """
     # the rendering stack is loaded here, not with the module: plan_project goes without it
-    from .github.workflow import generated_header, render_smoke_copy, render_workflow
+    from .github.workflow import (
+        generated_header,
+        render_smoke_copy,
+        render_workflow,
+        workflow_path,
+    )
     from .pyproject.blocks import render_blocks
     from .pyproject.merge import merge_blocks
 
@@ -153,7 +160,8 @@ def render_project(
         )
     location = project_location(plan, texts)
     up = "/".join([".."] * len(location.split("/"))) if location else ""
-    ci_files = {posixpath.join(up, plan.spec.workflow): render_workflow(plan, location)}
+    workflow = render_workflow(plan, location, tool)
+    ci_files = {posixpath.join(up, workflow_path(plan, location)): workflow}
     retired: tuple[str, ...] = ()
     if plan.spec.action is None:
         ci_files[SMOKE_PATH] = render_smoke_copy(plan, smoke_source, location)

@@ -63,7 +63,7 @@ class Spec:
     packages: tuple[str, ...]
     python: tuple[str, ...]
     index_url: str
-    workflow: str
+    workflow: str | None  # None: the default for the project's folder in its repository
     targets: tuple[Target, ...]
     file: str
     prefix: str  # "tool.uvtorch" in pyproject.toml, "" in uvtorch.toml
@@ -152,8 +152,8 @@ def parse_spec(
 
     file_hosts = _file_hosts(r, data, env)
 
-    workflow = r.string(data, "workflow", "workflow") or DEFAULT_WORKFLOW
-    if not is_workflow_path(workflow):
+    workflow = r.string(data, "workflow", "workflow")  # None: named after the project's folder
+    if workflow is not None and not is_workflow_path(workflow):
         raise r.fail(
             "workflow",
             f"{quoted(workflow)} is not a .yml file directly in .github/workflows/: GitHub runs "
