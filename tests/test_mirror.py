@@ -332,7 +332,7 @@ def test_added_pypi_package_is_served(mirror: Mirror) -> None:
         pytest.param(
             "rocm7.2",
             "triton-rocm",
-            "3.9.0",
+            "3.7.1",  # what real locks show torch 2.13.0+rocm7.2 requiring
             range(10, 15),
             {"manylinux_2_28_x86_64": ""},
             id="rocm-renamed-2.13",
@@ -356,7 +356,7 @@ def test_added_pypi_package_is_served(mirror: Mirror) -> None:
         pytest.param(
             "xpu",
             "triton-xpu",
-            "3.9.0",
+            "3.7.2",  # what real locks show torch 2.13.0+xpu requiring
             range(10, 15),
             {"manylinux_2_28_x86_64": "", "win_amd64": ""},
             id="xpu-renamed-2.13",
@@ -568,10 +568,20 @@ def test_companions_require_their_torch(
             "torch-2.5.0+rocm6.2-cp311-cp311-manylinux_2_28_x86_64.whl",
             [f"pytorch-triton-rocm==3.1.0; {TRITON_LINUX}"],
         ),
-        (
+        (  # triton-rocm alone (so101-nexus's lock), not pytorch-triton-rocm as well
             "rocm7.2",
             "torch-2.13.0+rocm7.2-cp312-cp312-manylinux_2_28_x86_64.whl",
-            [f"pytorch-triton-rocm==3.9.0; {TRITON_LINUX}", f"triton-rocm==3.9.0; {TRITON_LINUX}"],
+            [f"triton-rocm==3.7.1; {TRITON_LINUX}"],
+        ),
+        (  # 2.5.1's Windows xpu build requires no Triton (Stanley5249/torch-test-xpu's lock)
+            "xpu",
+            "torch-2.5.1+xpu-cp312-cp312-win_amd64.whl",
+            [f"pytorch-triton-xpu==3.1.0; {TRITON_LINUX}"],
+        ),
+        (
+            "xpu",
+            "torch-2.13.0+xpu-cp312-cp312-win_amd64.whl",
+            [f"triton-xpu==3.7.2; {TRITON_LINUX_WINDOWS}"],
         ),
         (
             "xpu",
@@ -894,7 +904,8 @@ def test_uv_syncs_rocm_torch_and_its_triton(mirror: Mirror, tmp_path: Path) -> N
         "print(torch.__version__, torch.version.hip, triton.__version__, "
         "m.version('pytorch-triton-rocm'), triton._uvtorch_fake['index'])"
     )
-    assert venv_python(project, code) == "2.5.0+rocm6.2 6.2 3.1.0 3.1.0 rocm6.2"
+    # the Triton file is the one every rocm index shares, under the index root
+    assert venv_python(project, code) == "2.5.0+rocm6.2 6.2 3.1.0 3.1.0 whl"
 
 
 @pytest.mark.e2e
