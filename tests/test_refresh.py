@@ -360,10 +360,10 @@ def test_refresh_rebuilds_the_whole_shipped_table(
                 if entry.confirmed:  # the lock's fact, confirmed again, keeps its source
                     assert new.triton_entry(key) == entry, (old.torch, key)
             for backend in {b for bs in new.builds.values() for b in bs}:
-                entry = new.triton_entry(backend)
+                found = new.triton_entry(backend)
                 if backend.startswith(("rocm", "xpu")):
-                    assert entry is not None, (new.torch, backend)
-                    assert entry.source in (
+                    assert found is not None, (new.torch, backend)
+                    assert found.source in (
                         f"wheel metadata, refreshed {today}",
                         *(e.source for e in old.triton.values()),
                     ), (new.torch, backend)
