@@ -53,11 +53,13 @@ def test_packages_are_parsed_with_wheels_sizes_and_metadata() -> None:
             "torch-2.5.0+cu124-cp311-cp311-manylinux_2_28_x86_64.whl",
             None,
             url.format(11, 11),
+            "sha256:00",
         ),
         Artifact(
             "torch-2.5.0+cu124-cp312-cp312-manylinux_2_28_x86_64.whl",
             906414807,
             url.format(12, 12),
+            "sha256:00",
         ),
     )
     root = lock.root("demo")

@@ -89,9 +89,12 @@ def spec_data(
     return table, pyproject_label, SPEC_TABLE
 
 
-def plan_project(texts: ProjectTexts, *, env: Mapping[str, str], table: ReleaseTable) -> Plan:
+def plan_project(
+    texts: ProjectTexts, *, env: Mapping[str, str], table: ReleaseTable, routing: bool = True
+) -> Plan:
     """Validate the spec and plan, without rendering: all that `verify` needs, and light
-    (tomllib and packaging; no Jinja2, no tomlkit)."""
+    (tomllib and packaging; no Jinja2, no tomlkit). `routing=False`: planned to judge a lock
+    only (see make_plan)."""
     pyproject = parse_toml(texts.pyproject, texts.pyproject_label)
     data, file, prefix = spec_data(
         pyproject, texts.pyproject_label, texts.spec, texts.spec_label, texts.spec_explicit
@@ -104,6 +107,7 @@ def plan_project(texts: ProjectTexts, *, env: Mapping[str, str], table: ReleaseT
         table=table,
         requires_python=requires_python(pyproject),
         pyproject_file=texts.pyproject_label,
+        routing=routing,
     )
 
 

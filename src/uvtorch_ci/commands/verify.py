@@ -111,9 +111,8 @@ def explain_command(
 def _annotations(verdicts: Verdicts) -> list[str]:
     """GitHub Actions error annotations, one per problem (the job log shows them on top)."""
     file = verdicts.lock_file
-    if verdicts.stale:
-        return [annotation(f"uv.lock is stale: {reason}", file=file) for reason in verdicts.stale]
-    return [
+    stale = [annotation(f"uv.lock is stale: {reason}", file=file) for reason in verdicts.stale]
+    rows = [
         annotation(f"{target.name} (Python {target.python}): {problem}", file=file)
         for target in verdicts.targets
         for problem in (
@@ -121,6 +120,8 @@ def _annotations(verdicts: Verdicts) -> list[str]:
             *(f"{p.package}: {text}" for p in target.packages for text in p.problems),
         )
     ]
+    files = [annotation(problem, file=file) for problem in verdicts.problems]
+    return [*stale, *rows, *files]
 
 
 def lock_and_verify(

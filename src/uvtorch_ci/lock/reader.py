@@ -90,21 +90,22 @@ def _artifact(raw: object, what: str) -> Artifact:
         filename=unquote(location.rsplit("/", 1)[-1]),
         size=size,
         url=url if url is not None else (f"path:{path}" if path is not None else None),
+        hash=_optional_text(table, "hash", what),
     )
 
 
-def _requested(items: object) -> tuple[Requested, ...]:
+def _requested(items: object, what: str = "requires-dist") -> tuple[Requested, ...]:
     out = []
-    for i, raw in enumerate(_array(items, "metadata's requires-dist")):
-        item = _table(raw, f"requires-dist[{i}]")
+    for i, raw in enumerate(_array(items, f"metadata's {what}")):
+        item = _table(raw, f"{what}[{i}]")
         if "name" not in item:
-            raise _Malformed(f"requires-dist[{i}] has no 'name' key")
-        name = _text(item["name"], f"requires-dist[{i}]'s name")
-        where = f"requires-dist's {name}"
+            raise _Malformed(f"{what}[{i}] has no 'name' key")
+        name = _text(item["name"], f"{what}[{i}]'s name")
+        where = f"{what}'s {name}"
         source = _optional_text(item, "index", where)
-        for kind in ("git", "url", "path", "editable", "directory"):
+        for kind in ("git", "url", "path", "editable", "directory", "virtual"):
             if kind in item:
-                source = "path" if kind in ("editable", "directory") else kind
+                source = kind if kind in ("git", "url") else "path"
         extras = _array(item.get("extras", []), f"{where}'s extras")
         out.append(
             Requested(
@@ -139,7 +140,18 @@ def _package(raw: Mapping[str, Any]) -> LockedPackage:
         requires_dist=(
             _requested(metadata.get("requires-dist", [])) if isinstance(metadata, dict) else None
         ),
+        requires_dev=_requires_dev(metadata),
     )
+
+
+def _requires_dev(metadata: object) -> dict[str, tuple[Requested, ...]]:
+    if not isinstance(metadata, dict):
+        return {}
+    groups = _table(metadata.get("requires-dev", {}), "metadata's requires-dev")
+    return {
+        canonicalize_name(group): _requested(items, f"requires-dev.{group}")
+        for group, items in groups.items()
+    }
 
 
 def parse_lock(text: str, file: str = "uv.lock") -> Lock:
@@ -200,6 +212,12 @@ def parse_lock(text: str, file: str = "uv.lock") -> Lock:
             where="conflicts",
             hint=hint,
         ) from None
+    try:
+        manifest = _table(data.get("manifest", {}), "manifest")
+        overrides = _requested(manifest.get("overrides", []), "manifest's overrides")
+        constraints = _requested(manifest.get("constraints", []), "manifest's constraints")
+    except _Malformed as error:
+        raise LockError(str(error), file=file, where="manifest", hint=hint) from None
     lock = Lock(
         packages,
         requires_python,
@@ -207,6 +225,8 @@ def parse_lock(text: str, file: str = "uv.lock") -> Lock:
         required_markers=markers["required-markers"],
         conflicts=conflicts,
         file=file,
+        overrides=overrides,
+        constraints=constraints,
     )
     for i, package in enumerate(packages):  # every marker must parse: fail here, not later
         for dependency in (*package.dependencies, *_all(package.optional), *_all(package.groups)):

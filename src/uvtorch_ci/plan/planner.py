@@ -126,8 +126,12 @@ def extra_name(backend: str) -> str:
     return index_backend(backend).replace(".", "-")
 
 
-def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
-    """Check every target x Python against the release table and lay out what to render."""
+def make_plan(spec: Spec, table: ReleaseTable, *, routing: bool = True) -> Plan:
+    """Check every target x Python against the release table and lay out what to render.
+
+    `routing=False` plans only to judge a lock (verify, init's proof): a torch range whose
+    releases need differently named Triton packages, which render cannot route in one lock, is
+    then planned with all of their names instead of refused."""
     releases = _releases(spec, table)
     newest = releases[-1]
     for i, python in enumerate(spec.python):
@@ -211,7 +215,7 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
     # rocm and xpu builds require Triton packages only the PyTorch index serves: each must be
     # a direct dependency routed to the same index, or uv looks for it on PyPI.
     tritons = {
-        backend: _tritons(spec, releases, backend, platforms)
+        backend: _tritons(spec, releases, backend, platforms, routing=routing)
         for backend, platforms in platforms_of.items()
         if backend != PYPI
     }
@@ -371,7 +375,7 @@ class Triton:
 
 
 def _tritons(
-    spec: Spec, releases: tuple[Release, ...], backend: str, platforms: list[str]
+    spec: Spec, releases: tuple[Release, ...], backend: str, platforms: list[str], *, routing: bool
 ) -> tuple[Triton, ...]:
     """What the `backend` builds of the spec's releases require of Triton on `platforms`.
 
@@ -379,7 +383,8 @@ def _tritons(
     (seen in real locks, or read from the wheels by `releases refresh`); otherwise the package
     is routed unpinned and uv takes the version torch itself requires. Releases that need
     differently named packages cannot share one lock: routing a package a build does not
-    require would install a second `triton` module next to its own."""
+    require would install a second `triton` module next to its own (without `routing`, when
+    the plan only judges a lock, every name is kept instead)."""
     names: dict[tuple[str, ...], list[str]] = {}  # name set -> the releases requiring it
     found: dict[str, dict[str, set[str | None]]] = {}  # name -> platform -> versions
     for release in releases:
@@ -396,7 +401,7 @@ def _tritons(
                     versions.add(requirement.version if entry.confirmed else None)
         if needed:
             names.setdefault(tuple(sorted(needed)), []).append(release.torch)
-    if len(names) > 1:
+    if len(names) > 1 and routing:
         target = next(t for t in spec.targets if index_backend(t.backend) == backend)
         shown = sorted(" + ".join(n) for n in names)
         having = "; ".join(f"{' + '.join(n)} from torch {', '.join(v)}" for n, v in names.items())
@@ -618,9 +623,10 @@ def plan_from_data(
     table: ReleaseTable,
     requires_python: str | None = None,
     pyproject_file: str = "pyproject.toml",
+    routing: bool = True,
 ) -> Plan:
     """Spec table -> validated Spec -> Plan, in one pure call. `pyproject_file` names
-    pyproject.toml in an error about its requires-python."""
+    pyproject.toml in an error about its requires-python; `routing` as in make_plan."""
     spec = parse_spec(
         data,
         file=file,
@@ -638,6 +644,6 @@ def plan_from_data(
             f"project's requires-python ({requires_python})",
             'set python = ["3.X"] to one both allow',
         )
-    plan = make_plan(spec, table)
+    plan = make_plan(spec, table, routing=routing)
     check_requires_python(spec, table, requires_python, pyproject_file)
     return plan
