@@ -677,7 +677,8 @@ class Mirror:
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith("UV_") and key not in ("VIRTUAL_ENV", "CONDA_PREFIX")
+            if not key.startswith("UV_")
+            and key not in ("VIRTUAL_ENV", "CONDA_PREFIX", "UVTORCH_FILE_HOSTS")
         }
         no_proxy = ",".join(filter(None, [env.get("NO_PROXY", ""), "127.0.0.1,localhost"]))
         env.update(
@@ -694,6 +695,8 @@ class Mirror:
             XDG_CONFIG_HOME=str(self.config_home),
             XDG_CONFIG_DIRS=str(self.config_home),
         )
+        if self.layout == OTHER_HOST:  # what a mirror linking files elsewhere tells verify
+            env["UVTORCH_FILE_HOSTS"] = f"{self.files_url}/whl"
         if no_config:
             env["UV_NO_CONFIG"] = "1"
         return env

@@ -34,9 +34,6 @@ LOCKED = {
     ("2.13.0", "xpu"): {"triton-xpu": "3.7.2"},
     ("2.9.1", "xpu"): {"pytorch-triton-xpu": "3.5.0"},
 }
-OTHER_HOST_VERIFY = pytest.mark.xfail(
-    strict=True, reason="verify judges files on another host: lead's issue-20 change"
-)
 
 
 @pytest.fixture(params=[SAME_HOST, OTHER_HOST])
@@ -125,10 +122,15 @@ def test_verify_passes_the_lock_with_files_beside_the_pages(
     verify_agrees(mirror, project, torch, backend)
 
 
-@OTHER_HOST_VERIFY
 @pytest.mark.parametrize(("torch", "backend"), CASES)
 def test_verify_passes_the_lock_with_files_on_another_host(
     other_host_mirror: Mirror, tmp_path: Path, torch: str, backend: str
 ) -> None:
+    # the mirror's pages link files on localhost: its users name that host (file-hosts)
     project = rendered_and_locked(other_host_mirror, tmp_path, torch, backend)
     verify_agrees(other_host_mirror, project, torch, backend)
+    env = other_host_mirror.uv_env(tmp_path / "uv-cache")
+    assert env["UVTORCH_FILE_HOSTS"] == f"http://localhost:{other_host_mirror.port}/whl"
+    del env["UVTORCH_FILE_HOSTS"]  # without it, every file is from a host the index is not
+    result = uvtorch(["verify"], project, env, expect=1)
+    assert f"from another host (localhost:{other_host_mirror.port})" in result.stdout
