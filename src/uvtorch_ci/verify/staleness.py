@@ -125,7 +125,7 @@ def _compare(
                 "pyproject.toml leaves its dependencies to the build backend (dynamic): "
                 f"only {lock_file}'s dependency groups and settings are compared"
             )
-        stale += _requirement_changes(declared, sources, root, envs, lock_file)
+        stale += _requirement_changes(declared, sources, root, envs, lock_file, dynamic)
     extras = ["", *sorted({d.scope[1] for d in declared if d.scope[0] == "extra"})]
     for key, locked in (
         ("override-dependencies", lock.overrides),
@@ -180,14 +180,17 @@ def _requirement_changes(
     root: LockedPackage,
     envs: Mapping[tuple[str, str], Env],
     lock_file: str,
+    dynamic: set[str],
 ) -> list[str]:
+    """Per scope (the dependencies with each extra, each group) and environment, what
+    pyproject.toml declares against what uv.lock records; what the build backend provides
+    (`dynamic`) is left out, as uv reads it from the built metadata."""
     extras = {d.scope[1] for d in declared if d.scope[0] == "extra"} | set(root.optional)
     groups = {d.scope[1] for d in declared if d.scope[0] == "group"} | set(root.requires_dev)
-    scopes = [
-        BASE,
-        *(("extra", e) for e in sorted(extras)),
-        *(("group", g) for g in sorted(groups)),
-    ]
+    scopes: list[tuple[str, str]] = []
+    if not dynamic & {"dependencies", "optional-dependencies"}:
+        scopes += [BASE, *(("extra", e) for e in sorted(extras))]
+    scopes += [("group", g) for g in sorted(groups)]
     changed: dict[tuple[tuple[str, str], str, frozenset[Want], frozenset[Want]], list[str]] = {}
     for scope in scopes:
         for (platform, _), env in envs.items():
