@@ -27,6 +27,7 @@ CASES = {
     ("2.13.0", "xpu"): ["triton-xpu==3.7.2"],
     ("2.9.1", "xpu"): ["pytorch-triton-xpu"],  # not confirmed: uv takes torch's own pin
 }
+TORCHVISION = {"2.9.1": "0.24.1", "2.13.0": "0.28.0"}
 # what uv locks for each of them: the version the (mirror's) torch wheel requires
 LOCKED = {
     ("2.9.1", "rocm6.4"): {"pytorch-triton-rocm": "3.5.1"},
@@ -58,8 +59,23 @@ def packages(project: Path, name: str) -> list[dict[str, Any]]:
     return [p for p in lock["package"] if p["name"] == name]
 
 
+def verify_agrees(mirror: Mirror, project: Path, torch: str, backend: str) -> None:
+    env = mirror.uv_env(project.parent / "uv-cache")
+    # a failing verify shows its report in the assertion
+    assert uvtorch(["verify"], project, env).stdout.splitlines()[-1].startswith("ok: ")
+    data = json.loads(uvtorch(["explain", "--json"], project, env).stdout)
+    assert data["ok"] is True, data
+    (target,) = data["targets"]
+    checked = {p["package"]: p["version"] for p in target["packages"]}
+    assert checked["torch"] == f"{torch}+{backend}"
+    pinned = {t.partition("==")[0]: t.partition("==")[2] for t in CASES[(torch, backend)]}
+    for name, version in LOCKED[(torch, backend)].items():
+        if pinned.get(name):  # a confirmed pin is checked
+            assert checked[name] == version
+
+
 @pytest.mark.parametrize(("torch", "backend"), CASES)
-def test_render_and_uv_lock_agree_on_the_triton_torch_requires(
+def test_render_uv_lock_and_verify_agree_on_the_triton_torch_requires(
     served: Mirror, tmp_path: Path, torch: str, backend: str
 ) -> None:
     project = rendered_and_locked(served, tmp_path, torch, backend)
@@ -67,7 +83,7 @@ def test_render_and_uv_lock_agree_on_the_triton_torch_requires(
     tritons = [f"{t} ; {LINUX}" for t in CASES[(torch, backend)]]
     assert pyproject["project"]["dependencies"] == [
         f"torch=={torch}",
-        f"torchvision=={ {'2.9.1': '0.24.1', '2.13.0': '0.28.0'}[torch] }",
+        f"torchvision=={TORCHVISION[torch]}",
         *tritons,
     ]
     sources = pyproject["tool"]["uv"]["sources"]
@@ -97,40 +113,10 @@ def test_render_and_uv_lock_agree_on_the_triton_torch_requires(
         if packages(project, name)
     }
     assert tritons_locked == set(LOCKED[(torch, backend)])
-
-
-def verify_agrees(mirror: Mirror, project: Path, torch: str, backend: str) -> None:
-    env = mirror.uv_env(project.parent / "uv-cache")
-    # a failing verify shows its report in the assertion
-    assert uvtorch(["verify"], project, env).stdout.splitlines()[-1].startswith("ok: ")
-    data = json.loads(uvtorch(["explain", "--json"], project, env).stdout)
-    assert data["ok"] is True, data
-    (target,) = data["targets"]
-    checked = {p["package"]: p["version"] for p in target["packages"]}
-    assert checked["torch"] == f"{torch}+{backend}"
-    pinned = {t.partition("==")[0]: t.partition("==")[2] for t in CASES[(torch, backend)]}
-    for name, version in LOCKED[(torch, backend)].items():
-        if pinned.get(name):  # a confirmed pin is checked
-            assert checked[name] == version
-
-
-@pytest.mark.parametrize(("torch", "backend"), CASES)
-def test_verify_passes_the_lock_with_files_beside_the_pages(
-    mirror: Mirror, tmp_path: Path, torch: str, backend: str
-) -> None:
-    project = rendered_and_locked(mirror, tmp_path, torch, backend)
-    verify_agrees(mirror, project, torch, backend)
-
-
-@pytest.mark.parametrize(("torch", "backend"), CASES)
-def test_verify_passes_the_lock_with_files_on_another_host(
-    other_host_mirror: Mirror, tmp_path: Path, torch: str, backend: str
-) -> None:
-    # the mirror's pages link files on localhost: its users name that host (file-hosts)
-    project = rendered_and_locked(other_host_mirror, tmp_path, torch, backend)
-    verify_agrees(other_host_mirror, project, torch, backend)
-    env = other_host_mirror.uv_env(tmp_path / "uv-cache")
-    assert env["UVTORCH_FILE_HOSTS"] == f"http://localhost:{other_host_mirror.port}/whl"
-    del env["UVTORCH_FILE_HOSTS"]  # without it, every file is from a host the index is not
-    result = uvtorch(["verify"], project, env, expect=1)
-    assert f"from another host (localhost:{other_host_mirror.port})" in result.stdout
+    verify_agrees(served, project, torch, backend)
+    if served.layout == OTHER_HOST:  # its users name the other host (file-hosts) for verify
+        env = served.uv_env(tmp_path / "uv-cache")
+        assert env["UVTORCH_FILE_HOSTS"] == f"http://localhost:{served.port}/whl"
+        del env["UVTORCH_FILE_HOSTS"]  # without it, every file is from a host the index is not
+        result = uvtorch(["verify"], project, env, expect=1)
+        assert f"from another host (localhost:{served.port})" in result.stdout
