@@ -632,6 +632,7 @@ def test_html_and_json_pages_read_the_same() -> None:
             "https://download.example/whl/cu124/torch-2.5.0%2Bcu124-cp311-cp311-linux_x86_64.whl",
             ">=3.9",
             "https://download.example/whl/cu124/torch-2.5.0%2Bcu124-cp311-cp311-linux_x86_64.whl.metadata",
+            sha256="ab",  # from the #sha256= fragment, or PEP 691's "hashes"
         ),
         IndexFile(
             "torch-2.5.0+cu124-cp311-cp311-win_amd64.whl",

@@ -140,14 +140,27 @@ def smoke(args: tuple[str, ...]) -> None:
 @cli.command("verify")
 @project_option
 @spec_option
-def verify_cli(project_dir: Path, spec_file: Path | None) -> None:
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Also read each PyTorch index's page for every locked torch-family package and prove "
+    "each locked URL and hash is one the index serves.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1, max=3600),
+    default=120,
+    show_default=True,
+    help="With --online: seconds for reading every page, in total.",
+)
+def verify_cli(project_dir: Path, spec_file: Path | None, online: bool, timeout: float) -> None:
     """Prove from uv.lock that every target x Python gets the torch build the spec asks for.
 
     Exit 1 with the per-target table when one does not, or when uv.lock is stale.
     """
     from .verify import verify_command
 
-    sys.exit(verify_command(project_dir, spec_file, env=os.environ))
+    sys.exit(verify_command(project_dir, spec_file, env=os.environ, online=online, timeout=timeout))
 
 
 @cli.command("explain")

@@ -115,6 +115,14 @@ class Verdicts:
     def with_notes(self, *notes: str) -> Verdicts:
         return replace(self, notes=(*self.notes, *notes))
 
+    def with_findings(self, problems: tuple[str, ...], warnings: tuple[str, ...]) -> Verdicts:
+        """These verdicts with more lock-wide problems and warnings (`verify --online`)."""
+        return replace(
+            self,
+            problems=(*self.problems, *problems),
+            warnings=(*self.warnings, *warnings),
+        )
+
 
 def verify(
     plan: Plan,
