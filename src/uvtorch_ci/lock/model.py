@@ -3,7 +3,7 @@ from it, and from which wheel. reader.py reads the file into it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
@@ -61,6 +61,39 @@ class Requested:
     extras: tuple[str, ...] = ()
 
 
+class Files:
+    """A package's wheels and sdist: given read, or as a function that reads them from uv.lock's
+    lines the first time they are asked for (most packages' files are never asked for: verify
+    judges the torch family's, explain the sizes of what a target installs)."""
+
+    __slots__ = ("_read", "_value")
+
+    def __init__(
+        self,
+        wheels: tuple[Artifact, ...] = (),
+        sdist: Artifact | None = None,
+        *,
+        read: Callable[[], tuple[tuple[Artifact, ...], Artifact | None]] | None = None,
+    ) -> None:
+        self._read = read
+        self._value = None if read is not None else (wheels, sdist)
+
+    def get(self) -> tuple[tuple[Artifact, ...], Artifact | None]:
+        if self._value is None:
+            assert self._read is not None
+            self._value = self._read()
+        return self._value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Files) and self.get() == other.get()
+
+    def __hash__(self) -> int:
+        return hash(self.get())
+
+    def __repr__(self) -> str:
+        return f"Files{self.get()!r}"
+
+
 @dataclass(frozen=True)
 class LockedPackage:
     """One [[package]] of uv.lock."""
@@ -68,8 +101,7 @@ class LockedPackage:
     name: str
     version: str
     source: str  # the registry URL, or "virtual:.", "editable:." ...
-    wheels: tuple[Artifact, ...]
-    sdist: Artifact | None
+    files: Files
     dependencies: tuple[Dependency, ...]
     optional: dict[str, tuple[Dependency, ...]] = field(hash=False)
     groups: dict[str, tuple[Dependency, ...]] = field(hash=False, default_factory=dict)
@@ -78,6 +110,14 @@ class LockedPackage:
     # [package.metadata.requires-dev]: each dependency group as it was locked, includes
     # expanded
     requires_dev: dict[str, tuple[Requested, ...]] = field(hash=False, default_factory=dict)
+
+    @property
+    def wheels(self) -> tuple[Artifact, ...]:
+        return self.files.get()[0]
+
+    @property
+    def sdist(self) -> Artifact | None:
+        return self.files.get()[1]
 
     @property
     def is_root(self) -> bool:
@@ -118,9 +158,13 @@ class Lock:
             index.setdefault(package.name, []).append(package)
         return {name: tuple(packages) for name, packages in index.items()}
 
+    @cached_property
+    def _roots(self) -> tuple[LockedPackage, ...]:
+        return tuple(p for p in self.packages if p.is_root)
+
     def root(self, name: str | None = None) -> LockedPackage:
         """The project at '.': the one named `name` when given (a workspace has several)."""
-        roots = [p for p in self.packages if p.is_root]
+        roots = self._roots
         for package in roots:
             if name is None or package.name == canonicalize_name(name):
                 return package

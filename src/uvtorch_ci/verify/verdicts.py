@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from packaging.utils import canonicalize_name
@@ -80,9 +81,8 @@ class TargetVerdict:
     python: str
     packages: tuple[PackageVerdict, ...]
     problems: tuple[str, ...]  # about the environment as a whole
-    installed: int  # packages `uv sync` installs there
-    download_bytes: int  # the sizes uv.lock records for their files
-    unsized: int  # files whose size uv.lock does not record
+    # every package `uv sync` installs there (its files are read only when sizes are asked)
+    installs: tuple[LockedPackage, ...] = field(default=(), compare=False, repr=False)
     notes: tuple[str, ...] = ()
 
     @property
@@ -92,6 +92,33 @@ class TargetVerdict:
     @property
     def name(self) -> str:
         return self.build.target.name
+
+    @property
+    def installed(self) -> int:
+        return len(self.installs)
+
+    @cached_property
+    def _sizes(self) -> tuple[int, int]:
+        """(bytes uv.lock records for the files `uv sync` downloads, files without a size)."""
+        platform = PLATFORMS[self.build.target.platform]
+        size, unsized = 0, 0
+        for package in self.installs:
+            if package.is_root or package.source.partition(":")[0] in ("editable", "directory"):
+                continue
+            artifact = package.best_artifact(platform, self.python)
+            if artifact is None or artifact.size is None:
+                unsized += 1
+            else:
+                size += artifact.size
+        return size, unsized
+
+    @property
+    def download_bytes(self) -> int:
+        return self._sizes[0]
+
+    @property
+    def unsized(self) -> int:
+        return self._sizes[1]
 
 
 @dataclass(frozen=True)
@@ -179,23 +206,32 @@ def _default_groups(
 
 def _selection(
     plan: Plan, build: Build, lock: Lock, root: str, defaults: tuple[str, ...]
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The extras and groups the target's job installs: its own extra or group, and the default
-    groups, less the one the job leaves out (`--no-group`) and any that conflicts with what it
-    selects (uv does not install a default group that conflicts with the selected extra)."""
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The extras and groups the target's job installs (its own extra or group, and the default
+    groups less the one the job leaves out with `--no-group`), and why uv would refuse that
+    selection: a default group that conflicts with what the job selects makes `uv sync` stop
+    ("... (enabled by default) are incompatible with the declared conflicts", uv 0.13). The
+    rows then show what the job would install with that group left out."""
     extras = (build.extra,) if build.extra else ()
     groups = [build.group] if build.group else []
     selected = {(root, "extra", canonicalize_name(e)) for e in extras}
     selected |= {(root, "group", canonicalize_name(g)) for g in groups}
     left_out = plan.spec.default_group if build.group != plan.spec.default_group else None
+    problems = []
     for group in defaults:
         if group in groups or (build.group and group == left_out):
             continue
         me = (root, "group", group)
         if any(me in conflict and conflict & selected for conflict in lock.conflicts):
+            what = f"extra {build.extra!r}" if build.extra else f"group {build.group!r}"
+            problems.append(
+                f"uv sync refuses this job: the default group {group!r} conflicts with the "
+                f"{what} in [tool.uv] conflicts; take it out of default-groups, or leave it "
+                f"out of this job (uv sync --no-group {group})"
+            )
             continue
         groups.append(group)
-    return extras, tuple(groups)
+    return extras, tuple(groups), tuple(problems)
 
 
 # -- one target x Python -------------------------------------------------------------------
@@ -217,9 +253,9 @@ def _check_target(
         root = lock.root(project).name
     except Exception:
         root = project or ""
-    extras, groups = _selection(plan, build, lock, root, defaults)
+    extras, groups, refused = _selection(plan, build, lock, root, defaults)
     installed = lock.resolve(environment, extras, groups, project=project)
-    problems: list[str] = []
+    problems: list[str] = list(refused)
     if not lock.covers(environment):
         problems.append(
             f"uv.lock does not cover {platform.name} with Python {python}: "
@@ -237,17 +273,8 @@ def _check_target(
     if torch is not None:
         rows += _triton_rows(lock, hosts, build, python, torch, (extras, groups, project))
 
-    size, unsized = 0, 0
-    for package in installed.values():
-        if package.is_root or package.source.partition(":")[0] in ("editable", "directory"):
-            continue
-        artifact = package.best_artifact(platform, python)
-        if artifact is None or artifact.size is None:
-            unsized += 1
-        else:
-            size += artifact.size
     return TargetVerdict(
-        build, python, tuple(rows), tuple(problems), len(installed), size, unsized, notes
+        build, python, tuple(rows), tuple(problems), tuple(installed.values()), notes
     )
 
 
