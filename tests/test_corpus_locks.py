@@ -21,11 +21,6 @@ from uvtorch_ci.errors import SpecError
 from uvtorch_ci.verify.report import format_report
 
 pytestmark = needs_shared("corpus", "locks")
-# the table records these builds only once the real locks taught it (issue 20's table part)
-TABLE_GAPS = {
-    "ashengstd__CacheFlux": "the table lacks torch 2.6.0's cu126 linux-aarch64 wheels",
-    "Stanley5249__torch-test-xpu": "the table lacks torch 2.5.1's xpu win_amd64 wheels",
-}
 
 
 def test_every_pair_is_read() -> None:
@@ -33,15 +28,7 @@ def test_every_pair_is_read() -> None:
     assert len(corpus_names()) >= 15
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=TABLE_GAPS[n]))
-        if n in TABLE_GAPS
-        else n
-        for n in sorted(PAIRS)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(PAIRS))
 def test_verify_finds_what_the_reading_found(name: str) -> None:
     pair = PAIRS[name]
     verdicts = verdicts_of(name)

@@ -4,7 +4,6 @@ would accept fail verify, naming the target, the package and the reason."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from functools import partial
@@ -185,38 +184,3 @@ def test_a_stale_lock_fails(damage_base: Path, mirror: Mirror, tmp_path: Path) -
         f"{mirror.index_url('cu128')}, uv.lock was locked with torch==2.9.1"
     ) in result.stdout, result.stdout
     assert result.stdout.splitlines()[-1].startswith("stale: uv.lock predates pyproject.toml")
-
-
-# -- ROCm and XPU: render, uv lock and verify agree on the Triton packages -----------------
-
-
-@pytest.mark.parametrize(
-    ("version", "backend"),
-    [("2.9.1", "rocm6.4"), ("2.13.0", "rocm7.2"), ("2.9.1", "xpu"), ("2.13.0", "xpu")],
-)
-def test_rocm_and_xpu_render_lock_and_verify_agree(
-    version: str, backend: str, mirror: Mirror, tmp_path: Path
-) -> None:
-    env = mirror.uv_env(tmp_path / "uv-cache")
-    body = spec(version, ["3.12"], [("linux-x86_64", backend)], packages=["torchvision"])
-    project = locked(tmp_path / "project", body, env)
-    release = mirror.table.get(version)
-    assert release is not None
-    tritons = release.tritons_for(backend)
-    assert tritons  # the table knows what these builds require
-    if backend.startswith("rocm") and version == "2.13.0":  # uv's guide: both from 2.11
-        assert [name for name, _ in tritons] == ["pytorch-triton-rocm", "triton-rocm"]
-    pyproject = (project / "pyproject.toml").read_text()
-    lock = (project / "uv.lock").read_text()
-    for name, pinned in tritons:
-        assert f'"{name}=={pinned} ; ' in pyproject, pyproject  # rendered with verify's pin
-        assert f'name = "{name}"\nversion = "{pinned}"\nsource = {{ registry = "' in lock
-        assert f"{mirror.index_url(backend)}/{name.replace('-', '_')}-{pinned}-cp312" in lock
-    data = json.loads(uvtorch(["explain", "--json"], project, env).stdout)
-    assert data["ok"] is True
-    (target,) = data["targets"]
-    checked = {p["package"]: p["version"] for p in target["packages"]}
-    assert set(checked) == {"torch", "torchvision", *dict(tritons)}
-    assert {name: checked[name] for name, _ in tritons} == dict(tritons)
-    assert checked["torch"] == f"{version}+{backend}"
-    assert uvtorch(["verify"], project, env).stdout.splitlines()[-1].startswith("ok: ")

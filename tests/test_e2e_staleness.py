@@ -21,7 +21,6 @@ from corpus_locks import LOCKS, PAIRS, STALENESS_SPECS, corpus_names, plan_for, 
 from mirror import uv_binary
 from packaging.specifiers import SpecifierSet
 from shared import needs_shared
-from test_corpus_locks import TABLE_GAPS
 
 from uvtorch_ci.lock.reader import parse_lock
 from uvtorch_ci.pyproject.data import parse_toml
@@ -119,15 +118,7 @@ def test_every_pair_has_specs() -> None:
     assert sorted({*PAIRS, *STALENESS_SPECS}) == corpus_names()
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=TABLE_GAPS[n]))
-        if n == "Stanley5249__torch-test-xpu"
-        else n
-        for n in corpus_names() or ["missing"]
-    ],
-)
+@pytest.mark.parametrize("name", corpus_names() or ["missing"])
 def test_a_saved_pair_is_as_current_as_uv_says(name: str, tmp_path: Path) -> None:
     folder = copy_pair(name, tmp_path)
     uv = uv_says(folder, tmp_path)

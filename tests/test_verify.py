@@ -297,11 +297,11 @@ def test_rocm_checks_its_triton_package() -> None:
     assert verdicts.ok, failures(verdicts)
     assert rows(verdicts) == [
         ("linux-x86_64-rocm6.4", "3.12", "torch", "2.9.1+rocm6.4", "rocm6.4"),
-        ("linux-x86_64-rocm6.4", "3.12", "pytorch-triton-rocm", "3.5.0", "rocm6.4"),
+        ("linux-x86_64-rocm6.4", "3.12", "pytorch-triton-rocm", "3.5.1", "rocm6.4"),
     ]
     lock = ROCM_LOCK.replace(
-        'name = "pytorch-triton-rocm"\nversion = "3.5.0"\nsource = { registry = "{pt}/rocm6.4" }',
-        'name = "pytorch-triton-rocm"\nversion = "3.5.0"\nsource = { registry = "{pypi}" }',
+        'name = "pytorch-triton-rocm"\nversion = "3.5.1"\nsource = { registry = "{pt}/rocm6.4" }',
+        'name = "pytorch-triton-rocm"\nversion = "3.5.1"\nsource = { registry = "{pypi}" }',
     )
     failed = failures(check(lock, ROCM_PYPROJECT))
     assert failed == {
