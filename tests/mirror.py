@@ -33,6 +33,13 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote, unquote
 
+from mirror_stack import (
+    for_torch,
+    index_backends,
+    local_tag,
+    torchao_sources,
+    xformers_sources,
+)
 from mirror_tritons import required_tritons, requires_triton_on
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
@@ -384,14 +391,57 @@ def release_wheels(
                     requires_python=requires_python,
                 )
                 out.setdefault((index, package), []).append(wheel)
-        if platform not in needing.get(index, ()):
+        if platform in needing.get(index, ()):
+            for name, pinned in required:
+                files = triton_sources(name, pinned, platform)
+                for py, abi in pythons:
+                    wheel_tag = f"{py}-{abi}-{PLATFORMS[platform].wheel_tag}"
+                    wheel = build_wheel(name, pinned, wheel_tag, files)
+                    out.setdefault((index, name), []).append(wheel)
+    for key, wheels in stack_wheels(release).items():
+        out.setdefault(key, []).extend(wheels)
+    return out
+
+
+def stack_wheels(release: Release) -> dict[tuple[str, str], list[Wheel]]:
+    """The wheels of the packages built against torch that go with `release` (mirror_stack:
+    what the real indexes serve): xformers' CUDA and ROCm builds in their backends' folders,
+    untagged, and PyPI's (the build of its default CUDA, byte for byte the index's file);
+    torchao's tagged builds on the cpu and CUDA indexes of Linux, and PyPI's pure wheel."""
+    out: dict[tuple[str, str], list[Wheel]] = {}
+    for package in ("xformers", "torchao"):
+        found = for_torch(package, release.torch)
+        if found is None:
             continue
-        for name, pinned in required:
-            files = triton_sources(name, pinned, platform)
-            for py, abi in pythons:
-                wheel_tag = f"{py}-{abi}-{PLATFORMS[platform].wheel_tag}"
-                wheel = build_wheel(name, pinned, wheel_tag, files)
-                out.setdefault((index, name), []).append(wheel)
+        requires = [found.requires] if found.requires else []
+        python = f">={min(release.python, key=Version)}"
+        for platform, backends in release.builds.items():
+            for backend in index_backends(found, platform, backends):
+                tag = local_tag(found, platform, backend)
+                version = _local(found.version, tag)
+                if package == "xformers":
+                    files = xformers_sources(found, backend, platform)
+                else:
+                    files = torchao_sources(version)
+                for interpreter in found.python_tag(release.python):
+                    wheel_tag = f"{interpreter}-{PLATFORMS[platform].wheel_tag}"
+                    wheel = build_wheel(
+                        package,
+                        version,
+                        wheel_tag,
+                        files,
+                        requires=requires,
+                        requires_python=python,
+                    )
+                    out.setdefault((backend, package), []).append(wheel)
+                    if backend == found.pypi_cuda:  # the same file on PyPI
+                        out.setdefault((PYPI, package), []).append(wheel)
+        if found.pypi_cuda is None:
+            files = torchao_sources(found.version)
+            wheel = build_wheel(
+                package, found.version, "py3-none-any", files, requires_python=python
+            )
+            out.setdefault((PYPI, package), []).append(wheel)
     return out
 
 

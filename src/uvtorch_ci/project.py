@@ -151,6 +151,7 @@ def render_project(
         file=texts.pyproject_label,
         pytorch_base=plan.spec.index_url,
         environments=environments,
+        managed=plan.spec.packages,
     )
     if check_owned:
         from .pyproject.routes import check_routes

@@ -117,7 +117,14 @@ def echo_builds(rendered: Rendered, indent: str = "") -> None:
         )
         tags = accepted_tags(build.target.backend)
         line = f"{indent}{build.target.name}: {packages} (local tag {tags}) from {build.index.url}"
+        if build.elsewhere and not build.from_pypi:
+            line += "; " + ", ".join(
+                f"{name} {version or '(unpinned)'}" for name, version in build.elsewhere.items()
+            )
+            line += " from PyPI"
         click.echo(safe(line), err=True)
+    for note in rendered.plan.notes:  # what the index does not publish, and what it gets then
+        click.echo(safe(f"{indent}  note: {note}"), err=True)
     for note in rendered.pyproject.notes:  # they quote the user's names and URLs
         click.echo(safe(f"  {note}"), err=True)
 

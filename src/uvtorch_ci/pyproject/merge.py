@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,11 +49,14 @@ def merge_blocks(
     file: str,
     pytorch_base: str,
     environments: Mapping[str, Mapping[str, str]] | None = None,
+    managed: Iterable[str] = (),
 ) -> Merged:
     """Merge the rendered blocks into `old_text`. Raises PyprojectError on what it cannot own.
 
     `environments` maps each targeted platform to a PEP 508 environment; a `[tool.uv]
-    environments` setting that shuts one of them out is refused.
+    environments` setting that shuts one of them out is refused. `managed` names packages the
+    tool owns besides those the blocks give sources (one left to PyPI everywhere: a source
+    of the user's for it goes).
     """
     if old_text.startswith(BOM):  # uv reads past a byte order mark; it stays where it is
         merged = merge_blocks(
@@ -62,11 +65,12 @@ def merge_blocks(
             file=file,
             pytorch_base=pytorch_base,
             environments=environments,
+            managed=managed,
         )
         return Merged(BOM + merged.text, merged.notes)
     data = parse_toml(old_text, file)
     check_shapes(data, file)
-    merge = _Merge(old_text, data, blocks_text, file, pytorch_base, environments or {})
+    merge = _Merge(old_text, data, blocks_text, file, pytorch_base, environments or {}, managed)
     check_environments(data, environments or {}, file)
     try:
         return merge.run()
@@ -85,6 +89,7 @@ class _Merge:
         file: str,
         base: str,
         environments: Mapping[str, Mapping[str, str]],
+        also_managed: Iterable[str] = (),
     ) -> None:
         self.old_text = old_text
         self.data = data
@@ -92,6 +97,7 @@ class _Merge:
         self.notes: list[str] = []
         blocks = tomllib.loads(blocks_text)
         managed: set[str] = {canonicalize_name(p) for p in blocks["tool"]["uv"]["sources"]}
+        managed |= {canonicalize_name(p) for p in also_managed}
         ours = [str(index["name"]) for index in blocks["tool"]["uv"]["index"]]
         self.takeover = IndexTakeover(data, ours, managed, base, file, self.notes)
         if self.takeover.index_renames:

@@ -13,11 +13,15 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from ..resources import TABLE_FILE
+from .extensions import EXTENSIONS, ExtensionEntry, parse_extension
 from .triton import TritonEntry, entry_family, parse_entry
 
 FORMAT = 1
 TABLE_PATH = Path(TABLE_FILE)
 COMPANIONS = ("torchvision", "torchaudio")
+# Everything `packages` may list: the companions (one release per torch, on every index that
+# has torch) and the extensions (published on some backends' indexes only: extensions.py).
+PACKAGES = (*COMPANIONS, *EXTENSIONS)
 # On the cpu index these platforms' builds carry no local tag (pain point: pinning `+cpu`
 # everywhere breaks macOS and Linux aarch64; astral-sh/uv#5182, #9036).
 UNTAGGED_CPU = ("linux-aarch64", "macos-arm64", "macos-x86_64")
@@ -39,6 +43,12 @@ _HEADER = """\
 # own metadata (`releases refresh`). Unconfirmed entries name the packages without
 # a version (inferred from the nearest confirmed release); render routes them unpinned.
 # A marker limits a requirement to the platforms or Pythons the build needs it on.
+# [release.packages]: the packages built against this torch (xformers, torchao,
+# torchcodec, fbgemm-gpu). `version` goes with this torch as `paired-by` says (the
+# wheels' Requires-Dist, or the maintainers' compatibility table); `builds` names the
+# backends whose index lists that version, per platform, as `source` says it was seen
+# there. An entry with a pairing and no builds is NOT CONFIRMED on the index: render
+# routes it nowhere (the spec's `missing-builds` decides what those targets get).
 # Kept in canonical form: tests/test_releases.py checks that loading and dumping it
 # reproduces this file byte for byte.
 """
@@ -57,6 +67,8 @@ class Release:
     # The Triton packages rocm and xpu builds require, which only the PyTorch index serves:
     # backend ("rocm7.2") or family ("rocm", "xpu") -> what those builds require
     triton: dict[str, TritonEntry] = field(hash=False, default_factory=dict)
+    # package (xformers ...) -> what the table knows of its build for this torch
+    packages: dict[str, ExtensionEntry] = field(hash=False, default_factory=dict)
 
     @property
     def version(self) -> Version:
@@ -73,6 +85,18 @@ class Release:
             "torchvision": self.torchvision,
             "torchaudio": self.torchaudio,
         }[package]
+
+    def paired(self, package: str) -> str | None:
+        """The version of `package` that goes with this torch: a companion's, or the one the
+        table pairs with it for a package built against torch (None when it pairs none)."""
+        if package in EXTENSIONS:
+            return self.extension(package).version
+        return self.companion(package)
+
+    def extension(self, package: str) -> ExtensionEntry:
+        """What the table knows of `package` (xformers ...) for this torch: an empty entry
+        when nothing."""
+        return self.packages.get(package) or ExtensionEntry()
 
     def backends(self, platform: str) -> tuple[str, ...]:
         return self.builds.get(platform, ())
@@ -170,6 +194,7 @@ def parse_table(text: str) -> ReleaseTable:
                 builds={p: tuple(b) for p, b in row["builds"].items()},
                 pypi=dict(row["pypi"]),
                 triton={k: parse_entry(k, v) for k, v in row.get("triton", {}).items()},
+                packages={k: parse_extension(k, v) for k, v in row.get("packages", {}).items()},
             )
         )
     return ReleaseTable(releases=tuple(rows), untagged_cpu=tuple(data["untagged-cpu"]))
@@ -191,6 +216,19 @@ def _triton_line(key: str, entry: TritonEntry) -> str:
     requires = ", ".join(json.dumps(r.text) for r in entry.requires)
     source = f", source = {json.dumps(entry.source)}" if entry.source else ""
     return f"{_key(key)} = {{ requires = [{requires}]{source} }}"
+
+
+def _extension_line(package: str, entry: ExtensionEntry) -> str:
+    fields = []
+    if entry.version is not None and entry.paired_by is not None:
+        fields += [f"version = {json.dumps(entry.version)}"]
+        fields += [f"paired-by = {json.dumps(entry.paired_by)}"]
+    if entry.builds:
+        builds = ", ".join(f"{_key(p)} = {_toml_list(b)}" for p, b in entry.builds.items())
+        fields.append(f"builds = {{ {builds} }}")
+    if entry.source is not None:
+        fields.append(f"source = {json.dumps(entry.source)}")
+    return f"{_key(package)} = {{ {', '.join(fields)} }}"
 
 
 def triton_key_order(key: str) -> tuple[str, bool, tuple[int, ...]]:
@@ -217,6 +255,10 @@ def dump_table(table: ReleaseTable) -> str:
             lines.append("[release.triton]")
             for key in sorted(release.triton, key=triton_key_order):
                 lines.append(_triton_line(key, release.triton[key]))
+        if release.packages:
+            lines.append("[release.packages]")
+            for package in sorted(release.packages, key=EXTENSIONS.index):
+                lines.append(_extension_line(package, release.packages[package]))
     return "\n".join(lines) + "\n"
 
 

@@ -142,3 +142,12 @@ def redact(url: str) -> str:
 
 def _quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
+
+
+MISSING_BUILDS = ("pypi", "skip", "refuse")
+
+
+def is_missing_builds(text: str) -> bool:
+    """What a package gets on a target whose PyTorch index does not publish it: "pypi"
+    (PyPI's build there), "skip" (not installed there) or "refuse" (render stops)."""
+    return text in MISSING_BUILDS
