@@ -83,8 +83,7 @@ def parse_extension(package: str, value: object) -> ExtensionEntry:
 
 
 def _builds(where: str, raw: object) -> dict[str, tuple[str, ...]]:
-    from .table import BACKEND_PATTERN  # the table imports this module
-
+    """The platforms and backend names (table.py checks their spelling)."""
     if raw is None:
         return {}
     if not isinstance(raw, Mapping) or not raw:
@@ -96,7 +95,7 @@ def _builds(where: str, raw: object) -> dict[str, tuple[str, ...]]:
         if (
             not isinstance(backends, list)
             or not backends
-            or not all(isinstance(b, str) and BACKEND_PATTERN.fullmatch(b) for b in backends)
+            or not all(isinstance(b, str) for b in backends)
         ):
             raise ValueError(f"{where}.builds.{platform}: a non-empty list of backends")
         out[platform] = tuple(backends)

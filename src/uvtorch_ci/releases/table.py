@@ -194,10 +194,19 @@ def parse_table(text: str) -> ReleaseTable:
                 builds={p: tuple(b) for p, b in row["builds"].items()},
                 pypi=dict(row["pypi"]),
                 triton={k: parse_entry(k, v) for k, v in row.get("triton", {}).items()},
-                packages={k: parse_extension(k, v) for k, v in row.get("packages", {}).items()},
+                packages={k: _extension(k, v) for k, v in row.get("packages", {}).items()},
             )
         )
     return ReleaseTable(releases=tuple(rows), untagged_cpu=tuple(data["untagged-cpu"]))
+
+
+def _extension(package: str, value: object) -> ExtensionEntry:
+    entry = parse_extension(package, value)
+    for platform, backends in entry.builds.items():
+        for backend in backends:
+            if not BACKEND_PATTERN.fullmatch(backend):
+                raise ValueError(f"packages.{package}.builds.{platform}: {backend!r} is no backend")
+    return entry
 
 
 def _toml_list(items: tuple[str, ...] | list[str]) -> str:
