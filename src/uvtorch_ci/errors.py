@@ -29,8 +29,29 @@ class UvtorchError(Exception):
 
     def __str__(self) -> str:
         place = ": ".join(part for part in (self.file, self.where) if part)
-        text = f"{place}: {self.message}" if place else self.message
-        return f"{text}\n  hint: {self.hint}" if self.hint else text
+        message = _bounded(self.message)
+        text = f"{place}: {message}" if place else message
+        return f"{text}\n  hint: {_bounded(self.hint)}" if self.hint else text
+
+
+MAX_MESSAGE = 2000  # characters: a message quoting a huge value shows its start, not 3 MB
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= MAX_MESSAGE:
+        return text
+    return f"{text[:MAX_MESSAGE]}... ({len(text) - MAX_MESSAGE} more characters left out)"
+
+
+def shown(value: object) -> str:
+    """`value` as a message quotes it: its repr, with long strings and containers cut short
+    (a value of a million elements is named by its first few)."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = 80
+    short.maxlist = short.maxdict = short.maxtuple = 6
+    return short.repr(value)
 
 
 class SpecError(UvtorchError):

@@ -266,6 +266,11 @@ def _unlink(path: str) -> None:
         pass
 
 
+# what terminal.py would escape or redact in a printable ASCII name: the runner's commands
+# (a `::` anywhere covers a leading one) and a URL
+_ESCAPED = ("::", "##[", "://")
+
+
 def main(args: list[str]) -> int | None:
     """Answer `render --check [--project D] [--spec F]` when the record says up to date;
     None for anything else (the full CLI decides)."""
@@ -288,7 +293,7 @@ def main(args: list[str]) -> int | None:
     if not up_to_date(project, spec, os.environ):
         return None
     label = display_path(os.path.join(project, "pyproject.toml"))
-    if not label.isprintable() or label.lstrip().startswith("::"):
-        return None  # the full CLI prints such a name escaped (terminal.py)
+    if not label.isascii() or not label.isprintable() or any(m in label for m in _ESCAPED):
+        return None  # the full CLI prints such a name escaped and redacted (terminal.py)
     print(f"{label} and the generated files: up to date (unchanged)", file=sys.stderr)
     return 0

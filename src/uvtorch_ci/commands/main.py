@@ -119,10 +119,11 @@ def matrix_command(project_dir: Path, spec_file: Path | None) -> None:
     import json
 
     from ..github.workflow import matrix
+    from .terminal import safe_json
     from .workspace import load_and_render
 
     rendered, _ = load_and_render(project_dir, spec_file, os.environ)
-    click.echo(json.dumps({"include": matrix(rendered.plan)}, indent=2))
+    click.echo(safe_json(json.dumps({"include": matrix(rendered.plan)}, indent=2)))
 
 
 @cli.command(
@@ -180,11 +181,11 @@ def detect_cli(torch_version: str | None, as_json: bool) -> None:
 
     from ..detect.choice import detect
     from ..detect.report import detection_json, format_report
-    from .terminal import safe
+    from .terminal import safe, safe_json
 
     detection = detect(os.environ, torch=torch_version)
     click.echo(  # the report quotes what the machine's files say: escaped
-        json.dumps(detection_json(detection), indent=2)
+        safe_json(json.dumps(detection_json(detection), indent=2))
         if as_json
         else safe(format_report(detection))
     )
@@ -382,8 +383,15 @@ def releases_cli(ctx: click.Context, torch_spec: str | None, as_json: bool) -> N
             raise click.UsageError("--torch and --json show the table; give them without refresh")
         return
     from .releases import releases_command
+    from .terminal import safe, safe_json
 
-    sys.exit(releases_command(torch_spec, json_output=as_json, echo=click.echo))
+    sys.exit(
+        releases_command(
+            torch_spec,
+            json_output=as_json,
+            echo=lambda text: click.echo(safe_json(text) if as_json else safe(text)),
+        )
+    )
 
 
 @releases_cli.command("refresh")

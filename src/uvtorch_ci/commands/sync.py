@@ -82,11 +82,11 @@ def sync_command(
     try:
         result = subprocess.run([uv, *uv_args], env=dict(env), check=False)
     except OSError as error:
-        click.echo(f"error: uv {verb} could not run: {error}", err=True)
+        click.echo(safe(f"error: uv {verb} could not run: {error}"), err=True)
         return EXIT_PROBLEM
     if verb == "run":
         return result.returncode
     if result.returncode != 0:
-        click.echo(f"error: uv sync failed (exit {result.returncode})", err=True)
+        click.echo(safe(f"error: uv sync failed (exit {result.returncode})"), err=True)
         return EXIT_PROBLEM
     return EXIT_OK

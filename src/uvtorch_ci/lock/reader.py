@@ -8,9 +8,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
-from ..errors import LockError, toml_error_place
+from ..errors import LockError, shown, toml_error_place
 from .model import Artifact, Dependency, Lock, LockedPackage, Requested, parse_marker
 
 
@@ -33,7 +35,7 @@ def _array(raw: object, what: str) -> list[Any]:
 
 def _text(raw: object, what: str) -> str:
     if not isinstance(raw, str):
-        raise _Malformed(f"{what} must be a string, not {raw!r}")
+        raise _Malformed(f"{what} must be a string, not {shown(raw)}")
     return raw
 
 
@@ -48,7 +50,7 @@ def _source(raw: object, what: str) -> str | None:
     if len(table) != 1:
         raise _Malformed(
             f"{what}'s source must name one kind (registry, virtual, editable, git ...), "
-            f"not {dict(table)!r}"
+            f"not {shown(dict(table))}"
         )
     kind, value = next(iter(table.items()))
     value = _text(value, f"{what}'s source {kind}")
@@ -85,7 +87,7 @@ def _artifact(raw: object, what: str) -> Artifact:
     location = url or path or filename or ""
     size = table.get("size")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
-        raise _Malformed(f"{what}'s size must be a whole number of bytes, not {size!r}")
+        raise _Malformed(f"{what}'s size must be a whole number of bytes, not {shown(size)}")
     return Artifact(
         filename=unquote(location.rsplit("/", 1)[-1]),
         size=size,
@@ -118,12 +120,24 @@ def _requested(items: object) -> tuple[Requested, ...]:
     return tuple(out)
 
 
+def _version(raw: Mapping[str, Any]) -> str:
+    """The package's version as uv writes it: a PEP 440 version (a newline or a workflow
+    command in it would end up in verify's table), or none (a dynamic version)."""
+    version = str(raw.get("version", ""))
+    if version:
+        try:
+            Version(version)
+        except InvalidVersion:
+            raise _Malformed(f"version {shown(version)} is not a version (PEP 440)") from None
+    return version
+
+
 def _package(raw: Mapping[str, Any]) -> LockedPackage:
     metadata = raw.get("metadata")
     sdist = raw.get("sdist")
     return LockedPackage(
         name=canonicalize_name(raw["name"]),
-        version=str(raw.get("version", "")),
+        version=_version(raw),
         source=_source(raw.get("source"), "the package") or "",
         wheels=tuple(_artifact(w, f"wheels[{i}]") for i, w in enumerate(raw.get("wheels", []))),
         sdist=_artifact(sdist, "sdist") if sdist is not None else None,
@@ -175,9 +189,9 @@ def parse_lock(text: str, file: str = "uv.lock") -> Lock:
             hint=hint,
         )
     packages = tuple(parsed)
+    _refuse_duplicates(packages, file)
     try:
-        requires_python = data.get("requires-python", "")
-        _text(requires_python, "requires-python")
+        requires_python = _requires_python(data.get("requires-python", ""))
         markers = {key: _markers(data, key) for key in ("supported-markers", "required-markers")}
     except _Malformed as error:
         raise LockError(str(error), file=file, hint=hint) from None
@@ -259,6 +273,36 @@ def _markers(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
             raise _Malformed(f"{key}[{i}] is {error.message.removeprefix('holds ')}") from None
         out.append(marker)
     return tuple(out)
+
+
+def _requires_python(raw: object) -> str:
+    """The lock's requires-python: a specifier set, as uv writes it (">=3.11")."""
+    text = _text(raw, "requires-python")
+    try:
+        SpecifierSet(text)
+    except InvalidSpecifier:
+        raise _Malformed(
+            f"requires-python {shown(text)} is not a version specifier (PEP 440)"
+        ) from None
+    return text
+
+
+def _refuse_duplicates(packages: tuple[LockedPackage, ...], file: str) -> None:
+    """uv writes each package (name, version, source) once; a second entry would be
+    judged as if it were another build."""
+    seen: dict[tuple[str, str, str], int] = {}
+    for i, package in enumerate(packages):
+        key = (package.name, package.version, package.source)
+        if key in seen:
+            raise LockError(
+                f"is a [[package]] entry uv would not write (the same package as "
+                f"package[{seen[key]}]: {package.name} {package.version or ''} from "
+                f"{package.source or 'no source'})",
+                file=file,
+                where=f"package[{i}] ({package.name})",
+                hint="run `uv lock` to write it again",
+            )
+        seen[key] = i
 
 
 def _what_is_wrong(error: Exception) -> str:

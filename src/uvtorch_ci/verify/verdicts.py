@@ -20,6 +20,7 @@ from ..lock.reader import parse_lock
 from ..plan.planner import Build, Plan
 from ..platforms import PLATFORMS
 from ..pyproject.data import is_pytorch_index
+from ..redaction import redact_url
 from ..releases.table import BACKEND_PATTERN, ReleaseTable, accepted_tags, load_table, own_tag
 from .staleness import allows_python, normalized_url, staleness
 
@@ -264,7 +265,8 @@ def _download_problem(plan: Plan, build: Build, artifact: Artifact) -> str | Non
     if got.scheme.lower() != base.scheme.lower():
         return f"downloads {name} over {got.scheme or 'no scheme'} from {url}; {want}"
     if got.netloc.lower() != base.netloc.lower():
-        return f"downloads {name} from another host ({got.netloc}): {url}; {want}"
+        host = redact_url(got.netloc)  # a netloc is no URL to the redaction of free text
+        return f"downloads {name} from another host ({host}): {url}; {want}"
     prefix = base.path.rstrip("/") + "/"
     if not got.path.startswith(prefix):
         return f"downloads {name} from outside the PyTorch indexes ({url}); {want}"
