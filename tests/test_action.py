@@ -66,7 +66,8 @@ def test_the_check_action_installs_what_the_package_depends_on() -> None:
     dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     assert listed.replace("\\", "").split() == dependencies
     assert '"$GITHUB_ACTION_PATH/.."' in script
-    assert "python -m uvtorch_ci" in script
+    assert 'python -I -c "$launch" "$source" "$project"' in script  # isolated from the project
+    assert '(cd "$RUNNER_TEMP" &&' in script and "--no-config" in script
     assert "uvtorch render --check\n" in script
     assert script.rstrip().endswith("uvtorch verify")
 
