@@ -67,7 +67,8 @@ def test_the_check_action_installs_what_the_package_depends_on() -> None:
     assert listed.replace("\\", "").split() == dependencies
     assert '"$GITHUB_ACTION_PATH/.."' in script
     assert 'python -I -c "$launch" "$source" "$project"' in script  # isolated from the project
-    assert '(cd "$RUNNER_TEMP" &&' in script and "--no-config" in script
+    assert '(cd "$RUNNER_TEMP" &&' in script
+    assert "--no-config" in script
     assert "uvtorch render --check\n" in script
     assert script.rstrip().endswith("uvtorch verify")
 

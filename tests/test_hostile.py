@@ -409,3 +409,144 @@ def test_two_outputs_made_one_file_by_a_link_are_refused(tmp_path: Path) -> None
         "  hint: each file uvtorch-ci writes must be a file of its own; remove the link\n"
     )
     assert tree(tmp_path) == before
+
+
+# --- the repository root is a boundary -------------------------------------------------------
+
+ROOT_HINT = (
+    "  hint: render writes the workflow at the repository's root, so uvtorch-ci uses only "
+    "the repository of a regular checkout: remove what git found, or run in a clone\n"
+)
+
+
+def git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def clone_at(tmp_path: Path, depth: int) -> tuple[Path, Path]:
+    """A git repository `depth` folders below tmp_path/top holding the seed project at its
+    root, whose spec leaves the repository root to git: (the repository, the project)."""
+    repository = tmp_path.joinpath("top", *["d"] * depth, "clone")
+    shutil.copytree(SEED, repository)
+    git("init", "-q", ".", cwd=repository)
+    pyproject = repository / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('repository-root = "."\n', ""))
+    return repository, repository
+
+
+def test_repository_root_cannot_lead_above_the_clone(tmp_path: Path) -> None:
+    """The issue's case: a cloned project's spec names a folder three above the repository;
+    render (as the pre-commit hook runs it) writes nothing anywhere."""
+    _, project = clone_at(tmp_path, 1)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'torch = "2.5.0"\n', 'torch = "2.5.1"\nrepository-root = "../../.."\n'
+        )
+    )
+    before = tree(tmp_path)
+    for args in (["render"], ["render", "--check"], ["upgrade", "--torch", "2.9.1", "--write"]):
+        result = run(args, project, clean_env(tmp_path))
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == (
+            "error: pyproject.toml: tool.uvtorch.repository-root: names "
+            f"{tmp_path}, above the root of the git repository that holds the project "
+            f"({project})\n"
+            "  hint: the repository root holds the project and lies within its git checkout: "
+            'at most ".", or leave repository-root out (git decides)\n'
+        ), args
+        assert tree(tmp_path) == before
+
+
+def test_repository_root_above_a_project_outside_git_is_refused(tmp_path: Path) -> None:
+    project = seed(tmp_path)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('repository-root = "."', 'repository-root = ".."')
+    )
+    before = tree(tmp_path)
+    result = run(["render"], project, clean_env(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: pyproject.toml: tool.uvtorch.repository-root: names {tmp_path}, above the "
+        "project, which is in no git repository\n"
+        "  hint: the repository root holds the project and lies within its git checkout: "
+        '"." (or leave repository-root out)\n'
+    )
+    assert tree(tmp_path) == before
+
+
+def bare_repository_in(folder: Path, tmp_path: Path, *, bare: bool) -> None:
+    """A repository's own files (HEAD, config, objects/, refs/), committed as plain files into
+    `folder`, whose config sends git's top level three folders up."""
+    made = tmp_path / "made.git"
+    git("init", "-q", "--bare", str(made), cwd=tmp_path)
+    shutil.copytree(made, folder, dirs_exist_ok=True)
+    shutil.rmtree(made)
+    config = folder / "config"
+    config.write_text(
+        config.read_text().replace("bare = true", f"bare = {str(bare).lower()}")
+        + "\tworktree = ../../..\n"
+    )
+
+
+@pytest.mark.parametrize("bare", [True, False])
+def test_a_repository_committed_into_the_project_is_refused(tmp_path: Path, bare: bool) -> None:
+    repository, _ = clone_at(tmp_path, 2)
+    project = repository / "project"
+    shutil.copytree(SEED, project)
+    bare_repository_in(project, tmp_path, bare=bare)
+    before = tree(tmp_path)
+    for args in (["render"], ["init", "--torch", "2.5.0", "--target", "linux-x86_64:cu124"]):
+        if args[0] == "init":  # a project without its spec yet: init would add it
+            pyproject = project / "pyproject.toml"
+            pyproject.write_text(pyproject.read_text().split("[tool.uvtorch]")[0])
+            before = tree(tmp_path)
+        result = run(args, project, clean_env(tmp_path))
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.endswith(  # init says what it inferred first
+            f"error: {project}: git found a bare repository for the project and refuses it "
+            f"(safe.bareRepository=explicit): cannot use bare repository '{project}' "
+            f"(safe.bareRepository is 'explicit')\n{ROOT_HINT}"
+        )
+        assert tree(tmp_path) == before
+
+
+def test_a_git_folder_inside_the_project_naming_an_ancestor_is_refused(tmp_path: Path) -> None:
+    """A .git folder in the project's folder (a tarball can hold one) whose core.worktree
+    makes git name a folder above as the top level: the repository is not the checkout's."""
+    repository, _ = clone_at(tmp_path, 1)
+    project = repository / "sub"
+    shutil.copytree(SEED, project)
+    git("init", "-q", ".", cwd=project)
+    git("config", "core.worktree", "../../..", cwd=project)
+    before = tree(tmp_path)
+    result = run(["render"], project, clean_env(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: {project}: git found the repository {project}/.git, which is not the .git of "
+        f"the checkout it names ({tmp_path / 'top' / 'd'}): a repository inside the project is not "
+        f"trusted\n{ROOT_HINT}"
+    )
+    assert tree(tmp_path) == before
+
+
+def test_a_worktree_and_a_subfolder_project_keep_to_their_repository(tmp_path: Path) -> None:
+    """What git names in a regular checkout stays the root: a worktree (its .git a file), and
+    a project in a subfolder with repository-root up to the repository's root."""
+    main, _ = clone_at(tmp_path, 0)
+    git("add", "-A", cwd=main)
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "seed", cwd=main)
+    worktree = tmp_path / "worktree"
+    git("worktree", "add", "-q", str(worktree), cwd=main)
+    (worktree / WORKFLOW).unlink()
+    assert run(["render"], worktree, clean_env(tmp_path)).returncode == 0
+    assert (worktree / WORKFLOW).is_file()
+    project = main / "LLM" / "PyTorch"
+    shutil.copytree(SEED, project)
+    for root, workflow in (("..", "LLM"), ("../..", "")):
+        pyproject = project / "pyproject.toml"
+        pyproject.write_text((SEED / "pyproject.toml").read_text().replace('"."', f'"{root}"'))
+        result = run(["render"], project, clean_env(tmp_path))
+        assert result.returncode == 0, result.stderr
+        assert (main / workflow / WORKFLOW).is_file()
