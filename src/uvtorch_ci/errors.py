@@ -100,6 +100,16 @@ def toml_error_place(error: tomllib.TOMLDecodeError, text: str) -> tuple[str, st
 
 
 NESTING_MESSAGE = "arrays or inline tables nested too deeply to read"
+HUGE_NUMBER_MESSAGE = "a number of more digits than Python converts (4300)"
+
+
+def toml_huge_number_line(text: str) -> int:
+    """The line of the first run of digits too long for int() (tomllib raises a plain
+    ValueError for it, without a place)."""
+    import re
+
+    found = re.search(r"[0-9_]{4300,}", text)
+    return text.count("\n", 0, found.start()) + 1 if found else 1
 
 
 def toml_deepest_line(text: str) -> int:

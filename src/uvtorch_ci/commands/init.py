@@ -27,6 +27,7 @@ from .terminal import safe
 from .uv import find_uv
 from .verify import lock_and_verify
 from .workspace import ci_outputs, echo_builds, tree_root
+from .writelock import project_lock
 
 
 def init_command(
@@ -47,7 +48,34 @@ def init_command(
     Flags left out are asked for when `interactive`, else take their defaults. Everything is
     validated and rendered in memory first: on exit 2 nothing on disk has changed. `uv lock`
     failing, or the lock failing verification, is exit 1 (the files are written by then).
+    All of it holds the project's writer lock (writelock.py).
     """
+    with project_lock(directory, display_path(directory)):
+        return _init(
+            directory,
+            torch=torch,
+            targets=targets,
+            packages=packages,
+            python=python,
+            name=name,
+            lock=lock,
+            interactive=interactive,
+            env=env,
+        )
+
+
+def _init(
+    directory: Path,
+    *,
+    torch: str | None,
+    targets: tuple[str, ...],
+    packages: tuple[str, ...],
+    python: tuple[str, ...],
+    name: str | None,
+    lock: bool,
+    interactive: bool,
+    env: Mapping[str, str],
+) -> int:
 
     def ask(question: str, default: str, check: Callable[[str], object]) -> str:
         def value_proc(text: str) -> str:

@@ -8,6 +8,7 @@ under --check, which writes nothing)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -20,6 +21,7 @@ from .terminal import safe
 from .uv import find_uv
 from .verify import lock_and_verify
 from .workspace import echo_builds, hand_edited, load_and_render, read_project, tree_root
+from .writelock import project_lock
 
 
 def render_command(
@@ -33,10 +35,27 @@ def render_command(
     lock: bool = False,
     allow_unpinned: bool = False,
 ) -> int:
-    """Render; with `lock`, then run `uv lock` and verify the result."""
+    """Render; with `lock`, then run `uv lock` and verify the result. Writing holds the
+    project's writer lock (writelock.py), from reading the project to the last write."""
+    uv = find_uv(env) if lock and not check else None
+    with project_lock(project_dir, display_path(project_dir)) if not check else nullcontext():
+        code = _render(project_dir, spec_file, check, show_diff, env, force, allow_unpinned)
+    if uv is not None and code == EXIT_OK:
+        return lock_and_verify(uv, project_dir, spec_file, env)
+    return code
+
+
+def _render(
+    project_dir: Path,
+    spec_file: Path | None,
+    check: bool,
+    show_diff: bool,
+    env: Mapping[str, str],
+    force: bool,
+    allow_unpinned: bool,
+) -> int:
     from ..spec.parse import unpinned_action
 
-    uv = find_uv(env) if lock and not check else None
     texts = read_project(project_dir, spec_file)
     rendered, outputs = load_and_render(project_dir, spec_file, env, texts=texts)
     root = tree_root(project_dir, rendered)
@@ -105,8 +124,6 @@ def render_command(
         spec=texts.spec,
         generated=dict(zip(rendered.ci_files, left[1:], strict=True)),
     )
-    if uv is not None:
-        return lock_and_verify(uv, project_dir, spec_file, env)
     return EXIT_OK
 
 

@@ -12,7 +12,13 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..errors import LockError, shown, toml_error_place
+from ..errors import (
+    HUGE_NUMBER_MESSAGE,
+    LockError,
+    shown,
+    toml_error_place,
+    toml_huge_number_line,
+)
 from .model import Artifact, Dependency, Lock, LockedPackage, Requested, parse_marker
 
 
@@ -164,6 +170,11 @@ def parse_lock(text: str, file: str = "uv.lock") -> Lock:
     except tomllib.TOMLDecodeError as error:
         message, where = toml_error_place(error, text)
         raise LockError(f"not valid TOML: {message} (at {where})", file=file, hint=hint) from None
+    except ValueError:  # int() refused a number of thousands of digits
+        where = f"line {toml_huge_number_line(text)}"
+        raise LockError(
+            f"not valid TOML here: {HUGE_NUMBER_MESSAGE}", file=file, where=where, hint=hint
+        ) from None
     if not isinstance(data.get("version"), int) or not isinstance(data.get("package"), list):
         raise LockError(
             "is not a uv lock file (no version or [[package]])",

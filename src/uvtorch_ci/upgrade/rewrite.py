@@ -9,13 +9,18 @@ from typing import Any
 import tomlkit
 from tomlkit.items import Array, String
 
+from ..pyproject.merge import tomlkit_refusal
 from .moves import Upgrade
 
 
-def rewrite_spec(text: str, prefix: str, upgrade: Upgrade) -> str:
+def rewrite_spec(text: str, prefix: str, upgrade: Upgrade, file: str) -> str:
     """`text` (pyproject.toml, or a standalone uvtorch.toml when `prefix` is "") with the
-    spec's values moved to `upgrade`'s."""
-    document = tomlkit.parse(text)
+    spec's values moved to `upgrade`'s; PyprojectError (exit 2) for a file tomlkit cannot
+    edit (`file` names it)."""
+    try:
+        document = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as error:
+        raise tomlkit_refusal(error, file) from None
     table: Any = document
     for part in prefix.split(".") if prefix else ():
         table = table[part]
