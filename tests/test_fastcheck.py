@@ -140,7 +140,7 @@ def test_a_standalone_spec_file_is_an_input(seed: Path, tmp_path: Path) -> None:
 
 
 def test_the_fast_path_loads_nothing_heavy(seed: Path, tmp_path: Path) -> None:
-    """Compared with a bare interpreter, an up-to-date check imports only our four small
+    """Compared with a bare interpreter, an up-to-date check imports only our five small
     modules and CPython's built-in sha256: no click, Jinja2, tomlkit, packaging, tomllib,
     pathlib or re."""
     cache = tmp_path / "cache"
@@ -170,6 +170,7 @@ def test_the_fast_path_loads_nothing_heavy(seed: Path, tmp_path: Path) -> None:
         "uvtorch_ci.commands.entry",
         "uvtorch_ci.commands.fastcheck",
         "uvtorch_ci.commands.paths",
+        "uvtorch_ci.reading",
         "uvtorch_ci.resources",
         "_sha2",
         "_sha256",

@@ -7,8 +7,9 @@ under --check, which writes nothing)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 
 import click
@@ -39,7 +40,9 @@ def render_command(
     project's writer lock (writelock.py), from reading the project to the last write."""
     uv = find_uv(env) if lock and not check else None
     with project_lock(project_dir, display_path(project_dir)) if not check else nullcontext():
-        code = _render(project_dir, spec_file, check, show_diff, env, force, allow_unpinned)
+        code, record = _render(project_dir, spec_file, check, show_diff, env, force, allow_unpinned)
+    if record is not None:  # the cache's record, outside the lock: it checks the disk itself
+        record()
     if uv is not None and code == EXIT_OK:
         return lock_and_verify(uv, project_dir, spec_file, env)
     return code
@@ -53,7 +56,9 @@ def _render(
     env: Mapping[str, str],
     force: bool,
     allow_unpinned: bool,
-) -> int:
+) -> tuple[int, Callable[[], None] | None]:
+    """The exit code, and when everything is current the record to leave for the fast
+    check (fastcheck.remember, bound to what this render read and left)."""
     from ..spec.parse import unpinned_action
 
     texts = read_project(project_dir, spec_file)
@@ -83,7 +88,7 @@ def _render(
                 "`uvtorch-ci render --force` overwrites it",
                 err=True,
             )
-        return EXIT_PROBLEM
+        return EXIT_PROBLEM, None
     if show_diff:
         for output in changed:
             click.echo(safe(output.diff()), nl=False)
@@ -112,11 +117,12 @@ def _render(
             state = "updated" if output.old is not None else "created"
         click.echo(safe(f"{output.label}: {state}"), err=True)
     if check and (changed or retired):
-        return EXIT_PROBLEM
+        return EXIT_PROBLEM, None
     from .fastcheck import remember
 
     left = [output.new if output.changed else output.old or "" for output in outputs]
-    remember(  # all current now: what this render read and left
+    record = partial(
+        remember,  # all current now: what this render read and left
         project_dir,
         spec_file,
         env,
@@ -124,7 +130,7 @@ def _render(
         spec=texts.spec,
         generated=dict(zip(rendered.ci_files, left[1:], strict=True)),
     )
-    return EXIT_OK
+    return EXIT_OK, record
 
 
 def leftovers(
