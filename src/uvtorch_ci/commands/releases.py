@@ -61,7 +61,7 @@ def refresh_command(
                 where=where,
                 hint="refresh reads public indexes; give the URL without them",
             )
-    fetcher = Fetcher(timeout=timeout, progress=progress)
+    fetcher = Fetcher(timeout=timeout, progress=progress, hosts=(index_url, pypi_url))
     observed = observe(fetcher, index_url, pypi_url, previous)
     refreshed = build_table(observed, previous)
     for note in refreshed.notes:
