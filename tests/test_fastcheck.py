@@ -358,3 +358,37 @@ def test_a_check_that_found_drift_records_nothing(seed: Path, tmp_path: Path) ->
         assert drift.returncode == 1, drift.stderr
         assert FAST not in drift.stderr
         assert "pyproject.toml: would change" in drift.stderr
+
+
+def test_an_edited_template_is_never_answered_from_an_old_record(tmp_path: Path) -> None:
+    """The tool installed as a wheel lays it out (templates inside the package): after its
+    workflow template changes, the same project's record no longer answers, and the full
+    render finds the workflow out of date."""
+    site = tmp_path / "site"
+    package = site / "uvtorch_ci"
+    shutil.copytree(resources.PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(resources.templates_folder(), package / "templates")
+    project = tmp_path / "seed"
+    shutil.copytree(ROOT / "examples" / "seed", project)
+    cache = tmp_path / "cache"
+    env = {**os.environ, "UVTORCH_CI_CACHE_DIR": str(cache), "PYTHONPATH": str(site)}
+    env.pop("UVTORCH_INDEX_URL", None)
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "uvtorch_ci", "render", "--check"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    assert check().returncode == 0  # the full render records
+    assert FAST in check().stderr
+    template = package / "templates" / "workflow.yml.j2"
+    template.write_text(template.read_text().replace("\nname: torch\n", "\nname: torch-ci\n", 1))
+    after = check()
+    assert FAST not in after.stderr
+    assert after.returncode == 1
+    assert ".github/workflows/torch.yml: would change" in after.stderr

@@ -550,3 +550,66 @@ def test_a_worktree_and_a_subfolder_project_keep_to_their_repository(tmp_path: P
         result = run(["render"], project, clean_env(tmp_path))
         assert result.returncode == 0, result.stderr
         assert (main / workflow / WORKFLOW).is_file()
+
+
+def test_a_sibling_whose_name_starts_with_the_projects_is_outside(tmp_path: Path) -> None:
+    """`project-x` begins with `project` but is not inside it: a link there is refused by
+    render, and the fast check does not answer for a pyproject.toml linked there."""
+    project = seed(tmp_path)
+    sibling = tmp_path / "project-x"
+    shutil.copytree(project / ".github", sibling / ".github")
+    shutil.rmtree(project / ".github")
+    (project / ".github").symlink_to(Path("..") / "project-x" / ".github")
+    before = tree(tmp_path)
+    result = run(["render"], project, clean_env(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: {WORKFLOW}: leads outside the project: .github is a symbolic link to "
+        f"../project-x/.github\n{POLICY_HINT}"
+    )
+    assert tree(tmp_path) == before
+
+    project = seed(tmp_path / "again")
+    sibling = tmp_path / "again" / "project-x"
+    sibling.mkdir()
+    env = clean_env(tmp_path, cache=str(tmp_path / "cache"))
+    assert run(["render"], project, env).returncode == 0
+    assert "up to date (unchanged)" in run(["render", "--check"], project, env).stderr
+    shutil.move(project / "pyproject.toml", sibling / "pyproject.toml")
+    (project / "pyproject.toml").symlink_to(Path("..") / "project-x" / "pyproject.toml")
+    result = run(["render", "--check"], project, env)
+    assert result.returncode == 2
+    assert "outside the project" in result.stderr
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def test_a_byte_order_mark_is_kept_by_every_writer(tmp_path: Path) -> None:
+    """uv reads past a UTF-8 BOM; every command that rewrites pyproject.toml keeps it (and
+    the CRLF line endings): render and its --diff, upgrade --write, init."""
+    project = seed(tmp_path)
+    pyproject = project / "pyproject.toml"
+    crlf = pyproject.read_text().replace('torch = "2.5.0"', 'torch = "2.5.1"').replace("\n", "\r\n")
+    pyproject.write_bytes(BOM + crlf.encode("utf-8"))
+    diff = run(["render", "--check", "--diff"], project, clean_env(tmp_path))
+    assert diff.returncode == 1
+    assert "[project]" not in diff.stdout  # the first line, BOM and all, does not change
+    assert run(["render"], project, clean_env(tmp_path)).returncode == 0
+    assert pyproject.read_bytes().startswith(BOM + b"[project]\r\n")
+    upgrade = run(["upgrade", "--torch", "2.9.1", "--write"], project, clean_env(tmp_path))
+    assert upgrade.returncode == 0, upgrade.stderr
+    written = pyproject.read_bytes()
+    assert written.startswith(BOM + b"[project]\r\n")
+    assert b'torch = "2.9.1"\r\n' in written
+    assert run(["render", "--check"], project, clean_env(tmp_path)).returncode == 0
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    head = '[project]\nname = "fresh"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+    (fresh / "pyproject.toml").write_bytes(BOM + head.encode())
+    init = run(
+        ["init", "--torch", "2.5.0", "--target", "linux-x86_64:cu124"], fresh, clean_env(tmp_path)
+    )
+    assert init.returncode == 0, init.stderr
+    assert (fresh / "pyproject.toml").read_bytes().startswith(BOM + b"[project]\n")
