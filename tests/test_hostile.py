@@ -613,3 +613,53 @@ def test_a_byte_order_mark_is_kept_by_every_writer(tmp_path: Path) -> None:
     )
     assert init.returncode == 0, init.stderr
     assert (fresh / "pyproject.toml").read_bytes().startswith(BOM + b"[project]\n")
+
+
+LOCK_HEAD = """\
+version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[[package]]
+name = "seed"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [{ name = "torch" }]
+"""
+TORCH_ENTRY = """
+[[package]]
+name = "torch"
+version = "2.5.0"
+source = { registry = "https://download.pytorch.org/whl/cpu" }
+wheels = [
+    { url = "https://download.pytorch.org/whl/cpu/torch-2.5.0-cp312-none-macosx_11_0_arm64.whl" },
+]
+"""
+
+
+@pytest.mark.parametrize(
+    ("lock", "message"),
+    [
+        (
+            LOCK_HEAD + TORCH_ENTRY * 20_000,
+            "error: uv.lock: package[2] (torch): is a [[package]] entry uv would not write (the "
+            "same package as package[1]: torch 2.5.0 from https://download.pytorch.org/whl/cpu)\n"
+            "  hint: run `uv lock` to write it again\n",
+        ),
+        (
+            LOCK_HEAD + TORCH_ENTRY.replace('url = "', "url = [" + "0," * 1_000_000 + '], x = "'),
+            "error: uv.lock: package[1] (torch): is a [[package]] entry uv would not write "
+            "(wheels[0]'s url must be a string, not [0, 0, 0, 0, 0, 0, ...])\n"
+            "  hint: run `uv lock` to write it again\n",
+        ),
+    ],
+    ids=["20000-duplicate-torch-entries", "a-million-element-value"],
+)
+def test_a_huge_lock_is_refused_in_a_few_lines(tmp_path: Path, lock: str, message: str) -> None:
+    project = seed(tmp_path)
+    (project / "uv.lock").write_text(lock)
+    before = tree(tmp_path)
+    result = run(["verify"], project, clean_env(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr == message
+    assert tree(tmp_path) == before
