@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -71,8 +71,9 @@ def uvtorch(args: list[str], project: Path) -> subprocess.CompletedProcess[str]:
 
 
 @contextlib.contextmanager
-def held_elsewhere(project: Path) -> Iterator[None]:
-    """Another process holds the project's lock until the block ends."""
+def held_elsewhere(project: Path) -> Iterator[Callable[[], None]]:
+    """Another process holds the project's lock until the block ends, or until the function
+    the block gets is called."""
     with subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(project)],
         env=environment(),
@@ -84,7 +85,7 @@ def held_elsewhere(project: Path) -> Iterator[None]:
         assert holder.stdin is not None
         assert holder.stdout.readline() == "holding\n"
         try:
-            yield
+            yield holder.stdin.close
         finally:
             holder.stdin.close()
             holder.wait(timeout=30)
@@ -133,16 +134,7 @@ def test_a_writer_waits_while_another_holds_the_lock(
     else:
         pyproject = project / "pyproject.toml"
         pyproject.write_text(pyproject.read_text().replace('"2.5.0"', '"2.5.1"', 1))
-    with subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(project)],
-        env=environment(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
-        assert holder.stdout is not None
-        assert holder.stdin is not None
-        assert holder.stdout.readline() == "holding\n"
+    with held_elsewhere(project) as release:
         before = snapshot(tmp_path)
         with subprocess.Popen(
             [sys.executable, "-m", "uvtorch_ci", *args],
@@ -155,7 +147,7 @@ def test_a_writer_waits_while_another_holds_the_lock(
             time.sleep(1.5)
             assert writer.poll() is None  # still waiting
             assert snapshot(tmp_path) == before  # and nothing written meanwhile
-            holder.stdin.close()  # the other writer is done
+            release()  # the other writer is done
             _, err = writer.communicate(timeout=120)
     assert writer.returncode == 0, err
     assert snapshot(tmp_path) != before

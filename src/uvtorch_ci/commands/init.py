@@ -27,9 +27,10 @@ from .terminal import safe
 from .uv import find_uv
 from .verify import lock_and_verify
 from .workspace import ci_outputs, echo_builds, tree_root
-from .writelock import project_lock
+from .writelock import writes_project
 
 
+@writes_project()
 def init_command(
     directory: Path,
     *,
@@ -50,32 +51,6 @@ def init_command(
     failing, or the lock failing verification, is exit 1 (the files are written by then).
     All of it holds the project's writer lock (writelock.py).
     """
-    with project_lock(directory, display_path(directory)):
-        return _init(
-            directory,
-            torch=torch,
-            targets=targets,
-            packages=packages,
-            python=python,
-            name=name,
-            lock=lock,
-            interactive=interactive,
-            env=env,
-        )
-
-
-def _init(
-    directory: Path,
-    *,
-    torch: str | None,
-    targets: tuple[str, ...],
-    packages: tuple[str, ...],
-    python: tuple[str, ...],
-    name: str | None,
-    lock: bool,
-    interactive: bool,
-    env: Mapping[str, str],
-) -> int:
 
     def ask(question: str, default: str, check: Callable[[str], object]) -> str:
         def value_proc(text: str) -> str:

@@ -5,7 +5,6 @@ lock and verify."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,14 +13,14 @@ import click
 from ..errors import EXIT_OK, EXIT_PROBLEM, UvtorchError
 from ..releases.table import load_table
 from .files import write_all
-from .paths import display_path
 from .terminal import safe
 from .workspace import ci_outputs, hand_edited, read_project
-from .writelock import project_lock
+from .writelock import writes_project
 
 LATEST = "latest"
 
 
+@writes_project(when=lambda options: bool(options["write"]))
 def upgrade_command(
     project_dir: Path,
     spec_file: Path | None,
@@ -35,24 +34,6 @@ def upgrade_command(
     with `lock` then `uv lock` and verify. Bad input (exit 2) changes nothing on disk.
     Writing holds the project's writer lock (writelock.py) from reading the spec to the end
     of the render, so that no render in between leaves a workflow of the old spec."""
-    from .uv import find_uv
-
-    if lock and not write:
-        raise UvtorchError("--lock needs --write", where="--lock", hint="upgrade --write --lock")
-    if lock:
-        find_uv(env)  # before anything is written
-    with project_lock(project_dir, display_path(project_dir)) if write else nullcontext():
-        return _upgrade(project_dir, spec_file, torch, write, lock, env)
-
-
-def _upgrade(
-    project_dir: Path,
-    spec_file: Path | None,
-    torch: str | None,
-    write: bool,
-    lock: bool,
-    env: Mapping[str, str],
-) -> int:
     from ..detect.choice import select_release
     from ..project import render_project
     from ..resources import smoke_source
@@ -60,6 +41,12 @@ def _upgrade(
     from ..upgrade.report import format_upgrade
     from ..upgrade.rewrite import rewrite_spec
     from .render import render_command
+    from .uv import find_uv
+
+    if lock and not write:
+        raise UvtorchError("--lock needs --write", where="--lock", hint="upgrade --write --lock")
+    if lock:
+        find_uv(env)  # before anything is written
 
     table = load_table()
     release = select_release(table, None if torch in (None, LATEST) else torch)

@@ -12,13 +12,16 @@ locks (some network ones) leaves the writers unserialised, as they were before.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from ..errors import WriteError
+from .paths import display_path
 
 WAIT = 60.0  # seconds: far longer than any render; a writer stuck longer is named
 _held: dict[str, int] = {}  # real path -> how many holders in this process
@@ -50,6 +53,30 @@ def project_lock(project_dir: Path, label: str, *, wait: float = WAIT) -> Iterat
     finally:
         if handle is not None:
             os.close(handle)  # closing releases the lock
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Command = Callable[Concatenate[Path, P], R]
+
+
+def writes_project(
+    when: Callable[[dict[str, Any]], bool] = lambda options: True,
+) -> Callable[[Command[P, R]], Command[P, R]]:
+    """A command (its first argument the project's folder) that runs holding the project's
+    writer lock, whenever `when` says its keyword options make it write."""
+
+    def decorate(command: Command[P, R]) -> Command[P, R]:
+        @functools.wraps(command)
+        def locked(project_dir: Path, /, *args: P.args, **options: P.kwargs) -> R:
+            if not when(options):
+                return command(project_dir, *args, **options)
+            with project_lock(project_dir, display_path(project_dir)):
+                return command(project_dir, *args, **options)
+
+        return locked
+
+    return decorate
 
 
 def _existing(path: Path) -> Path:
