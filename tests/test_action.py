@@ -70,7 +70,7 @@ def test_the_check_action_installs_what_the_package_depends_on() -> None:
     assert '(cd "$RUNNER_TEMP" &&' in script
     assert "--no-config" in script
     assert "uvtorch render --check\n" in script
-    assert script.rstrip().endswith("uvtorch verify")
+    assert script.rstrip().endswith("uvtorch verify --online")
 
 
 # --- interface -----------------------------------------------------------------------------

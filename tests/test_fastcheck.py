@@ -387,7 +387,9 @@ def test_an_edited_template_is_never_answered_from_an_old_record(tmp_path: Path)
     assert check().returncode == 0  # the full render records
     assert FAST in check().stderr
     template = package / "templates" / "workflow.yml.j2"
-    template.write_text(template.read_text().replace("\nname: torch\n", "\nname: torch-ci\n", 1))
+    text = template.read_text()
+    assert "    name: lock is current\n" in text
+    template.write_text(text.replace("    name: lock is current\n", "    name: lock checked\n"))
     after = check()
     assert FAST not in after.stderr
     assert after.returncode == 1

@@ -358,8 +358,7 @@ def test_a_ci_tool_url_with_any_character_gives_valid_yaml(tmp_path: Path, char:
     result = run(["render"], project, clean_env(tmp_path))
     assert result.returncode == 0, result.stderr
     workflow = yaml.safe_load((project / WORKFLOW).read_text(encoding="utf-8"))
-    values = [step.get("env", {}).get("UVTORCH_CI") for step in workflow["jobs"]["check"]["steps"]]
-    assert url in values
+    assert workflow["jobs"]["check"]["env"]["UVTORCH_CI"] == url
 
 
 @pytest.mark.parametrize(
@@ -544,12 +543,15 @@ def test_a_worktree_and_a_subfolder_project_keep_to_their_repository(tmp_path: P
     assert (worktree / WORKFLOW).is_file()
     project = main / "LLM" / "PyTorch"
     shutil.copytree(SEED, project)
-    for root, workflow in (("..", "LLM"), ("../..", "")):
+    for root, workflow in (
+        ("..", "LLM/.github/workflows/torch-PyTorch.yml"),
+        ("../..", ".github/workflows/torch-LLM-PyTorch.yml"),
+    ):
         pyproject = project / "pyproject.toml"
         pyproject.write_text((SEED / "pyproject.toml").read_text().replace('"."', f'"{root}"'))
         result = run(["render"], project, clean_env(tmp_path))
         assert result.returncode == 0, result.stderr
-        assert (main / workflow / WORKFLOW).is_file()
+        assert (main / workflow).is_file(), result.stderr
 
 
 def test_a_sibling_whose_name_starts_with_the_projects_is_outside(tmp_path: Path) -> None:

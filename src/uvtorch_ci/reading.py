@@ -47,9 +47,11 @@ def read_regular(path: str, limit: int) -> bytes | None:
     except FileNotFoundError:
         return None
     try:
-        mode = os.fstat(handle).st_mode
-        if mode & _TYPE != _REGULAR:
-            raise NotRegular(mode)
+        opened = os.fstat(handle)
+        if opened.st_mode & _TYPE != _REGULAR:
+            raise NotRegular(opened.st_mode)
+        if opened.st_size > limit:  # refused before a byte is read (the loop: it grew since)
+            raise TooLarge(limit)
         chunks: list[bytes] = []
         size = 0
         while chunk := os.read(handle, min(1 << 20, limit + 1 - size)):

@@ -21,7 +21,14 @@ from .paths import display_path
 from .terminal import safe
 from .uv import find_uv
 from .verify import lock_and_verify
-from .workspace import echo_builds, hand_edited, load_and_render, read_project, tree_root
+from .workspace import (
+    echo_builds,
+    hand_edited,
+    load_and_render,
+    read_project,
+    sync_commands,
+    tree_root,
+)
 from .writelock import project_lock
 
 
@@ -40,7 +47,9 @@ def render_command(
     project's writer lock (writelock.py), from reading the project to the last write."""
     uv = find_uv(env) if lock and not check else None
     with project_lock(project_dir, display_path(project_dir)) if not check else nullcontext():
-        code, record = _render(project_dir, spec_file, check, show_diff, env, force, allow_unpinned)
+        code, record = _render(
+            project_dir, spec_file, check, show_diff, env, force, allow_unpinned, uv is not None
+        )
     if record is not None:  # the cache's record, outside the lock: it checks the disk itself
         record()
     if uv is not None and code == EXIT_OK:
@@ -56,9 +65,11 @@ def _render(
     env: Mapping[str, str],
     force: bool,
     allow_unpinned: bool,
+    locking: bool,
 ) -> tuple[int, Callable[[], None] | None]:
     """The exit code, and when everything is current the record to leave for the fast
-    check (fastcheck.remember, bound to what this render read and left)."""
+    check (fastcheck.remember, bound to what this render read and left); `locking`: uv lock
+    runs next."""
     from ..spec.parse import unpinned_action
 
     texts = read_project(project_dir, spec_file)
@@ -130,6 +141,9 @@ def _render(
         spec=texts.spec,
         generated=dict(zip(rendered.ci_files, left[1:], strict=True)),
     )
+    if not check:
+        for line in sync_commands(rendered.plan, locked=locking):
+            click.echo(safe(line), err=True)
     return EXIT_OK, record
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -19,7 +20,8 @@ from ..errors import (
     toml_error_place,
     toml_huge_number_line,
 )
-from .model import Artifact, Dependency, Lock, LockedPackage, Requested, parse_marker
+from .layout import PACKAGE, Scanned, ScannedDependency, scan, split
+from .model import Artifact, Dependency, Files, Lock, LockedPackage, Requested, parse_marker
 
 
 class _Malformed(Exception):
@@ -98,21 +100,22 @@ def _artifact(raw: object, what: str) -> Artifact:
         filename=unquote(location.rsplit("/", 1)[-1]),
         size=size,
         url=url if url is not None else (f"path:{path}" if path is not None else None),
+        hash=_optional_text(table, "hash", what),
     )
 
 
-def _requested(items: object) -> tuple[Requested, ...]:
+def _requested(items: object, what: str = "requires-dist") -> tuple[Requested, ...]:
     out = []
-    for i, raw in enumerate(_array(items, "metadata's requires-dist")):
-        item = _table(raw, f"requires-dist[{i}]")
+    for i, raw in enumerate(_array(items, f"metadata's {what}")):
+        item = _table(raw, f"{what}[{i}]")
         if "name" not in item:
-            raise _Malformed(f"requires-dist[{i}] has no 'name' key")
-        name = _text(item["name"], f"requires-dist[{i}]'s name")
-        where = f"requires-dist's {name}"
+            raise _Malformed(f"{what}[{i}] has no 'name' key")
+        name = _text(item["name"], f"{what}[{i}]'s name")
+        where = f"{what}'s {name}"
         source = _optional_text(item, "index", where)
-        for kind in ("git", "url", "path", "editable", "directory"):
+        for kind in ("git", "url", "path", "editable", "directory", "virtual"):
             if kind in item:
-                source = "path" if kind in ("editable", "directory") else kind
+                source = kind if kind in ("git", "url") else "path"
         extras = _array(item.get("extras", []), f"{where}'s extras")
         out.append(
             Requested(
@@ -126,27 +129,32 @@ def _requested(items: object) -> tuple[Requested, ...]:
     return tuple(out)
 
 
-def _version(raw: Mapping[str, Any]) -> str:
-    """The package's version as uv writes it: a PEP 440 version (a newline or a workflow
-    command in it would end up in verify's table), or none (a dynamic version)."""
-    version = str(raw.get("version", ""))
-    if version:
-        try:
-            Version(version)
-        except InvalidVersion:
-            raise _Malformed(f"version {shown(version)} is not a version (PEP 440)") from None
-    return version
+def _version_problem(version: str) -> str | None:
+    """What is wrong with a package's version as uv writes it: a PEP 440 version (a newline
+    or a workflow command in it would end up in verify's table), or none (a dynamic one)."""
+    if not version:
+        return None
+    try:
+        Version(version)
+    except InvalidVersion:
+        return f"version {shown(version)} is not a version (PEP 440)"
+    return None
 
 
 def _package(raw: Mapping[str, Any]) -> LockedPackage:
     metadata = raw.get("metadata")
     sdist = raw.get("sdist")
+    version = str(raw.get("version", ""))
+    if (problem := _version_problem(version)) is not None:
+        raise _Malformed(problem)
     return LockedPackage(
         name=canonicalize_name(raw["name"]),
-        version=_version(raw),
+        version=version,
         source=_source(raw.get("source"), "the package") or "",
-        wheels=tuple(_artifact(w, f"wheels[{i}]") for i, w in enumerate(raw.get("wheels", []))),
-        sdist=_artifact(sdist, "sdist") if sdist is not None else None,
+        files=Files(
+            tuple(_artifact(w, f"wheels[{i}]") for i, w in enumerate(raw.get("wheels", []))),
+            _artifact(sdist, "sdist") if sdist is not None else None,
+        ),
         dependencies=_dependencies(raw.get("dependencies", []), "dependencies"),
         optional={
             canonicalize_name(extra): _dependencies(items, f"optional-dependencies.{extra}")
@@ -159,53 +167,158 @@ def _package(raw: Mapping[str, Any]) -> LockedPackage:
         requires_dist=(
             _requested(metadata.get("requires-dist", [])) if isinstance(metadata, dict) else None
         ),
+        requires_dev=_requires_dev(metadata),
     )
 
 
-def parse_lock(text: str, file: str = "uv.lock") -> Lock:
-    """uv.lock text -> Lock; LockError (exit 2) when it is not TOML or not a uv lock file."""
-    hint = "run `uv lock` to write it again"
+def _requires_dev(metadata: object) -> dict[str, tuple[Requested, ...]]:
+    if not isinstance(metadata, dict):
+        return {}
+    groups = _table(metadata.get("requires-dev", {}), "metadata's requires-dev")
+    return {
+        canonicalize_name(group): _requested(items, f"requires-dev.{group}")
+        for group, items in groups.items()
+    }
+
+
+HINT = "run `uv lock` to write it again"
+
+
+def parse_lock(text: str, file: str = "uv.lock", *, by_layout: bool = True) -> Lock:
+    """uv.lock text -> Lock; LockError (exit 2) when it is not TOML or not a uv lock file.
+
+    A lock in uv's own layout is read by layout.py, its files left as lines until asked for;
+    any other text (or any, `by_layout=False`) is read whole with tomllib. Both give the same
+    Lock."""
+    layout = split(text) if by_layout else None
+    if layout is not None:
+        lock = _from_layout(*layout, file)
+        if lock is not None:
+            return lock
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         message, where = toml_error_place(error, text)
-        raise LockError(f"not valid TOML: {message} (at {where})", file=file, hint=hint) from None
+        raise LockError(f"not valid TOML: {message} (at {where})", file=file, hint=HINT) from None
     except ValueError:  # int() refused a number of thousands of digits
         where = f"line {toml_huge_number_line(text)}"
         raise LockError(
-            f"not valid TOML here: {HUGE_NUMBER_MESSAGE}", file=file, where=where, hint=hint
+            f"not valid TOML here: {HUGE_NUMBER_MESSAGE}", file=file, where=where, hint=HINT
         ) from None
     if not isinstance(data.get("version"), int) or not isinstance(data.get("package"), list):
-        raise LockError(
-            "is not a uv lock file (no version or [[package]])",
-            file=file,
-            hint="run `uv lock` to write it again",
+        raise LockError("is not a uv lock file (no version or [[package]])", file=file, hint=HINT)
+    packages = tuple(_entry(raw, i, file) for i, raw in enumerate(data["package"]))
+    return _lock(data, packages, file)
+
+
+def _from_layout(header: str, blocks: list[str], file: str) -> Lock | None:
+    """The Lock of a text in uv's layout, or None when the text is not (tomllib decides)."""
+    try:
+        data = tomllib.loads(header)
+    except ValueError:  # a TOMLDecodeError, or a number too long: tomllib reports it whole
+        return None
+    if not blocks or not isinstance(data.get("version"), int) or "package" in data:
+        return None
+    packages = []
+    for i, block in enumerate(blocks):
+        scanned = scan(block)
+        if scanned is not None:
+            packages.append(_scanned(scanned, i, file))
+            continue
+        try:
+            tables = tomllib.loads(f"{PACKAGE}\n{block}")["package"]
+        except (ValueError, KeyError):  # ValueError: a TOMLDecodeError, or a number too long
+            return None
+        if not isinstance(tables, list) or len(tables) != 1:
+            return None
+        packages.append(_entry(tables[0], i, file))
+    return _lock(data, tuple(packages), file)
+
+
+def _entry(raw: object, i: int, file: str) -> LockedPackage:
+    """One [[package]] table, or the LockError that names it."""
+    problem = _shape_problem(raw)
+    if problem is None:
+        try:
+            return _package(raw)  # type: ignore[arg-type]  # a dict: _shape_problem says so
+        except _Malformed as error:
+            problem = str(error)
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            problem = _what_is_wrong(error)
+    name = raw.get("name") if isinstance(raw, dict) else None
+    raise _refused(problem, i, name if isinstance(name, str) else None, file)
+
+
+def _refused(problem: str, i: int, name: str | None, file: str) -> LockError:
+    return LockError(
+        f"is a [[package]] entry uv would not write ({problem})",
+        file=file,
+        where=f"package[{i}]" + (f" ({name})" if name is not None else ""),
+        hint=HINT,
+    )
+
+
+def _scanned(scanned: Scanned, i: int, file: str) -> LockedPackage:
+    """A package read by layout: its files read from their lines when first asked for."""
+
+    def read() -> tuple[tuple[Artifact, ...], Artifact | None]:
+        lines = "\n".join(scanned.files)
+        try:
+            raw = tomllib.loads(lines)
+        except tomllib.TOMLDecodeError:
+            raw = {"wheels": None}  # reported below as uv would not write it
+        except ValueError:  # int() refused a number of thousands of digits
+            raise _refused(HUGE_NUMBER_MESSAGE, i, scanned.name, file) from None
+        return _entry({"name": scanned.name, **raw}, i, file).files.get()
+
+    if (problem := _version_problem(scanned.version)) is not None:
+        raise _refused(problem, i, scanned.name, file)
+    source = None
+    if scanned.source is not None:
+        kind, value = scanned.source
+        source = value if kind == "registry" else f"{kind}:{value}"
+    return LockedPackage(
+        name=_canonical(scanned.name),
+        version=scanned.version,
+        source=source or "",
+        files=Files(read=read),
+        dependencies=_scanned_dependencies(scanned.dependencies),
+        optional={
+            canonicalize_name(k): _scanned_dependencies(v) for k, v in scanned.optional.items()
+        },
+        groups={canonicalize_name(k): _scanned_dependencies(v) for k, v in scanned.groups.items()},
+    )
+
+
+def _scanned_dependencies(items: tuple[ScannedDependency, ...]) -> tuple[Dependency, ...]:
+    return tuple(
+        Dependency(
+            name=canonicalize_name(name),
+            version=version,
+            source=None
+            if source is None
+            else (source[1] if source[0] == "registry" else f"{source[0]}:{source[1]}"),
+            marker=marker,
+            extras=tuple(_canonical(e) for e in extras),
         )
-    parsed = []
-    for i, raw in enumerate(data["package"]):
-        problem = _shape_problem(raw)
-        if problem is None:
-            try:
-                parsed.append(_package(raw))
-                continue
-            except _Malformed as error:
-                problem = str(error)
-            except (KeyError, TypeError, AttributeError, ValueError) as error:
-                problem = _what_is_wrong(error)
-        name = raw.get("name") if isinstance(raw, dict) else None
-        raise LockError(
-            f"is a [[package]] entry uv would not write ({problem})",
-            file=file,
-            where=f"package[{i}]" + (f" ({name})" if isinstance(name, str) else ""),
-            hint=hint,
-        )
-    packages = tuple(parsed)
+        for name, version, source, extras, marker in items
+    )
+
+
+@cache
+def _canonical(name: str) -> str:
+    """canonicalize_name, once per name: a lock names each package many times."""
+    return canonicalize_name(name)
+
+
+def _lock(data: Mapping[str, Any], packages: tuple[LockedPackage, ...], file: str) -> Lock:
+    """The Lock of a parsed header and its packages; LockError for what uv would not write."""
     _refuse_duplicates(packages, file)
     try:
         requires_python = _requires_python(data.get("requires-python", ""))
         markers = {key: _markers(data, key) for key in ("supported-markers", "required-markers")}
     except _Malformed as error:
-        raise LockError(str(error), file=file, hint=hint) from None
+        raise LockError(str(error), file=file, hint=HINT) from None
     try:
         conflicts = frozenset(
             frozenset(
@@ -223,8 +336,14 @@ def parse_lock(text: str, file: str = "uv.lock") -> Lock:
             f"is not what uv would write ({_what_is_wrong(error)})",
             file=file,
             where="conflicts",
-            hint=hint,
+            hint=HINT,
         ) from None
+    try:
+        manifest = _table(data.get("manifest", {}), "manifest")
+        overrides = _requested(manifest.get("overrides", []), "manifest's overrides")
+        constraints = _requested(manifest.get("constraints", []), "manifest's constraints")
+    except _Malformed as error:
+        raise LockError(str(error), file=file, where="manifest", hint=HINT) from None
     lock = Lock(
         packages,
         requires_python,
@@ -232,10 +351,14 @@ def parse_lock(text: str, file: str = "uv.lock") -> Lock:
         required_markers=markers["required-markers"],
         conflicts=conflicts,
         file=file,
+        overrides=overrides,
+        constraints=constraints,
     )
+    seen: set[str] = set()
     for i, package in enumerate(packages):  # every marker must parse: fail here, not later
         for dependency in (*package.dependencies, *_all(package.optional), *_all(package.groups)):
-            if dependency.marker:
+            if dependency.marker and dependency.marker not in seen:
+                seen.add(dependency.marker)
                 try:
                     parse_marker(dependency.marker)
                 except LockError as error:
@@ -243,7 +366,7 @@ def parse_lock(text: str, file: str = "uv.lock") -> Lock:
                         f"{error.message} (in the dependency on {dependency.name})",
                         file=file,
                         where=f"package[{i}] ({package.name})",
-                        hint=hint,
+                        hint=HINT,
                     ) from None
     return lock
 
@@ -305,13 +428,9 @@ def _refuse_duplicates(packages: tuple[LockedPackage, ...], file: str) -> None:
     for i, package in enumerate(packages):
         key = (package.name, package.version, package.source)
         if key in seen:
-            raise LockError(
-                f"is a [[package]] entry uv would not write (the same package as "
-                f"package[{seen[key]}]: {package.name} {package.version or ''} from "
-                f"{package.source or 'no source'})",
-                file=file,
-                where=f"package[{i}] ({package.name})",
-                hint="run `uv lock` to write it again",
+            same = f"{package.name} {package.version or ''} from {package.source or 'no source'}"
+            raise _refused(
+                f"the same package as package[{seen[key]}]: {same}", i, package.name, file
             )
         seen[key] = i
 
