@@ -40,7 +40,7 @@ class _SameHost(urllib.request.HTTPRedirectHandler):
         old, new = urlsplit(req.full_url), urlsplit(newurl)
         if (old.scheme, old.netloc) != (new.scheme, new.netloc):
             raise PageError(
-                f"{shown(req.full_url)} redirects to another host ({new.netloc})", hint=HINT
+                f"{shown(req.full_url)} redirects to another host ({shown(new.netloc)})", hint=HINT
             )
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
