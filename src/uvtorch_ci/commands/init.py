@@ -28,8 +28,10 @@ from .toolsource import tool_requirement
 from .uv import find_uv
 from .verify import lock_and_verify
 from .workspace import ci_outputs, echo_builds, tree_root
+from .writelock import writes_project
 
 
+@writes_project()
 def init_command(
     directory: Path,
     *,
@@ -48,6 +50,7 @@ def init_command(
     Flags left out are asked for when `interactive`, else take their defaults. Everything is
     validated and rendered in memory first: on exit 2 nothing on disk has changed. `uv lock`
     failing, or the lock failing verification, is exit 1 (the files are written by then).
+    All of it holds the project's writer lock (writelock.py).
     """
 
     def ask(question: str, default: str, check: Callable[[str], object]) -> str:
@@ -80,9 +83,11 @@ def init_command(
         init_infer.infer(existing, old or "", label, table, torch) if existing is not None else None
     )
     if inferred is not None and inferred.notes:
-        click.echo(
-            f"{label}: inferred from the project's torch setup:\n"
-            + "".join(f"  {note}\n" for note in inferred.notes),
+        click.echo(  # the notes quote the project's names and URLs
+            safe(
+                f"{label}: inferred from the project's torch setup:\n"
+                + "".join(f"  {note}\n" for note in inferred.notes)
+            ),
             err=True,
             nl=False,
         )
@@ -159,9 +164,11 @@ def init_command(
         after = read_text(directory / "uv.lock", display_path(directory / "uv.lock"))
         if before is not None and after is not None and code == EXIT_OK:
             rows = init_compare.compare_locks(rendered.plan, before, after)
-            click.echo(
-                "builds before and after init:\n"
-                + "".join(f"  {line}\n" for line in init_compare.comparison_lines(rows)),
+            click.echo(  # the lines name indexes and versions from the locks
+                safe(
+                    "builds before and after init:\n"
+                    + "".join(f"  {line}\n" for line in init_compare.comparison_lines(rows))
+                ),
                 err=True,
                 nl=False,
             )
@@ -197,9 +204,11 @@ def _lock_as_it_was(uv: str, directory: Path, old: str, env: Mapping[str, str]) 
         except OSError as error:
             reason = f"uv lock could not run: {error}"
         if reason:
-            click.echo(
-                f"note: the project as it was does not lock ({reason}), so there are no builds "
-                "to compare with",
+            click.echo(  # the reason quotes uv's last line
+                safe(
+                    f"note: the project as it was does not lock ({reason}), so there are no "
+                    "builds to compare with"
+                ),
                 err=True,
             )
             return None
