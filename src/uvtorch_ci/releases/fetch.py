@@ -52,7 +52,8 @@ _HINT = "check the URL and the network (HTTPS_PROXY is honoured); --timeout SECO
 
 # What one refresh reads at most: the real indexes and PyPI ask for about 500 answers of a
 # few MB at most (300 for torch and its companions, a page per backend and package built
-# against torch, and one metadata file per release of those), within a couple of minutes. A server that asks for more is refused (exit 2).
+# against torch, and one metadata file per release of those), within a couple of minutes.
+# A server that asks for more is refused (exit 2).
 MAX_RESPONSE = 32 << 20  # bytes of one answer
 MAX_REQUESTS = 2000  # answers in all
 MAX_BACKENDS = 200  # backend indexes a root listing may name
