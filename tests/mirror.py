@@ -38,6 +38,7 @@ from mirror_stack import (
     index_backends,
     local_tag,
     torchao_sources,
+    torchcodec_sources,
     xformers_sources,
 )
 from mirror_tritons import required_tritons, requires_triton_on
@@ -407,9 +408,10 @@ def stack_wheels(release: Release) -> dict[tuple[str, str], list[Wheel]]:
     """The wheels of the packages built against torch that go with `release` (mirror_stack:
     what the real indexes serve): xformers' CUDA and ROCm builds in their backends' folders,
     untagged, and PyPI's (the build of its default CUDA, byte for byte the index's file);
-    torchao's tagged builds on the cpu and CUDA indexes of Linux, and PyPI's pure wheel."""
+    torchao's tagged builds on the cpu and CUDA indexes of Linux, and PyPI's pure wheel;
+    torchcodec's cu130 builds for Linux, and PyPI's CPU builds."""
     out: dict[tuple[str, str], list[Wheel]] = {}
-    for package in ("xformers", "torchao"):
+    for package in ("xformers", "torchao", "torchcodec"):
         found = for_torch(package, release.torch)
         if found is None:
             continue
@@ -421,6 +423,8 @@ def stack_wheels(release: Release) -> dict[tuple[str, str], list[Wheel]]:
                 version = _local(found.version, tag)
                 if package == "xformers":
                     files = xformers_sources(found, backend, platform)
+                elif package == "torchcodec":
+                    files = torchcodec_sources(version)
                 else:
                     files = torchao_sources(version)
                 for interpreter in found.python_tag(release.python):

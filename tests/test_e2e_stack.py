@@ -120,6 +120,16 @@ def test_a_swapped_xformers_build_fails_verify_and_the_smoke_check(
     result = uvtorch(["verify"], project, env, expect=1)
     assert "xformers" in result.stdout
     assert "comes from the cu126 folder" in result.stdout
+    # torchao taken from the cu128 index, which the table never saw publishing it
+    entry = f'name = "torchao"\nversion = "0.15.0"\nsource = {{ registry = "{mirror.pypi_url}" }}'
+    assert entry in text
+    moved = entry.replace(mirror.pypi_url, mirror.index_url("cu128"))
+    lock.write_text(text.replace(entry, moved), encoding="utf-8")
+    result = uvtorch(["verify"], project, env, expect=1)
+    assert (
+        f"comes from the cu128 index ({mirror.index_url('cu128')}); expected PyPI's build: the "
+        "cu128 index does not publish torchao for linux-x86_64 (missing-builds)"
+    ) in " ".join(result.stdout.split())
     lock.write_text(text, encoding="utf-8")
     # installed: this machine is Linux x86_64, the target linux-x86_64-cu128
     uv(["sync", "--locked"], project, env)

@@ -150,7 +150,9 @@ def test_torchao_torchcodec_and_fbgemm_are_paired_but_not_seen_on_the_index() ->
     table = load_table()
     for release in table.releases:
         for package in EXTENSIONS[1:]:
-            assert not release.extension(package).confirmed, (release.torch, package)
+            # one torchcodec build was seen in a real lock (test_release_facts)
+            seen = (release.torch, package) == ("2.11.0", "torchcodec")
+            assert release.extension(package).confirmed is seen, (release.torch, package)
     r291 = table.get("2.9.1")
     assert r291 is not None
     assert r291.paired("torchao") == "0.15.0"

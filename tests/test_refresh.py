@@ -305,7 +305,7 @@ def mirrored_packages(
         before = release.extension(package)
         listed = listed_on_mirror(package, served)
         version, paired_by = before.version, before.paired_by
-        found = for_torch(package, release.torch) if package == "xformers" else None
+        found = for_torch(package, release.torch) if package == "xformers" else None  # pins
         if found is not None and found.version in listed and found.version != version:
             version, paired_by = found.version, f"wheel metadata, refreshed {day}"
         if version is None:
