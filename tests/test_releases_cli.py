@@ -87,7 +87,17 @@ def test_json_holds_the_table_rows(capsys: pytest.CaptureFixture[str]) -> None:
         "pypi": release.pypi,
         "triton": {"rocm": {"requires": ["triton-rocm"]}, "xpu": {"requires": ["triton-xpu"]}},
         "builds": {platform: list(backends) for platform, backends in release.builds.items()},
+        "packages": row["packages"],
     }
+    # a package built against torch: its pairing, and where the index was seen publishing it
+    torchcodec = release.extension("torchcodec")
+    assert row["packages"]["torchcodec"] == {
+        "version": "0.12.0",
+        "paired-by": torchcodec.paired_by,
+        "builds": {"linux-x86_64": ["cu130"], "linux-aarch64": ["cu130"]},
+        "source": torchcodec.source,
+    }
+    assert set(row["packages"]["torchao"]) == {"version", "paired-by"}  # not confirmed
     code, out, _ = run("--json", capsys=capsys)
     assert [r["torch"] for r in json.loads(out)["releases"]] == list(load_table().versions())
     (row,) = json.loads(run("--json", "--torch", "2.13.0", capsys=capsys)[1])["releases"]
