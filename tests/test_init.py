@@ -417,6 +417,7 @@ def test_next_steps() -> None:
     assert next_steps(plan, cd=None, locked=True) == [
         "uv sync --extra cpu    # linux-x86_64-cpu",
         "uv sync --extra cu126    # linux-x86_64-cu126, windows-x86_64-cu126",
+        "uvtorch-ci sync    # or: the target this machine runs, chosen for you",
     ]
 
 

@@ -59,6 +59,8 @@ class Answers:
     index_url: str | None = None  # a mirror's base, inferred from an existing project
     selector: str | None = None  # "extras" for a project whose extras select the backend
     default_group: str | None = None  # groups mode: the group a bare `uv sync` installs
+    # the keys that took their default without a terminal to ask ("torch", "targets"...)
+    defaults: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass
@@ -72,8 +74,10 @@ class Inferred:
     index_url: str | None = None
     selector: str | None = None
     default_group: str | None = None
+    python: tuple[str, ...] = ()  # the CI Python the lock's builds say
     has_torch: bool = False
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # mistakes in what the author wrote
     missing: dict[str, str] = field(default_factory=dict)  # flag -> why it must be given
 
 
@@ -169,6 +173,8 @@ def gather_answers(
             )
     if inferred.packages:
         packages = [*packages, *(p for p in inferred.packages if p not in packages)]
+    if not python and inferred.python and torch == inferred.torch:
+        python = inferred.python
 
     def check(key: str, change: Callable[[str], Answers]) -> Callable[[str], object]:
         """A prompt's check: ValueError when the spec reader or the plan rules out `key`."""
@@ -186,6 +192,7 @@ def gather_answers(
     def with_torch(text: str) -> Answers:
         return Answers(text.strip(), default_targets(text.strip(), table))
 
+    taken: list[str] = []
     if torch is None:
         default = default_torch(table)
         torch = (
@@ -193,6 +200,8 @@ def gather_answers(
             if ask
             else default
         )
+        if not ask:
+            taken.append("torch")
     chosen = _targets(targets)
     if inferred.targets and chosen == tuple(
         replace(t, extra=None, group=None) for t in inferred.targets
@@ -226,6 +235,7 @@ def gather_answers(
             answers = with_targets(text)
         else:
             answers = replace(answers, targets=_parse_targets(defaults))
+            taken.append("targets")
 
     def with_packages(text: str) -> Answers:
         words = () if text.strip().lower() in NONE_WORDS else split_words(text)
@@ -254,7 +264,9 @@ def gather_answers(
             check("python", with_python),
         )
         answers = with_python(text)
-    return answers
+    if not ask and not inferred.has_torch:  # nothing inferred either: say what was chosen
+        taken += [key for key, given in (("packages", packages), ("python", python)) if not given]
+    return replace(answers, defaults=tuple(taken))
 
 
 def problem(
