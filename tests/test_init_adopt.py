@@ -1122,7 +1122,7 @@ def test_a_torch_flag_recomputes_what_the_release_publishes(tmp_path: Path) -> N
     assert result.returncode == 2
     assert "linux-x86_64: the rocm7.2 index has no torch 2.9.1 build for it" in result.stderr
     assert (
-        "error: pyproject.toml: [dependency-groups].cpu[2]: \"torchvision!=0.24.1,!=0.24.0; "
+        'error: pyproject.toml: [dependency-groups].cpu[2]: "torchvision!=0.24.1,!=0.24.0; '
         "sys_platform == 'linux' and platform_machine == 'x86_64'\" excludes every version the "
         "spec allows (torchvision==0.24.1)"
     ) in result.stderr
@@ -1150,7 +1150,7 @@ def test_with_a_terminal_what_cannot_be_inferred_is_asked_for() -> None:
     assert answers.targets  # the defaults the user accepted at the prompt
 
 
-def test_an_extras_project_with_torch_in_its_dependencies_keeps_it_there() -> None:
+def test_an_extras_project_with_torch_in_its_dependencies_is_told_what_changes() -> None:
     text = HEAD + 'dependencies = ["torch==2.7.0"]\n\n[project.optional-dependencies]\n'
     text += 'cpu = ["torch==2.7.0"]\ncu128 = ["torch==2.7.0"]\n\n[tool.uv.sources]\n'
     text += 'torch = [\n  { index = "pytorch-cpu", extra = "cpu" },\n'
@@ -1158,7 +1158,8 @@ def test_an_extras_project_with_torch_in_its_dependencies_keeps_it_there() -> No
     found = infer_text(text)
     assert found.selector == "extras"
     assert (
-        "torch is in [project].dependencies too (torch==2.7.0): it stays there, so a bare "
-        "`uv sync` or `uv run` still installs PyPI's torch; the extra of a target selects its "
-        "build"
+        "torch is in [project].dependencies too (torch==2.7.0, pyproject.toml line 5): the spec "
+        "keeps torch in its extras only, as uv cannot lock it there beside them for every "
+        "platform the spec requires; so a bare `uv sync` or `uv run` installs no torch (before: "
+        "PyPI's), and `uv sync --extra NAME` or `uvtorch-ci sync` installs a target's build"
     ) in found.notes

@@ -105,7 +105,7 @@ def infer(
     _index_url(found, routes["torch"], result)
     _companions(found, routes, result, file, lock)
     _selector(found, result, data)
-    _base(found, wanted)
+    _base(found, wanted, file)
     _python(found, result, data, lock if torch is None else None)
     return found
 
@@ -151,9 +151,13 @@ def _selector_places(data: Mapping[str, Any], routes: Mapping[str, Sequence[Rout
 
 
 def _no_target(warnings: Sequence[str]) -> str:
-    dead = [w for w in warnings if "never" in w and "source" in w]
+    dead = [w for w in warnings if "never applies" in w]
     if dead:
-        return f"no torch source routes a platform to a PyTorch index: {dead[0]}"
+        where = dead[0].split(": ", 1)[0]
+        return (
+            "no torch source routes a platform to a PyTorch index: the one at "
+            f"{where} never applies (see the warning above)"
+        )
     return "no torch source routes a platform to a PyTorch index that publishes this release"
 
 
@@ -327,7 +331,7 @@ def _selector(found: Inferred, result: Targets, data: Mapping[str, Any]) -> None
         found.notes.append("selector: extras, as the torch sources are keyed by extra")
 
 
-def _base(found: Inferred, wanted: Sequence[Found]) -> None:
+def _base(found: Inferred, wanted: Sequence[Found], file: str) -> None:
     """What becomes of torch in [project].dependencies, and so of a bare `uv sync`."""
     base = [r for r in wanted if r.name == "torch" and r.place == BASE]
     if not base and found.selector is None:
@@ -336,10 +340,14 @@ def _base(found: Inferred, wanted: Sequence[Found]) -> None:
             "declares it there, so a bare install of the project then gets torch"
         )
     elif base and found.selector is not None:
+        kind = "extra" if found.selector == "extras" else "group"
         found.notes.append(
-            f"torch is in [project].dependencies too ({base[0].requirement}): it stays there, "
-            "so a bare `uv sync` or `uv run` still installs PyPI's torch; the "
-            f"{'extra' if found.selector == 'extras' else 'group'} of a target selects its build"
+            f"torch is in [project].dependencies too ({base[0].requirement}, "
+            f"{base[0].at(file)}): the spec keeps torch in its {kind}s only, as "
+            f"uv cannot lock it there beside them for every platform the spec requires; so a "
+            f"bare `uv sync` or `uv run` installs no torch (before: PyPI's), and "
+            f"`uv sync --{kind} NAME` or `uvtorch-ci sync` installs a target's build"
+            + (" (a default-group makes a bare sync install one)" if kind == "group" else "")
         )
 
 

@@ -172,7 +172,12 @@ def torch_pins(found: Sequence[Found], selectors: set[str], file: str, table: Re
     marked = [r for r in pinned.values() if r.requirement.marker is not None]
     if together and len(marked) < 2 and table.matching(SpecifierSet(spec_of(answer))):
         return Pins(answer, f"torch: {answer}, what the pins allow together: {places}")
-    return Pins(None, None, f"the torch pins differ ({places})")
+    return Pins(
+        None,
+        None,
+        f"the torch pins differ ({places}), and a spec has one torch version or range for "
+        "all its targets",
+    )
 
 
 def _without_local(specifier: str) -> str:

@@ -83,6 +83,7 @@ def infer_targets(
     torch = [f for f in found if f.name == "torch"]
     names = _selector_names(routes, torch, kind)
     seen: set[tuple[str, str, str | None]] = set()
+    holder = _holder(torch)
     for route, name, platform in _applications(routes, names, platforms, kind):
         if not _requires(torch, platform, name, kind):
             continue
@@ -97,7 +98,8 @@ def infer_targets(
             held = next(r for r in torch if (r.extra if kind == "extra" else r.group) == name)
             where = held.at(file)
             source = f"the {kind} {name}, which no torch source names ({where})"
-        if _available(choice, route, (source, where), name, kind, releases, lock, result):
+        said = (source, where)
+        if _available(choice, route, said, name, kind, releases, lock, holder, result):
             result.targets.append(choice)
     if result.missing is None and kind is None:
         for platform in platforms:
@@ -144,6 +146,16 @@ def _applications(
                 extra, group = _keys(name, kind)
                 if route_for(routes, platform, extra, group) is None:
                     yield None, name, platform
+
+
+def _holder(torch: Sequence[Found]) -> tuple[str | None, str | None]:
+    """Without selectors: the (extra, group) to ask the lock with, so that it installs torch:
+    none when [project].dependencies requires it, else the first place that does (torch only
+    in a `test` group)."""
+    if any(r.place == BASE for r in torch):
+        return None, None
+    first = next(iter(torch), None)
+    return (first.extra, first.group) if first is not None else (None, None)
 
 
 def _keys(name: str | None, kind: str | None) -> tuple[str | None, str | None]:
@@ -194,6 +206,7 @@ def _available(
     kind: str | None,
     releases: tuple[Release, ...],
     lock: LockView | None,
+    holder: tuple[str | None, str | None],
     result: Targets,
 ) -> bool:
     """Whether the target's build exists: in uv.lock when there is one (from the route's
@@ -203,7 +216,7 @@ def _available(
     via = f", {kind} {name}" if name else ""
     label = f"{platform}:{backend}{via}"
     if lock is not None:
-        extra, group = _keys(name, kind)
+        extra, group = _keys(name, kind) if kind else holder
         locked = lock.torch(platform, extra, group)
         if locked is None:
             result.notes.append(f"{label}: {lock.file} installs no torch wheel there; not a target")

@@ -5,6 +5,7 @@ the arrays of tables hidden from the tomlkit pass, which would regroup them."""
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -170,27 +171,49 @@ def edit_lines(
 
 
 def _with_comments(table: str, old: list[str]) -> str:
-    """The new table text with the comment lines of the `old` table it replaces: each above
-    the key it stood above (when the new table has that key), the others at its end."""
+    """The new table text with what the user wrote in the `old` table it replaces: each
+    comment line above the key it stood above (when the new table has that key; the others
+    at its end), and a key line whose value stays, as it was (its trailing comment with it)."""
     above: dict[str, list[str]] = {}
+    kept: dict[str, str] = {}
     pending: list[str] = []
     for line in old[1:]:
         stripped = line.strip()
         if stripped.startswith("#"):
             pending.append(line)
         elif "=" in stripped:
-            above.setdefault(stripped.split("=", 1)[0].strip().strip('"'), []).extend(pending)
+            key = _key_of(line)
+            above.setdefault(key, []).extend(pending)
+            kept[key] = line
             pending = []
     new = table.splitlines(keepends=True)
     out = new[:1]
     for line in new[1:]:
-        key = line.strip().split("=", 1)[0].strip().strip('"') if "=" in line else ""
+        key = _key_of(line) if "=" in line else ""
         out += above.pop(key, [])
+        old_line = kept.get(key)
+        same = old_line is not None and _value_of(old_line) == _value_of(line)
+        if same and old_line is not None:
+            line = (
+                old_line if old_line.endswith("\n") or not line.endswith("\n") else old_line + "\n"
+            )
         out.append(line)
     rest = [c for comments in above.values() for c in comments] + pending
     if rest and out and not out[-1].endswith("\n"):
         out[-1] += "\n"
     return "".join(out + rest)
+
+
+def _key_of(line: str) -> str:
+    return line.split("=", 1)[0].strip().strip("\"'")
+
+
+def _value_of(line: str) -> object:
+    """The value of a `key = value` line, as TOML reads it (None when it does not parse)."""
+    try:
+        return tomllib.loads("x =" + line.split("=", 1)[1]).get("x")
+    except tomllib.TOMLDecodeError:
+        return None
 
 
 def _dotted(data: Mapping[str, Any], path: tuple[str, ...], headers: list[Header]) -> bool:

@@ -19,6 +19,7 @@ from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.items import Table
 
 from ..errors import PyprojectError
+from ..platforms import PLATFORMS
 from ..releases.table import BACKEND_PATTERN
 from .arrays import renew
 from .data import FAMILY, source_entries
@@ -65,16 +66,14 @@ class ValueMerge:
 
     # -- requirement arrays: [project].dependencies and the extras ---------------------------
 
-    def _merge_array(
-        self, array: Any, rendered: list[str], where: str, *, remove: bool, keep: bool = False
-    ) -> None:
+    def _merge_array(self, array: Any, rendered: list[str], where: str, *, remove: bool) -> None:
         """Make the managed requirements of `array` equal `rendered`, in place.
 
         Managed requirements not in `rendered` are removed when `remove` (the array is the
         tool's to fill); a torch-family package the spec does not manage is an error then.
-        With `keep` ([project].dependencies beside the extras or groups that select the
-        backend), they stay: a bare `uv sync` installs them from PyPI, as it did; one that
-        allows none of the spec's builds gets the spec's versions, its marker kept.
+        (A torch requirement in [project].dependencies beside the extras that select the
+        backend goes too: with it, uv cannot lock the required environments an extra's
+        source leaves to PyPI.)
 
         What is the user's stays as written: a requirement whose specifier admits exactly the
         versions the tool's admits (`torchaudio~=2.8.0` for `==2.8.0`), and an exclusion next
@@ -109,10 +108,6 @@ class ValueMerge:
             if name in self.managed and counts.get(name, 0) > 1 and _is_exclusion(item):
                 self._check_exclusion(item, self.spec_requirement(name), where, i)
                 i += 1  # the user's exclusion, beside the requirement the tool writes
-                continue
-            if name not in wanted and keep and name in self.managed:
-                self._keep_base(array, i, item, name, where)
-                i += 1
                 continue
             if name not in wanted:
                 if name in self.managed and remove:
@@ -171,15 +166,16 @@ class ValueMerge:
         return {v for v in known if parsed.specifier.contains(v, prereleases=True)}
 
     def _same_versions(self, item: str, wanted: str) -> bool:
-        """The user's requirement admits exactly the known versions the tool's admits, with
-        the same marker and extras: the user's way of writing it stays."""
+        """The user's requirement admits exactly the versions the tool's admits (the same
+        specifiers, or the same of the versions the release table knows), on the same
+        platforms and with the same extras: the user's way of writing it stays."""
         mine, theirs = Requirement(item), Requirement(wanted)
-        if (str(mine.marker), mine.extras, mine.url) != (
-            str(theirs.marker),
-            theirs.extras,
-            theirs.url,
-        ):
+        if (mine.extras, mine.url) != (theirs.extras, theirs.url):
             return False
+        if not _same_marker(mine.marker, theirs.marker):
+            return False
+        if mine.specifier == theirs.specifier:
+            return True
         admitted = self._admitted(item)
         return admitted is not None and admitted == self._admitted(wanted)
 
@@ -194,22 +190,6 @@ class ValueMerge:
                 "resolve it",
                 "narrow the exclusion, or change torch in the spec",
             )
-
-    def _keep_base(self, array: Any, i: int, item: str, name: str, where: str) -> None:
-        """A torch-family requirement in [project].dependencies beside the extras or groups
-        that select the backend: the user's, so it stays (a bare `uv sync` installs it from
-        PyPI). One that allows none of the spec's builds takes the spec's versions, so that
-        uv can resolve it with the extras."""
-        spec = self.spec_requirement(name)
-        if spec is None:
-            return
-        left, allowed = self._admitted(item), self._admitted(spec)
-        if left is None or allowed is None or left & allowed:
-            return
-        marker = item.split(";", 1)[1].strip() if ";" in item else ""
-        new = f"{spec} ; {marker}" if marker else spec
-        self.notes.append(f"replaced {item!r} with {new!r} in {where} (kept there)")
-        array[i] = new
 
     def _check_marker(self, item: str, marker: Marker, where: str, i: int) -> None:
         """Refuse a user's marker on a torch-family requirement that shuts out a platform the
@@ -244,8 +224,7 @@ class ValueMerge:
         array = project["dependencies"]
         if not isinstance(array, list):
             raise self.fail("[project].dependencies", "must be an array of requirement strings")
-        selecting = not rendered and bool(self.new_extras or self.new_groups)
-        self._merge_array(array, rendered, "[project].dependencies", remove=True, keep=selecting)
+        self._merge_array(array, rendered, "[project].dependencies", remove=True)
 
     def merge_extras(self, doc: tomlkit.TOMLDocument) -> set[str]:
         """Fill the rendered extras; empty the tool's stale ones. Returns the extras removed."""
@@ -553,6 +532,21 @@ def _parsed(text: str) -> Any:
 def _plain(value: Any) -> Any:
     """A tomlkit item as plain Python values, for comparing with the rendered ones."""
     return value.unwrap() if hasattr(value, "unwrap") else value
+
+
+def _same_marker(a: Marker | None, b: Marker | None) -> bool:
+    """Markers that hold on the same platforms and Pythons (uv and users order them freely:
+    `platform_machine == 'x86_64' and sys_platform == 'linux'`)."""
+    if str(a) == str(b):
+        return True
+    if a is None or b is None:
+        return False
+    for platform in PLATFORMS.values():
+        for python in ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14"):
+            environment = platform.marker_environment(python)
+            if a.evaluate(environment) != b.evaluate(environment):
+                return False
+    return True
 
 
 def _is_exclusion(item: str) -> bool:
