@@ -469,3 +469,45 @@ torch = [{ index = "pytorch-cu126", marker = "platform_system == 'linux'" }]
     ) in result.stderr
     assert "error: --target: cannot infer it: no torch source routes a platform" in result.stderr
     assert (project / "pyproject.toml").read_text() == text
+
+
+def test_a_base_torch_beside_selecting_extras_does_not_lock(
+    mirror: Mirror, env: dict[str, str], tmp_path: Path
+) -> None:
+    """Why render takes torch out of [project].dependencies in extras mode (and init says what
+    a bare `uv sync` then installs): beside the extras, with the required environments the
+    spec adds, real uv finds no solution for the extra whose source leaves macOS to PyPI when it
+    locks afresh; the project init renders locks."""
+    project = tmp_path / "base"
+    project.mkdir()
+    text = (
+        HEAD
+        + """dependencies = ["torch==2.9.1"]
+
+[project.optional-dependencies]
+cpu = ["torch==2.9.1"]
+cu126 = ["torch==2.9.1"]
+
+[tool.uv]
+conflicts = [[{ extra = "cpu" }, { extra = "cu126" }]]
+
+[tool.uv.sources]
+torch = [
+  { index = "pytorch-cpu", extra = "cpu" },
+  { index = "pytorch-cu126", extra = "cu126", marker = "sys_platform == 'linux'" },
+]
+"""
+        + index("pytorch-cpu", mirror.index_url("cpu"))
+        + index("pytorch-cu126", mirror.index_url("cu126"))
+    )
+    (project / "pyproject.toml").write_text(text)
+    run([str(uv_binary()), "lock"], project, env)  # as it is: it locks
+    result = uvtorch(["init", "--lock", "--python", "3.12"], project, env)
+    assert "removed 'torch==2.9.1' from [project].dependencies" in result.stderr
+    assert "so a bare `uv sync` or `uv run` installs no torch (before: PyPI's)" in result.stderr
+    rendered = (project / "pyproject.toml").read_text()
+    kept = rendered.replace("dependencies = []", 'dependencies = ["torch==2.9.1"]', 1)
+    (project / "pyproject.toml").write_text(kept)
+    (project / "uv.lock").unlink()  # a fresh lock (an old one steers uv to a solution)
+    failed = run([str(uv_binary()), "lock"], project, env, code=1)
+    assert "No solution found" in failed.stderr

@@ -360,3 +360,34 @@ def test_a_project_that_never_installs_torch_is_refused(tmp_path: Path) -> None:
     assert "keeps uv from ever installing torch" in result.stderr
     assert "hint: uvtorch-ci is for projects that install torch with uv" in result.stderr
     assert (project / "pyproject.toml").read_bytes() == (pair / "pyproject.toml").read_bytes()
+
+
+@needs_locks
+@pytest.mark.parametrize(("answer", "written"), [(b"n\n", False), (b"y\n", True)])
+def test_with_a_terminal_the_rewrite_is_confirmed_after_the_proof(
+    answer: bytes, written: bool, tmp_path: Path
+) -> None:
+    """The proof is shown before the user accepts: declined, nothing is written."""
+    pair = next(p for p in PAIRS if p.name == "noahpro99__latent-model-recreation")
+    project = copied(pair, tmp_path)
+    master, slave = os.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("UVTORCH_INDEX_URL", "GITHUB_ACTIONS")}
+    with subprocess.Popen(
+        [sys.executable, "-m", "uvtorch_ci", "init"],
+        cwd=project,
+        env={**env, "UVTORCH_CI_CACHE_DIR": "off"},
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        os.close(slave)
+        os.write(master, answer)
+        _out, err = process.communicate(timeout=120)
+    os.close(master)
+    assert process.returncode == 0, err
+    assert err.index(PROVEN) < err.index("Write the spec and render? [Y/n]")
+    changed = (project / "pyproject.toml").read_bytes() != (pair / "pyproject.toml").read_bytes()
+    assert changed is written
+    assert ("nothing written" in err) is not written
+    assert (project / ".github").exists() is written
