@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 # mypy finds tests/ only when told (MYPYPATH=tests); plain `mypy benchmarks/run.py` does not
+from locks import write_project as write_locked  # noqa: E402
 from mirror import Mirror, uv_binary  # type: ignore[import-not-found,unused-ignore]  # noqa: E402
 
 PLATFORM_BACKENDS = [
@@ -58,6 +59,11 @@ REFRESH = ["--refresh-package", "uvtorch-ci"]  # never a wheel of this tree buil
 Hook = Callable[[], None]
 # the libraries a full render loads (the CLI, the templates, the TOML editor, markers and
 # versions), then all of them with the tool's own modules
+# what `verify` loads on an up-to-date project before it reads uv.lock: the floor of its time
+VERIFY_STACK = (
+    "uvtorch_ci.commands.main, uvtorch_ci.commands.verify, uvtorch_ci.verify.verdicts, "
+    "uvtorch_ci.verify.report"
+)
 RENDER_STACK = (
     "click",
     "jinja2",
@@ -100,6 +106,10 @@ class Row:
     baseline: float
     target: str
     ok: bool | None  # None: context, no target
+    unit: str = "s"  # "s" (shown in ms) or "MiB"
+
+    def shown(self, value: float) -> str:
+        return f"{value:.0f} MiB" if self.unit == "MiB" else f"{value * 1000:.0f} ms"
 
     @property
     def ratio(self) -> float:
@@ -119,6 +129,7 @@ class Run:
     cwd: Path
     env: Mapping[str, str]
     before: Hook | None = None
+    codes: tuple[int, ...] = (0, 1)  # the exit codes it may end with
 
 
 @dataclass(frozen=True)
@@ -138,9 +149,27 @@ def timed(run: Run) -> float:
         run.command, cwd=run.cwd, env=dict(run.env), capture_output=True, check=False
     )
     elapsed = time.perf_counter() - start
-    if result.returncode not in (0, 1):
+    if result.returncode not in run.codes:
         raise SystemExit(f"{run.command} failed ({result.returncode}):\n{result.stderr.decode()}")
     return elapsed
+
+
+def peak_mib(run: Run) -> float:
+    """The peak resident memory of one run of `run`, in MiB (the kernel's own accounting)."""
+    if run.before is not None:
+        run.before()
+    process = subprocess.Popen(
+        run.command,
+        cwd=run.cwd,
+        env=dict(run.env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{run.command} failed ({process.returncode})")
+    return usage.ru_maxrss / 1024  # KiB on Linux
 
 
 def median(run: Run, repeat: int) -> float:
@@ -169,10 +198,23 @@ class Table:
         self.rows: list[Row] = []
 
     def add(
-        self, name: str, ours: float, baseline_name: str, baseline: float, target: Target
+        self,
+        name: str,
+        ours: float,
+        baseline_name: str,
+        baseline: float,
+        target: Target,
+        unit: str = "s",
     ) -> None:
         ok = None if target.met is None else target.met(ours, baseline)
-        self.rows.append(Row(name, ours, baseline_name, baseline, target.text, ok))
+        self.rows.append(Row(name, ours, baseline_name, baseline, target.text, ok, unit))
+
+    def memory(self, name: str, ours: Run, baseline_name: str, baseline: Run) -> None:
+        """A row of peak memory: the largest of `repeat` runs each, at most the baseline's."""
+        runs = max(1, min(self.repeat, 3))
+        a = max(peak_mib(ours) for _ in range(runs))
+        b = max(peak_mib(baseline) for _ in range(runs))
+        self.add(name, a, baseline_name, b, at_most(1.0), unit="MiB")
 
     def compare(
         self, name: str, ours: Run, baseline_name: str, baseline: Run, target: Target
@@ -194,8 +236,8 @@ class Table:
         ]
         for row in self.rows:
             lines.append(
-                f"| {row.name} | {row.ours * 1000:.0f} ms | {row.baseline_name} "
-                f"| {row.baseline * 1000:.0f} ms | {row.ratio:.2f}x | {row.target} | {row.met} |"
+                f"| {row.name} | {row.shown(row.ours)} | {row.baseline_name} "
+                f"| {row.shown(row.baseline)} | {row.ratio:.2f}x | {row.target} | {row.met} |"
             )
         return "\n".join(lines) + "\n"
 
@@ -349,9 +391,10 @@ def main(argv: list[str] | None = None) -> int:
         setup([uvtorch, "render"], seed, env)
         setup([uv, "lock"], seed, env)
         uv_check = Run([uv, "lock", "--check", "--offline"], seed, env)
+        floor = Run([python, "-c", "pass"], base, env)
         table.compare(
             "interpreter floor (the tool's python -c pass)",
-            Run([python, "-c", "pass"], base, env),
+            floor,
             UV_CHECK,
             uv_check,
             CONTEXT,
@@ -409,6 +452,39 @@ def main(argv: list[str] | None = None) -> int:
             0.3,
         )
 
+        # 3b. verify on locks of 1,000 and 10,000 packages shaped as real uv writes them, against
+        # `uv export --frozen` reading the same lock (both read it whole; neither resolves)
+        export = "uv export --frozen"
+        for count in (1_000, 10_000):
+            big = write_locked(base / f"big{count}", count, mirror.pytorch_url)
+            setup([uvtorch, "render"], big, env)
+            setup([uvtorch, "render", "--check"], big, env)
+            setup([uvtorch, "verify"], big, env)  # the lock is current: verify says ok
+            ours = Run([uvtorch, "verify"], big, env)
+            theirs = Run([uv, "export", "--frozen", "--quiet"], big, env)
+            shown = f"{count:,}"
+            table.compare(f"verify, {shown}-package lock", ours, export, theirs, at_most(2.0))
+            if count == 10_000:
+                table.memory(f"verify peak memory, {shown} packages", ours, export, theirs)
+        oversized = base / "oversized"
+        shutil.copytree(base / "big1000", oversized)
+        with (oversized / "uv.lock").open("r+b") as lock:
+            lock.truncate(161_000_000)  # sparse: a 161 MB lock that costs no disk
+        table.compare(
+            "verify, a 161 MB lock (refused from its size, unread)",
+            Run([uvtorch, "verify"], oversized, env, codes=(2,)),
+            "verify, 1,000-package lock",
+            Run([uvtorch, "verify"], base / "big1000", env),
+            at_most(1.0),
+        )
+        table.compare(
+            "python -c 'import <what verify loads>'",
+            Run([python, "-c", f"import {VERIFY_STACK}"], base, env),
+            export + " (1,000 packages)",
+            Run([uv, "export", "--frozen", "--quiet"], base / "big1000", env),
+            CONTEXT,
+        )
+
         # 4. the smoke check with a real CPU torch vs importing torch
         torch_python = args.torch_python
         if Path(torch_python).exists():
@@ -432,7 +508,6 @@ def main(argv: list[str] | None = None) -> int:
             )
 
         # 6. context: what a full render must import before it does anything, above the floor
-        floor = Run([python, "-c", "pass"], base, env)
         for module in RENDER_STACK:
             table.compare(
                 f"python -c 'import {module}'",

@@ -424,9 +424,9 @@ requires-dist = [
 """,
         package(
             "pytorch-triton-rocm",
-            "3.5.0",
+            "3.5.1",  # what the real torch 2.9.1+rocm6.x wheels require
             "{pt}/rocm6.4",
-            files=wheels("{pt}/rocm6.4/pytorch_triton_rocm-3.5.0", ["312", "313", "314"], X86_64),
+            files=wheels("{pt}/rocm6.4/pytorch_triton_rocm-3.5.1", ["312", "313", "314"], X86_64),
         ),
         package(
             "torch",

@@ -17,7 +17,8 @@ Takes a workflow (the YAML render wrote) and runs one job of it, one matrix entr
 - `actions/upload-artifact` is what it would upload (the files under `path`, by `name`);
 - a composite action (the reference the test maps to a folder: this repository) runs its own
   steps with GITHUB_ACTION_PATH set to that folder, its inputs from `with:` over the defaults,
-  and its `outputs:` handed back as the step's outputs.
+  and its `outputs:` handed back as the step's outputs;
+- any other action is what the test stands in for it (`stand_ins`), or an error.
 
 A step that fails skips the rest (unless its `if:` says `always()`), as on GitHub.
 """
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,10 @@ class Machine:
     github: dict[str, Any] = field(default_factory=dict)
     # the workflow's own `env:` values a test replaces (one that names a place on GitHub)
     env_overrides: dict[str, str] = field(default_factory=dict)
+    # actions a test stands in for (one that talks to GitHub or PyPI): reference -> what the
+    # step does with its `with:` inputs, returning the step as it ran
+    stand_ins: dict[str, Callable[[Mapping[str, str]], Step]] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)  # `secrets.*`; GitHub gives "" when unset
 
     def jobs(self, workflow_file: Path) -> dict[str, dict[str, Any]]:
         loaded: dict[str, Any] = yaml.safe_load(workflow_file.read_text(encoding="utf-8"))
@@ -105,6 +110,7 @@ class Machine:
             "env": {},
             "runner": {"os": "Linux", "arch": "X64", "temp": str(self.temp)},
             "inputs": {},
+            "secrets": self.secrets,
             "needs": {
                 name: {"result": done.conclusion, "outputs": done.outputs}
                 for name, done in (needs or {}).items()
@@ -196,6 +202,9 @@ class Machine:
                 return Step(name, "failure", f"upload-artifact: nothing in {with_['path']}")
             state.artifacts[with_["name"]] = found
             return Step(name, "success", "upload-artifact: " + " ".join(p.name for p in found))
+        if reference in self.stand_ins:
+            done = self.stand_ins[reference](with_)
+            return Step(name, done.outcome, done.log, done.outputs)
         if uses.startswith("./"):
             folder = self.workspace / uses[2:]
         elif reference in self.actions:

@@ -68,7 +68,7 @@ def test_the_check_action_installs_what_the_package_depends_on() -> None:
     assert '"$GITHUB_ACTION_PATH/.."' in script
     assert "python -m uvtorch_ci" in script
     assert "uvtorch render --check\n" in script
-    assert script.rstrip().endswith("uvtorch verify")
+    assert script.rstrip().endswith("uvtorch verify --online")
 
 
 # --- interface -----------------------------------------------------------------------------

@@ -494,3 +494,19 @@ def test_a_killed_renders_old_temporary_files_are_removed_by_the_next_render(
     assert not any(path.exists() for path in old)
     assert young.exists()
     assert foreign.exists()
+
+
+def test_an_oversized_file_is_refused_before_a_byte_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 161 MB uv.lock (sparse: it costs no disk) is refused from its size alone."""
+    lock = tmp_path / "uv.lock"
+    with lock.open("wb") as file:
+        file.truncate(161_000_000)
+
+    def no_read(*args: object) -> bytes:
+        raise AssertionError("read a byte of a file it refuses")
+
+    monkeypatch.setattr("uvtorch_ci.commands.files.os.read", no_read)
+    with pytest.raises(files.PathError, match="is larger than 64 MiB, more than uvtorch-ci reads"):
+        files.read_text(lock, "uv.lock", root=tmp_path)

@@ -21,6 +21,10 @@ ROWS = (
     "render, 12 targets (writing, empty cache)",
     "render, 60 targets (writing)",
     "verify, ",
+    "verify, 1,000-package lock",
+    "verify, 10,000-package lock",
+    "verify peak memory, 10,000 packages",
+    "verify, a 161 MB lock",
     "smoke --expect cpu (real torch)",
     "uvtorch-ci --help",
     "uvtorch-ci --version",
@@ -57,5 +61,5 @@ def test_the_benchmark_runs_and_reports_every_row(tmp_path: Path) -> None:
     for row in rows[1:]:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert len(cells) == 7, row
-        assert cells[1].endswith(" ms"), row
+        assert cells[1].endswith((" ms", " MiB")), row
         assert cells[6] in ("yes", "no", "-"), row

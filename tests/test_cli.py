@@ -14,6 +14,8 @@ import pytest
 from projects import snapshot
 from shared import needs_shared, shared_files
 
+from uvtorch_ci.commands.main import cli as COMMANDS
+
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "examples" / "seed"
 
@@ -327,3 +329,62 @@ def test_help_keeps_clicks_width_without_loading_shutil(tmp_path: Path) -> None:
         assert lines[0].startswith("Usage: ")
         assert max(len(line) for line in lines) <= widest
         assert max(len(line) for line in lines) > widest - 12  # wrapped to the width, not less
+
+
+TWO_BACKENDS = (
+    '[[tool.uvtorch.targets]]\nplatform = "linux-x86_64"\nbackend = "cpu"\n'
+    '[[tool.uvtorch.targets]]\nplatform = "linux-x86_64"\nbackend = "cu126"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("selector", "lines"),
+    [
+        (
+            "",
+            [
+                "next: uv lock, then install one target's build "
+                "(a bare `uv sync` installs no torch):",
+                "  uvtorch-ci sync        the build this machine runs",
+                "  uv sync --extra cpu    linux-x86_64-cpu",
+                "  uv sync --extra cu126  linux-x86_64-cu126",
+            ],
+        ),
+        (
+            'selector = "groups"\ndefault-group = "cu126"\n',
+            [
+                "next: uv lock, then install one target's build "
+                "(a bare `uv sync` installs the cu126 group's):",
+                "  uvtorch-ci sync                       the build this machine runs",
+                "  uv sync --no-group cu126 --group cpu  linux-x86_64-cpu",
+                "  uv sync                               linux-x86_64-cu126",
+            ],
+        ),
+    ],
+)
+def test_render_names_the_sync_command_of_the_mode(
+    tmp_path: Path, selector: str, lines: list[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "0"\nrequires-python = ">=3.11"\n'
+        f'[tool.uvtorch]\ntorch = "2.9.1"\n{selector}{TWO_BACKENDS}'
+    )
+    done = cli("render", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[-len(lines) :] == lines
+    check = cli("render", "--check", cwd=tmp_path)  # a check says only what it found
+    assert "next:" not in check.stderr
+
+
+def test_render_in_markers_mode_says_a_plain_sync_is_enough(seed: Path) -> None:
+    done = cli("render", cwd=seed)
+    assert done.stderr.splitlines()[-1] == (
+        "next: uv lock, then uv sync (the platform markers pick each target's build)"
+    )
+
+
+@pytest.mark.parametrize("command", [*sorted(COMMANDS.commands), "releases refresh"])
+def test_every_help_usage_names_its_subcommand(tmp_path: Path, command: str) -> None:
+    shown = cli(*command.split(), "--help", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.lower().startswith(f"usage: uvtorch-ci {command} ")

@@ -490,10 +490,15 @@ def test_report_and_json(tmp_path: Path) -> None:
 
 
 def run_cli(*args: str, **overrides: str) -> subprocess.CompletedProcess[str]:
+    return run_cli_in(None, *args, **overrides)
+
+
+def run_cli_in(cwd: Path | None, *args: str, **overrides: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UVTORCH_")}
     env.pop("GITHUB_ACTIONS", None)
     return subprocess.run(
         [sys.executable, "-m", "uvtorch_ci", "detect", *args],
+        cwd=cwd,
         env={**env, **overrides},
         capture_output=True,
         text=True,
@@ -560,3 +565,27 @@ def test_cli_bad_input_exits_2(
     assert expected in done.stderr
     assert done.stderr.startswith("error: ")
     assert "Traceback" not in done.stderr
+
+
+def test_in_a_project_it_answers_for_the_specs_torch(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "0"\nrequires-python = ">=3.10"\n'
+        '[tool.uvtorch]\ntorch = ">=2.5,<2.6"\n'
+        '[[tool.uvtorch.targets]]\nplatform = "linux-x86_64"\nbackend = "cu124"\n'
+    )
+    machine = {PLATFORM_ENV: "linux-x86_64", DRIVER_ENV: "580.65.06", ROCM_ENV: "none"}
+    done = run_cli_in(project, "--json", **machine)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["torch"] == "2.5.1"  # the newest the specifier allows
+    assert json.loads(done.stdout)["backend"] == "cu124"
+    assert "for torch 2.5.1, the spec's (pyproject.toml)" in done.stderr
+    named = run_cli_in(project, "--json", "--torch", "2.9.1", **machine)
+    assert json.loads(named.stdout)["backend"] == "cu130"
+    elsewhere = run_cli_in(project, "--json", "--project", str(tmp_path), **machine)
+    assert json.loads(elsewhere.stdout)["torch"] == load_table().newest().torch
+    # a project that has no spec yet: the newest release, as outside a project
+    (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n')
+    bare = run_cli_in(project, "--json", **machine)
+    assert json.loads(bare.stdout)["torch"] == load_table().newest().torch

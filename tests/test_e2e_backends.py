@@ -158,9 +158,12 @@ def test_every_target_locks_to_its_build(case: str, mirror: Mirror, tmp_path: Pa
         version = {"2.5.0": "0.20.0", "2.7.0": "0.22.0", "2.9.1": "0.24.1"}[torch]
         companion = mirror.tag(torch, platform, backend, "torchvision")  # the index's habit
         assert f" + torchvision=={version}{companion}\n" in tree, (platform, extra, tree)
-    if "rocm" in case:
-        assert "pytorch-triton-rocm" in lock
-        assert "/whl/rocm6.2/pytorch_triton_rocm" in lock or "rocm6.2/pytorch-triton-rocm" in lock
+    if "rocm" in case:  # its Triton from the rocm6.2 index, the file under the index root
+        assert (
+            'name = "pytorch-triton-rocm"\nversion = "3.1.0"\n'
+            f'source = {{ registry = "{mirror.index_url("rocm6.2")}" }}'
+        ) in lock
+        assert f'{{ url = "{mirror.pytorch_url}/pytorch_triton_rocm-3.1.0-cp312' in lock
 
 
 def test_switching_extras_reinstalls_the_build(mirror: Mirror, tmp_path: Path) -> None:

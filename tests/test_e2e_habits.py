@@ -4,7 +4,6 @@ would accept fail verify, naming the target, the package and the reason."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from functools import partial
@@ -137,10 +136,12 @@ def test_torch_files_moved_to_another_port_fail(
     port = another_port.rsplit(":", 1)[1]
     wheel = "torch-2.9.1+cu128-cp312-cp312-manylinux_2_28_x86_64.whl"
     assert (
-        f"linux-x86_64-cu128, Python 3.12, torch: downloads {wheel} from another host "
-        f"(127.0.0.1:{port}): {another_port}/whl/cu128/torch-2.9.1%2Bcu128-cp312"
+        f"linux-x86_64-cu128, Python 3.12, torch: {wheel} comes from another host "
+        f"(127.0.0.1:{port}) than the index: {another_port}/whl/cu128/torch-2.9.1%2Bcu128-cp312"
     ) in result.stdout, result.stdout
-    assert "FAIL: 1 of 2 target x Python environments (linux-x86_64-cu128)" in result.stdout
+    # the wheels of the Pythons no target runs are named too, under the files of the lock
+    assert f"{another_port}/whl/cu128/torch-2.9.1%2Bcu128-cp313" in result.stdout
+    assert "FAIL: 1 of 2 target x Python environments (linux-x86_64-cu128); " in result.stdout
 
 
 def test_an_aarch64_cpu_source_pointing_at_cu128_fails(
@@ -179,42 +180,7 @@ def test_a_stale_lock_fails(damage_base: Path, mirror: Mirror, tmp_path: Path) -
     uvtorch(["render"], project, env)
     result = uvtorch(["verify"], project, env, expect=1)
     assert (
-        "torch on linux-x86_64-cu128: pyproject.toml declares torch==2.7.0 from "
+        "torch on linux-x86_64: pyproject.toml declares torch==2.7.0 from "
         f"{mirror.index_url('cu128')}, uv.lock was locked with torch==2.9.1"
     ) in result.stdout, result.stdout
     assert result.stdout.splitlines()[-1].startswith("stale: uv.lock predates pyproject.toml")
-
-
-# -- ROCm and XPU: render, uv lock and verify agree on the Triton packages -----------------
-
-
-@pytest.mark.parametrize(
-    ("version", "backend"),
-    [("2.9.1", "rocm6.4"), ("2.13.0", "rocm7.2"), ("2.9.1", "xpu"), ("2.13.0", "xpu")],
-)
-def test_rocm_and_xpu_render_lock_and_verify_agree(
-    version: str, backend: str, mirror: Mirror, tmp_path: Path
-) -> None:
-    env = mirror.uv_env(tmp_path / "uv-cache")
-    body = spec(version, ["3.12"], [("linux-x86_64", backend)], packages=["torchvision"])
-    project = locked(tmp_path / "project", body, env)
-    release = mirror.table.get(version)
-    assert release is not None
-    tritons = release.tritons_for(backend)
-    assert tritons  # the table knows what these builds require
-    if backend.startswith("rocm") and version == "2.13.0":  # uv's guide: both from 2.11
-        assert [name for name, _ in tritons] == ["pytorch-triton-rocm", "triton-rocm"]
-    pyproject = (project / "pyproject.toml").read_text()
-    lock = (project / "uv.lock").read_text()
-    for name, pinned in tritons:
-        assert f'"{name}=={pinned} ; ' in pyproject, pyproject  # rendered with verify's pin
-        assert f'name = "{name}"\nversion = "{pinned}"\nsource = {{ registry = "' in lock
-        assert f"{mirror.index_url(backend)}/{name.replace('-', '_')}-{pinned}-cp312" in lock
-    data = json.loads(uvtorch(["explain", "--json"], project, env).stdout)
-    assert data["ok"] is True
-    (target,) = data["targets"]
-    checked = {p["package"]: p["version"] for p in target["packages"]}
-    assert set(checked) == {"torch", "torchvision", *dict(tritons)}
-    assert {name: checked[name] for name, _ in tritons} == dict(tritons)
-    assert checked["torch"] == f"{version}+{backend}"
-    assert uvtorch(["verify"], project, env).stdout.splitlines()[-1].startswith("ok: ")

@@ -7,6 +7,7 @@ proves the workflow's own steps find a matched build and reject a mismatched one
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from projects import run, uv, uvtorch, write_project
 from uvtorch_ci.resources import SMOKE_PATH
 
 pytestmark = pytest.mark.e2e
+TARGET = '[[tool.uvtorch.targets]]\nplatform = "linux-x86_64"\nbackend = "cpu"\n'
 
 
 def synced_project(tmp_path: Path, env: dict[str, str], torch: str, backend: str) -> Path:
@@ -95,7 +97,6 @@ def test_macos_build_passes_as_mps_and_fails_as_cuda(
         env,
     )
     smoke_py = Path(__file__).resolve().parents[1] / "src" / "uvtorch_ci" / "smoke.py"
-    import sys
 
     with_site = {**env, "PYTHONPATH": str(target)}
     here = run([sys.executable, str(smoke_py), "--expect", "mps"], tmp_path, with_site, 1)
@@ -112,3 +113,40 @@ def test_macos_build_passes_as_mps_and_fails_as_cuda(
     assert "FAIL" not in ok.stdout
     bad = run([sys.executable, str(smoke_py), "--expect", "cu124"], tmp_path, as_macos, 1)
     assert "CPU-only build" in bad.stdout + bad.stderr
+
+
+def test_the_command_checks_the_projects_environment(tmp_path: Path, env: dict[str, str]) -> None:
+    """`uvtorch-ci smoke` runs on the tool's interpreter, which has no torch: in a project it
+    takes the project's .venv, says so, and checks that; --python names another one."""
+    project = synced_project(tmp_path, env, "2.5.0", "cu124")
+    python = project / ".venv" / "bin" / "python"
+    inside = uvtorch(["smoke", "--expect", "cu124"], project / ".github", env)
+    assert "checking the project's environment" in inside.stderr
+    assert "ok    build          CUDA 12.4 build" in inside.stdout
+    wrong = uvtorch(["smoke", "--expect", "cpu"], project, env, expect=1)
+    assert "expected a CPU build, found a CUDA 12.4 build" in wrong.stdout
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    named = uvtorch(["smoke", "--expect", "cu124", "--python", str(python)], elsewhere, env)
+    assert "ok    build          CUDA 12.4 build" in named.stdout
+    # outside a project: the tool's own interpreter, named, and the command for the project
+    alone = uvtorch(["smoke", "--expect", "cu124"], elsewhere, env, expect=1)
+    assert f"(interpreter: {sys.executable})" in alone.stdout
+    assert f"smoke: no torch in {sys.executable}, the interpreter this check ran on" in (
+        alone.stderr
+    )
+    assert "run `uvtorch-ci smoke --python .venv/bin/python --expect cu124`" in alone.stderr
+    # a project whose .venv has no torch yet: the hint is to sync it
+    bare = write_project(tmp_path / "bare", 'torch = "2.5.0"\n' + TARGET)
+    uv(["venv", "-q"], bare, env)
+    empty = uvtorch(["smoke", "--expect", "cpu"], bare, env, expect=1)
+    assert "install the project's torch into it: `uv sync`" in empty.stderr
+    missing = uvtorch(["smoke", "--expect", "cpu", "--python", "nowhere"], elsewhere, env, 2)
+    assert "--python nowhere: no such interpreter" in missing.stderr
+
+
+def test_smoke_help_names_the_subcommand(tmp_path: Path) -> None:
+    shown = uvtorch(["smoke", "--help"], tmp_path, {"PATH": "/usr/bin:/bin"})
+    assert shown.stdout.startswith("usage: uvtorch-ci smoke [-h] --expect BACKEND")
+    assert "--python PYTHON" in shown.stdout

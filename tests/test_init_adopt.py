@@ -261,7 +261,9 @@ EXPECTED: dict[str, Expected | str] = {
     "nari-labs__dia": Expected(
         torch="2.6.0",
         packages=("torchaudio",),
-        targets=("linux-x86_64:cu126", "windows-x86_64:cu126"),
+        # `sys_platform == 'linux'` sends aarch64 to cu126 too, which has torch 2.6.0 wheels
+        # for it (ashengstd/CacheFlux's lock holds them)
+        targets=("linux-x86_64:cu126", "linux-aarch64:cu126", "windows-x86_64:cu126"),
     ),
     "remsky__Kokoro-FastAPI": Expected(
         torch="2.8.0",

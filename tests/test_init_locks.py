@@ -76,8 +76,9 @@ ADOPTED: dict[str, Expected] = {
             "windows-x86_64:cu126",
             "linux-x86_64:cu128",
             "windows-x86_64:cu128",
+            # linux-aarch64 takes cu129 too, but its torch requires triton, which the lock has
+            # no aarch64 wheel of: `uv sync --extra cu129` fails there, so it is no target
             "linux-x86_64:cu129",
-            "linux-aarch64:cu129",
             "windows-x86_64:cu129",
             # `stable` holds torch and no source names it: PyPI's build, deliberately
             "linux-x86_64:pypi@stable",
@@ -89,9 +90,8 @@ ADOPTED: dict[str, Expected] = {
     "jianchang512__pyvideotrans": Expected(
         torch="2.7.1",
         packages=("torchaudio",),
-        targets=(
+        targets=(  # not linux-aarch64: the lock's triton has no aarch64 wheel
             "linux-x86_64:cu128",
-            "linux-aarch64:cu128",
             "windows-x86_64:cu128",
             "macos-arm64:cpu",
         ),
@@ -147,6 +147,8 @@ PYTHON = {
     "nikopueringer__CorridorKey": "3.13",
     "noahpro99__latent-model-recreation": "3.13",
 }
+# The mirror's pages link its files on another host: the lock says where (file-hosts).
+MORE = {"CCRI-POPROX__poprox-recommender": {"file-hosts": ["https://download-r2.pytorch.org/whl"]}}
 # Refused, each with the reason (the start of init's error line).
 REFUSED = {
     # one extra pins torch 2.11.0, another 2.10.0 (and direct wheel URLs besides)
@@ -169,17 +171,6 @@ REFUSED = {
 # The companion the spec routes with torch where the project left it on PyPI: the proof
 # names it as the one thing the next `uv lock` changes.
 ROUTED_COMPANION = {"m-bain__whisperX": "torchvision", "matteospanio__torchfx": "torchaudio"}
-# Until verify judges these locks as real uv made them (issue 20): files on
-# download-r2.pytorch.org, a base requirement beside extra-keyed sources, a patch floor in
-# requires-python, a release the table lacks a build of.
-VERIFY_GAPS = {
-    "CCRI-POPROX__poprox-recommender": "the mirror's files are on download-r2.pytorch.org",
-    "NVIDIA-NeMo__RL": "files on download-r2.pytorch.org; requires-python >=3.13.14",
-    "ashengstd__CacheFlux": "the table has no cu126 linux-aarch64 build of 2.6.0; the lock has",
-    "fishaudio__fish-speech": "the base torch requirement next to extra-keyed sources: stale",
-    "jianchang512__pyvideotrans": "files on download-r2.pytorch.org",
-    "nikopueringer__CorridorKey": "the base torch requirement next to extra-keyed sources: stale",
-}
 PROVEN = "this spec describes what uv.lock already installs: every target x Python"
 
 
@@ -234,7 +225,7 @@ def test_init_adopts_the_pair_or_refuses_with_the_reason(adopted: Any) -> None:
     assert "inferred from the project's torch setup and uv.lock" in result.stderr
     new = (project / "pyproject.toml").read_text()
     spec = tomllib.loads(new)["tool"]["uvtorch"]
-    assert spec == {**expected.spec(), "python": [PYTHON[pair.name]]}
+    assert spec == {**expected.spec(), "python": [PYTHON[pair.name]], **MORE.get(pair.name, {})}
     # a second render changes nothing
     check = run("render", "--check", cwd=project)
     assert check.returncode == 0, check.stdout + check.stderr
@@ -296,9 +287,6 @@ def test_the_spec_is_proven_against_the_pairs_own_lock(adopted: Any) -> None:
         assert f"{companion}: comes from https://pypi.org/simple" in result.stderr
         assert f"{companion}: no source routes it, so it came from PyPI" in result.stderr
         return
-    if pair.name in VERIFY_GAPS:
-        assert PROVEN not in result.stderr, f"proven now: take {pair.name} out of VERIFY_GAPS"
-        pytest.xfail(VERIFY_GAPS[pair.name])
     assert PROVEN in result.stderr, result.stderr
 
 

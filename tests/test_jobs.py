@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from mirror import Mirror, uv_binary
 from projects import run, uv, uvtorch, write_project
 from runner import Job, Machine
@@ -136,8 +137,10 @@ def repository(tmp_path: Path, shape: Shape, mirror: Mirror, wheels: Path) -> Re
         temp=temp,
         github={"event_name": "push", "repository": "me/project", "ref": "refs/heads/main"},
     )
-    workflow = root / ".github" / "workflows" / "torch.yml"
-    assert workflow.is_file(), "the workflow belongs at the repository root"
+    # the check job's uvtorch-ci (the copy that rendered the workflow, fetched from GitHub) is
+    # this checkout, GitHub being out of reach
+    machine.env_overrides = {"UVTORCH_CI": str(REPO)}
+    (workflow,) = (root / ".github" / "workflows").glob("*.yml")  # at the repository root
     return Repository(root, project, workflow, machine, env)
 
 
@@ -169,9 +172,10 @@ def test_every_job_runs_as_on_a_runner(
 
     check = repo.machine.run_job(repo.workflow, "check")
     passed(check)
-    if "action" in shape.spec:  # the check-mode action: render --check and verify, no PyPI
-        assert "workflows/torch.yml: up to date" in check.log
-        assert "each the build the spec asks for" in check.log
+    # the check-mode action in action mode, else the tool that rendered the workflow: both
+    # run render --check and verify, and neither needs a PyPI release
+    assert f"workflows/{repo.workflow.name}: up to date" in check.log
+    assert "each the build the spec asks for" in check.log
 
     ran = 0
     for job_id, entry in torch_jobs(repo):
@@ -205,7 +209,23 @@ def test_a_swapped_backend_fails_its_job(
     )
     assert swapped != text
     pyproject.write_text(swapped)
-    uv(["lock"], repo.project, repo.env)  # a lock that matches the swap: only the job can tell
+    uv(["lock"], repo.project, repo.env)  # a lock that matches the swap: uv lock --check passes
+    check = repo.machine.run_job(repo.workflow, "check")
+    assert check.conclusion == "failure", check.log
+    outcomes = {step.name: step.outcome for step in check.steps}
+    assert outcomes["uv lock --check"] == "success"
+    if "action" in shape.spec:  # the check mode stops at render --check
+        assert "pyproject.toml: would change" in check.log
+    else:  # render --check fails on the swapped index; verify still runs, and fails too
+        assert outcomes["uvtorch-ci render --check"] == "failure"
+        assert outcomes["uvtorch-ci verify (each target's build, from uv.lock)"] == "failure"
+        assert "pyproject.toml: would change" in check.log
+        assert f"FAIL: 1 of {len(torch_jobs(repo))} target x Python environments" in (
+            check.steps[-1].log
+        )
+        assert f"{shape.swapped} (Python {PYTHON}): torch: comes from the cpu index" in (
+            check.steps[-1].log
+        )
     ((job_id, entry),) = [(j, e) for j, e in torch_jobs(repo) if e["target"] == shape.swapped]
     job = repo.machine.run_job(repo.workflow, job_id, entry)
     assert job.conclusion == "failure", job.log
@@ -288,16 +308,14 @@ def test_a_renamed_workflow_is_removed_and_an_edited_one_named(
 def test_the_readmes_own_workflow_runs_on_the_matrix(
     tmp_path: Path, mirror: Mirror, wheels: Path
 ) -> None:
-    """README's workflow built on `uvtorch-ci matrix`, as a user copies it: the matrix job's
+    """The docs' workflow built on `uvtorch-ci matrix`, as a user copies it: the matrix job's
     output feeds the torch job's matrix, and each entry runs the action."""
-    readme = (REPO / "README.md").read_text()
-    heading = "\n### A workflow of your own on `uvtorch-ci matrix`\n"
-    (text,) = re.findall(r"```yaml\n(.*?)```", readme.split(heading, 1)[1].split("\n### ")[0], re.S)
+    page = (REPO / "docs" / "github.md").read_text()
+    heading = "\n## A workflow of your own on `uvtorch-ci matrix`\n"
+    (text,) = re.findall(r"```yaml\n(.*?)```", page.split(heading, 1)[1].split("\n## ")[0], re.S)
     repo = repository(tmp_path, SHAPES["extras"], mirror, wheels)
     own = repo.root / ".github" / "workflows" / "own.yml"
     own.write_text(text.replace("OWNER/uvtorch-ci@<commit>", f"my-org/uvtorch-ci@{SHA}"))
-    # git+https://github.com/OWNER/uvtorch-ci@<commit> is this checkout, GitHub being out of reach
-    repo.machine.env_overrides = {"UVTORCH_CI": str(REPO)}
     matrix = repo.machine.run_job(own, "matrix")
     passed(matrix)
     entries = repo.machine.entries(own, "torch", {"matrix": matrix})
@@ -336,3 +354,37 @@ def test_the_device_check_runs_on_python_3_8(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2x3 @ 3x2 matmul on cuda gives the exact result" in result.stdout
+
+
+def test_two_projects_in_one_repository_keep_their_own_workflows(
+    tmp_path: Path, mirror: Mirror, wheels: Path
+) -> None:
+    """Each project gets a workflow named after its folder, with its own concurrency group:
+    neither overwrites nor cancels the other's, and each one's jobs run in its folder."""
+    repo = repository(tmp_path, SHAPES["subfolder"], mirror, wheels)
+    other = write_project(repo.root / "vision", BASE + targets("linux-x86_64:cpu"))
+    uvtorch(["render"], other, repo.env)
+    uv(["lock"], other, repo.env)
+    folder = repo.root / ".github" / "workflows"
+    assert sorted(p.name for p in folder.iterdir()) == ["torch-LLM-PyTorch.yml", "torch-vision.yml"]
+    first, second = (folder / "torch-LLM-PyTorch.yml"), (folder / "torch-vision.yml")
+    for workflow in (first, second):
+        assert zizmor([workflow]) == []
+        assert actionlint(workflow) == []
+    loaded = [yaml.safe_load(workflow.read_text()) for workflow in (first, second)]
+    assert [w["name"] for w in loaded] == ["torch (LLM/PyTorch)", "torch (vision)"]
+    groups = [w["concurrency"]["group"].split("${{")[0] for w in loaded]
+    assert groups == ["torch-LLM-PyTorch-", "torch-vision-"]
+    # a second render of either changes nothing and removes nothing of the other's
+    for project in (repo.project, other):
+        checked = uvtorch(["render", "--check"], project, repo.env)
+        assert "would be removed" not in checked.stderr
+    for workflow, location in ((first, "LLM/PyTorch"), (second, "vision")):
+        check = repo.machine.run_job(workflow, "check")
+        passed(check)
+        assert f"workflows/{workflow.name}: up to date" in check.log
+        (entry,) = [e for e in repo.machine.entries(workflow, "torch") if e["platform"] == HOST]
+        passed(repo.machine.run_job(workflow, "torch", entry))
+        assert repo.machine.jobs(workflow)["torch"]["defaults"]["run"]["working-directory"] == (
+            location
+        )

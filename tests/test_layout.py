@@ -1,5 +1,5 @@
 """The package's layout: the import contracts hold (and would catch a back-import), every
-subpackage says what it takes and gives, and the README's map names every module."""
+subpackage says what it takes and gives, and the docs' map (docs/design.md) names every module."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "uvtorch_ci"
-README = (ROOT / "README.md").read_text()
+DESIGN = (ROOT / "docs" / "design.md").read_text()  # the docs' page on how the code is built
 
 
 def lint_imports(src: Path, config: Path) -> subprocess.CompletedProcess[str]:
@@ -98,11 +98,11 @@ def test_every_subpackage_says_what_it_takes_and_gives(package: Path) -> None:
 
 
 def how_it_is_built() -> str:
-    section = README.split("\n## How it is built\n", 1)[1].split("\n## ", 1)[0]
+    section = DESIGN
     return section.split("```\n", 1)[1].split("```", 1)[0]
 
 
-def test_the_readme_map_names_every_module_and_nothing_else() -> None:
+def test_the_docs_map_names_every_module_and_nothing_else() -> None:
     named: set[str] = set()
     folder: list[str] = []
     for line in how_it_is_built().splitlines():
@@ -121,7 +121,7 @@ def test_the_readme_map_names_every_module_and_nothing_else() -> None:
         elif name.endswith(".py"):
             named.add("/".join([*folder, name]))
     actual = {str(p.relative_to(PACKAGE)) for p in modules()}
-    assert sorted(actual - named) == [], "modules missing from README's map"
-    assert sorted(named - actual) == [], "README names modules that do not exist"
+    assert sorted(actual - named) == [], "modules missing from the docs' map"
+    assert sorted(named - actual) == [], "the docs name modules that do not exist"
     for package in subpackages():
         assert f"  {package.name}/" in how_it_is_built(), f"{package.name}/ missing"

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import lock_texts
 import pytest
 from lock_texts import PT, PYPI, SEED_LOCK, synthetic_lock, text
 
@@ -53,11 +56,13 @@ def test_packages_are_parsed_with_wheels_sizes_and_metadata() -> None:
             "torch-2.5.0+cu124-cp311-cp311-manylinux_2_28_x86_64.whl",
             None,
             url.format(11, 11),
+            "sha256:00",
         ),
         Artifact(
             "torch-2.5.0+cu124-cp312-cp312-manylinux_2_28_x86_64.whl",
             906414807,
             url.format(12, 12),
+            "sha256:00",
         ),
     )
     root = lock.root("demo")
@@ -346,3 +351,45 @@ def test_wheel_urls_are_kept_for_verify() -> None:
     lock = parse_lock(text(SEED_LOCK))
     torch = next(p for p in lock.packages if p.name == "torch" and p.wheels)
     assert all(w.url and w.url.endswith(w.filename.replace("+", "%2B")) for w in torch.wheels)
+
+
+# -- uv's layout read fast, and the same as tomllib reads it ----------------------------------
+
+
+def _lock_texts() -> list[tuple[str, str]]:
+    """Every lock the suite holds as text, and every real one of ../shared's corpus."""
+    from shared import SHARED
+
+    texts = [
+        (name, text(value))
+        for name, value in vars(lock_texts).items()
+        if name.endswith("_LOCK") and isinstance(value, str)
+    ]
+    texts.append(("synthetic", synthetic_lock(300)))
+    locks = SHARED / "corpus" / "locks"
+    if locks.is_dir():
+        texts += [(p.parent.name, p.read_text()) for p in sorted(locks.glob("*/uv.lock"))]
+    return texts
+
+
+@pytest.mark.parametrize(("name", "lock"), _lock_texts(), ids=lambda v: v if len(v) < 60 else "")
+def test_the_layout_reads_every_lock_as_tomllib_does(name: str, lock: str) -> None:
+    fast = parse_lock(lock)
+    # read by layout: the files are still lines (until the comparison reads them)
+    assert any(p.files._value is None for p in fast.packages), name
+    assert fast == parse_lock(lock, by_layout=False)
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (lambda t: t.replace("size = 906414807", "size = -1"), "size must be a whole number"),
+        (lambda t: t.replace('{ url = "', '{ url = 5, x = "', 1), "must be a string"),
+    ],
+)
+def test_a_file_line_uv_would_not_write_is_refused_when_read(edit: Any, words: str) -> None:
+    """Files are read when asked for; what uv would not write is then the same exit 2."""
+    sized = text(SEED_LOCK).replace('hash = "sha256:00"', 'hash = "sha256:00", size = 906414807', 1)
+    lock = parse_lock(edit(sized))
+    with pytest.raises(LockError, match=words):
+        [package.wheels for package in lock.packages]  # reading them is what raises

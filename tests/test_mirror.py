@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import platform
+import re
 import subprocess
 import sys
 import tomllib
@@ -17,11 +18,22 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
-from urllib.parse import unquote, urljoin, urlsplit
-from urllib.request import urlopen
+from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.request import Request, urlopen
 
 import pytest
-from mirror import REAL_HABITS, TABLE_HABITS, Habits, Mirror, build_wheel, release_wheels, uv_binary
+from mirror import (
+    OTHER_HOST,
+    REAL_HABITS,
+    SAME_HOST,
+    TABLE_HABITS,
+    Habits,
+    Mirror,
+    build_wheel,
+    release_wheels,
+    uv_binary,
+)
+from mirror_tritons import SEEN
 from packaging.metadata import Metadata
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
@@ -332,7 +344,7 @@ def test_added_pypi_package_is_served(mirror: Mirror) -> None:
         pytest.param(
             "rocm7.2",
             "triton-rocm",
-            "3.9.0",
+            "3.7.1",  # what real locks show torch 2.13.0+rocm7.2 requiring
             range(10, 15),
             {"manylinux_2_28_x86_64": ""},
             id="rocm-renamed-2.13",
@@ -356,7 +368,7 @@ def test_added_pypi_package_is_served(mirror: Mirror) -> None:
         pytest.param(
             "xpu",
             "triton-xpu",
-            "3.9.0",
+            "3.7.2",  # what real locks show torch 2.13.0+xpu requiring
             range(10, 15),
             {"manylinux_2_28_x86_64": "", "win_amd64": ""},
             id="xpu-renamed-2.13",
@@ -394,6 +406,101 @@ def test_triton_is_on_no_other_index(mirror: Mirror) -> None:
     }
     assert status(f"{mirror.index_url('rocm6.2')}/pytorch-triton-xpu/") == 404
     assert status(f"{mirror.index_url('xpu')}/pytorch-triton-rocm/") == 404
+
+
+def test_triton_files_sit_under_the_index_root(mirror: Mirror) -> None:
+    filename = "pytorch_triton_rocm-3.1.0-cp311-cp311-manylinux_2_28_x86_64.whl"
+    # torch 2.5.0's two rocm indexes list one Triton build, kept once under /whl/
+    urls = {
+        page_links(f"{mirror.index_url(index)}/pytorch-triton-rocm/")[filename]["url"]
+        for index in ("rocm6.1", "rocm6.2")
+    }
+    (url,) = urls
+    assert url is not None
+    location, _, fragment = url.partition("#")
+    assert location == f"{mirror.url}/whl/{filename}" == mirror.file_url("rocm6.2", filename)
+    assert fragment == f"sha256={hashlib.sha256(fetch(location)).hexdigest()}"
+    assert mirror.wheel_path("rocm6.2", filename) == mirror.www / "whl" / filename
+    assert status(f"{mirror.index_url('rocm6.2')}/{filename}") == 404  # not in the folder
+    torch = "torch-2.5.0%2Brocm6.2-cp311-cp311-manylinux_2_28_x86_64.whl"
+    assert mirror.file_url("rocm6.2", unquote(torch)) == f"{mirror.index_url('rocm6.2')}/{torch}"
+
+
+def test_pages_are_html_with_hashes_and_metadata_and_no_size(mirror: Mirror) -> None:
+    for index, package in (("cu124", "torch"), ("rocm6.2", "pytorch-triton-rocm")):
+        url = f"{mirror.index_url(index)}/{package}/"
+        anchors = page_links(url)
+        assert anchors
+        for anchor in anchors.values():
+            href = anchor["href"]
+            assert href is not None
+            assert re.search(r"#sha256=[0-9a-f]{64}$", href)
+            assert anchor["data-core-metadata"] == anchor["data-dist-info-metadata"]
+            assert not {name for name in anchor if "size" in name}  # uv.lock records no size
+        # HTML only, whatever the client prefers (PEP 691 JSON is not offered)
+        request = Request(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+        with urlopen(request, timeout=10) as response:
+            assert response.headers["Content-Type"].startswith("text/html")
+            assert response.read().startswith(b"<!DOCTYPE html>")
+
+
+def test_the_default_layout_links_files_beside_the_pages(mirror: Mirror) -> None:
+    assert mirror.layout == SAME_HOST
+    assert mirror.files_url == mirror.url
+    page = fetch(f"{mirror.index_url('cu124')}/torch/").decode()
+    assert 'href="/whl/cu124/torch-2.5.0%2Bcu124-cp311-cp311-win_amd64.whl#sha256=' in page
+
+
+def test_the_other_host_layout_links_files_on_localhost(other_host_mirror: Mirror) -> None:
+    mirror = other_host_mirror
+    assert mirror.layout == OTHER_HOST
+    assert mirror.url == f"http://127.0.0.1:{mirror.port}"  # where the pages are
+    assert mirror.files_url == f"http://localhost:{mirror.port}"  # where they link the files
+    cases = (
+        ("cu124", "torch", "torch-2.5.0+cu124-cp311-cp311-win_amd64.whl", "/whl/cu124/"),
+        (
+            "rocm6.2",
+            "pytorch-triton-rocm",
+            "pytorch_triton_rocm-3.1.0-cp311-cp311-manylinux_2_28_x86_64.whl",
+            "/whl/",
+        ),
+    )
+    for index, package, filename, folder in cases:
+        url = page_links(f"{mirror.index_url(index)}/{package}/")[filename]["url"]
+        assert url is not None
+        location, _, fragment = url.partition("#")
+        assert location == f"http://localhost:{mirror.port}{folder}{quote(filename)}"
+        assert location == mirror.file_url(index, filename)
+        assert fragment == f"sha256={hashlib.sha256(fetch(location)).hexdigest()}"
+        assert fetch(location + ".metadata") == mirror.wheel(index, filename).metadata
+    # the fake PyPI keeps its files beside its pages
+    mirror.add_pypi_package("other-host-probe", "1.0")
+    (anchor,) = page_links(f"{mirror.pypi_url}/other-host-probe/").values()
+    assert str(anchor["url"]).startswith(f"{mirror.url}/packages/")
+
+
+@pytest.mark.parametrize(("torch", "backend"), sorted(SEEN))
+def test_torch_requires_the_triton_real_locks_show(torch: str, backend: str) -> None:
+    # the mirror's own data, not the release table's: a wrong table must not go unnoticed
+    table = load_table()
+    release = table.get(torch)
+    assert release is not None
+    backends = [
+        b
+        for b in release.builds["linux-x86_64"]
+        if b == backend or (backend == "rocm" and b.startswith("rocm"))
+    ]
+    assert backends
+    wheels = release_wheels(table, release)
+    for index in backends:
+        (first, *_) = wheels[(index, "torch")]
+        metadata = Metadata.from_email(first.metadata)
+        required = {(str(r.name), str(r.specifier)) for r in metadata.requires_dist or []}
+        assert required == {(name, f"=={pinned}") for name, pinned in SEEN[(torch, backend)]}
+        for name, pinned in SEEN[(torch, backend)]:
+            assert {str(parse_wheel_filename(w.filename)[1]) for w in wheels[(index, name)]} == {
+                pinned
+            }
 
 
 # --- the fake builds ------------------------------------------------------------------------
@@ -568,10 +675,20 @@ def test_companions_require_their_torch(
             "torch-2.5.0+rocm6.2-cp311-cp311-manylinux_2_28_x86_64.whl",
             [f"pytorch-triton-rocm==3.1.0; {TRITON_LINUX}"],
         ),
-        (
+        (  # triton-rocm alone (so101-nexus's lock), not pytorch-triton-rocm as well
             "rocm7.2",
             "torch-2.13.0+rocm7.2-cp312-cp312-manylinux_2_28_x86_64.whl",
-            [f"pytorch-triton-rocm==3.9.0; {TRITON_LINUX}", f"triton-rocm==3.9.0; {TRITON_LINUX}"],
+            [f"triton-rocm==3.7.1; {TRITON_LINUX}"],
+        ),
+        (  # 2.5.1's Windows xpu build requires no Triton (Stanley5249/torch-test-xpu's lock)
+            "xpu",
+            "torch-2.5.1+xpu-cp312-cp312-win_amd64.whl",
+            [f"pytorch-triton-xpu==3.1.0; {TRITON_LINUX}"],
+        ),
+        (
+            "xpu",
+            "torch-2.13.0+xpu-cp312-cp312-win_amd64.whl",
+            [f"triton-xpu==3.7.2; {TRITON_LINUX_WINDOWS}"],
         ),
         (
             "xpu",
@@ -894,7 +1011,8 @@ def test_uv_syncs_rocm_torch_and_its_triton(mirror: Mirror, tmp_path: Path) -> N
         "print(torch.__version__, torch.version.hip, triton.__version__, "
         "m.version('pytorch-triton-rocm'), triton._uvtorch_fake['index'])"
     )
-    assert venv_python(project, code) == "2.5.0+rocm6.2 6.2 3.1.0 3.1.0 rocm6.2"
+    # the Triton file is the one every rocm index shares, under the index root
+    assert venv_python(project, code) == "2.5.0+rocm6.2 6.2 3.1.0 3.1.0 whl"
 
 
 @pytest.mark.e2e

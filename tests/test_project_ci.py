@@ -32,13 +32,14 @@ def test_action_yml_is_clean() -> None:
 
 
 def test_ci_runs_lint_tests_zizmor_and_the_action_on_three_platforms_gated_by_one_job() -> None:
-    workflow: dict[str, Any] = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
+    workflow: dict[Any, Any] = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
     jobs = workflow["jobs"]
     assert workflow["permissions"] == {"contents": "read"}
     runs = {job: " ".join(s.get("run", "") for s in jobs[job]["steps"]) for job in jobs}
     assert "ruff check" in runs["lint"]
     assert "mypy" in runs["lint"]
-    assert "bash .ci/run" in runs["tests"]
+    assert "python -m pip install nox && python -m nox -s tests" in runs["tests"]
+    assert "workflow_call" in workflow[True]  # release.yml gates publishing on it
     assert "zizmor" in runs["zizmor"]
     runners = [entry["runner"] for entry in jobs["action"]["strategy"]["matrix"]["include"]]
     assert runners == ["ubuntu-latest", "ubuntu-24.04-arm", "macos-15"]

@@ -1,4 +1,5 @@
-"""README.md against its one source: action.yml's inputs and outputs, the click commands."""
+"""README.md and the documentation site (docs/) against their one source: action.yml's inputs
+and outputs, the click commands, what render writes; the README short, its commands working."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from uvtorch_ci.commands.main import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
+DOCS = ROOT / "docs"
+GITHUB_PAGE = (DOCS / "github.md").read_text()
 ACTION: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text())
 
 
 def table_rows(heading: str) -> list[list[str]]:
-    """The rows of the first Markdown table after the line `heading`."""
-    lines = README.split(f"\n{heading}\n", 1)[1].splitlines()
+    """The rows of the first Markdown table after the line `heading` of docs/github.md."""
+    lines = GITHUB_PAGE.split(f"\n{heading}\n", 1)[1].splitlines()
     rows = []
     for line in lines:
         if line.startswith("|"):
@@ -75,9 +78,10 @@ def commands() -> list[tuple[str, click.Command]]:
 @pytest.mark.parametrize(("name", "command"), commands(), ids=lambda v: str(v))
 def test_every_command_and_option_is_documented(name: str, command: click.Command) -> None:
     top = name.split()[0]
-    section = README.split(f"\n### uvtorch-ci {top}\n", 1)
-    assert len(section) == 2, f"README has no section for `uvtorch-ci {top}`"
-    body = section[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
+    page = DOCS / "commands" / f"{top}.md"
+    assert page.is_file(), f"the docs have no page for `uvtorch-ci {top}`"
+    body = page.read_text()
+    assert body.startswith(f"# uvtorch-ci {top}\n")
     assert f"uvtorch-ci {name}" in body
     options = [o for p in command.params for o in p.opts if o.startswith("--")]
     if name == "smoke":  # its options belong to the standalone smoke check
@@ -90,7 +94,7 @@ def test_every_command_and_option_is_documented(name: str, command: click.Comman
 
 
 def test_readme_commands_run() -> None:
-    # The README's first command, minus the install: the example project is up to date.
+    # The README's tool command, the tool run from this checkout: the example is up to date.
     result = subprocess.run(
         [
             sys.executable,
@@ -119,7 +123,7 @@ TEST_COMMAND = "python -m pip install nox && python -m nox -s tests"
 def test_the_test_command_is_the_readmes_second_and_what_ci_runs() -> None:
     commands = re.findall(r"```console\n(.*?)\n```", README, re.DOTALL)
     assert commands[-1] == TEST_COMMAND  # after the quick start's, the two commands section's
-    assert commands[-2].startswith("python -m pip install . && uvtorch-ci render")
+    assert commands[-2] == "uvx --from . uvtorch-ci render --project examples/seed --check --diff"
     ci = [line for line in (ROOT / ".ci/run").read_text().splitlines() if line.strip()]
     assert ci[-1] == TEST_COMMAND, ci[-1]
 
@@ -128,7 +132,8 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
 def section(heading: str) -> str:
-    return README.split(f"\n### {heading}\n", 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
+    """A section of docs/github.md, to its next heading."""
+    return GITHUB_PAGE.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
 
 
 def fenced(text: str, language: str) -> list[str]:
@@ -168,3 +173,30 @@ def test_the_own_workflow_is_clean(tmp_path: Path) -> None:
     assert validators.actionlint(path) == []
     assert validators.zizmor([path]) == []
     assert validators.zizmor([path], persona="auditor") == []
+
+
+def test_the_readme_gets_a_newcomer_running_in_under_200_lines() -> None:
+    lines = README.splitlines()
+    assert len(lines) < 200
+    headings = [line for line in lines if line.startswith("## ")]
+    assert headings == [
+        "## Install",
+        "## Quick start",
+        "## What CI then checks",
+        "## The two commands",
+        "## Documentation",
+    ]
+    assert "uv tool install git+https://github.com/OWNER/uvtorch-ci" in README
+    (pyproject,) = fenced(README, "toml")
+    assert pyproject.startswith("[project]\n")  # a whole file: render accepts it pasted
+    for word in ("performance issue", "met: no", "| met |"):
+        assert word not in README
+
+
+def test_every_docs_link_of_the_readme_names_a_page() -> None:
+    links = re.findall(r"\]\((docs/[^)#]+)\)", README)
+    assert len(links) >= 15
+    for link in links:
+        assert (ROOT / link).is_file(), link
+    pages = {str(p.relative_to(ROOT)) for p in DOCS.rglob("*.md")} - {"docs/index.md"}
+    assert pages <= set(links), "pages the README does not point to"

@@ -13,6 +13,8 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from datetime import date
 from email.parser import HeaderParser
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +25,7 @@ from urllib.parse import quote, unquote, urlsplit
 import pytest
 import validators
 from mirror import PYPI, Mirror, cuda_version, triton_marker
+from mirror_tritons import required_tritons, requires_triton_on
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
@@ -32,6 +35,7 @@ from uvtorch_ci.commands.releases import refresh_command
 from uvtorch_ci.releases.pages import (
     SIMPLE_JSON,
     IndexFile,
+    backend_order,
     candidate_backends,
     listed_backends,
     parse_simple_page,
@@ -42,10 +46,11 @@ from uvtorch_ci.releases.pypi import (
     PyPIRelease,
     pair_companion,
     pypi_backend,
-    triton_pin,
+    triton_requirements,
 )
-from uvtorch_ci.releases.refresh import Observed, build_table
-from uvtorch_ci.releases.table import Release, ReleaseTable, dump_table, load_table
+from uvtorch_ci.releases.refresh import Observed, build_table, collapse_tritons
+from uvtorch_ci.releases.table import Release, ReleaseTable, dump_table, load_table, parse_table
+from uvtorch_ci.releases.triton import TritonEntry, TritonRequirement
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "refresh-releases.yml"
@@ -265,9 +270,32 @@ def full_mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mirror]:
         yield served
 
 
+# The source of the Triton pins in `rows`: as if an earlier refresh had read the mirror.
+MIRRORED = "wheel metadata, refreshed 2026-12-01"
+
+
+def mirrored(release: Release) -> Release:
+    """The shipped row with the Triton entries a refresh reads from the mirror's wheels
+    (mirror_tritons' data, confirmed), per backend and collapsed as refresh collapses them."""
+    entries = {}
+    backends = {b for bs in release.builds.values() for b in bs}
+    for backend in sorted(backends, key=backend_order):
+        required = required_tritons(release.torch, backend)
+        platforms = [p for p, bs in release.builds.items() if backend in bs]
+        needing = [p for p in platforms if requires_triton_on(release.torch, backend, p)]
+        if not required or not needing:
+            continue
+        marker = None if needing == platforms else triton_marker(needing).replace('"', "'")
+        requires = tuple(TritonRequirement(name, pin, marker) for name, pin in required)
+        entries[backend] = TritonEntry(requires, MIRRORED)
+    return replace(release, triton=collapse_tritons(entries))
+
+
 def rows(*versions: str) -> ReleaseTable:
+    """The shipped table's rows of `versions`, with the Triton pins the mirror serves: what a
+    refresh against the mirror finds current."""
     table = load_table()
-    chosen = tuple(r for r in table.releases if r.torch in versions)
+    chosen = tuple(mirrored(r) for r in table.releases if r.torch in versions)
     assert len(chosen) == len(versions)
     return ReleaseTable(chosen, table.untagged_cpu)
 
@@ -305,18 +333,48 @@ DEFAULT_VERSIONS = ("2.5.0", "2.5.1", "2.7.0", "2.9.1", "2.13.0")  # the session
 # --- against the mirror --------------------------------------------------------------------
 
 
+TRITON_LINE = re.compile(r'^[-+](rocm|xpu|"rocm[0-9.]+") = \{ requires = \[')
+
+
 def test_refresh_rebuilds_the_whole_shipped_table(
     full_mirror: Mirror, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Every row, byte for byte: builds per platform, Pythons, companions (torchaudio 2.11.0
-    # serving torch>=2.11), PyPI's build per platform, Triton pins, untagged cpu platforms.
+    # serving torch>=2.11), PyPI's build per platform, untagged cpu platforms. Triton: the
+    # mirror's wheels require what real locks show, so every pin the shipped table confirms
+    # stays as it is, with its source; the entries it only names get the wheels' pins.
     shipped = table_file(tmp_path, load_table())
+    before = shipped.read_text(encoding="utf-8")
     with FakeIndexes(full_mirror) as fake:
+        today = date.today().isoformat()
+        code, out, err = refresh(fake, shipped, "--write", capsys=capsys)
+        assert code == 1, err
+        assert "note:" not in err
+        changed = [line for line in out.splitlines()[2:] if line[:1] in "+-"]
+        assert changed
+        assert all(TRITON_LINE.match(line) for line in changed), changed
+        refreshed = parse_table(shipped.read_text(encoding="utf-8"))
+        for old, new in zip(load_table().releases, refreshed.releases, strict=True):
+            assert replace(old, triton={}) == replace(new, triton={})
+            for key, entry in old.triton.items():
+                if entry.confirmed:  # the lock's fact, confirmed again, keeps its source
+                    assert new.triton_entry(key) == entry, (old.torch, key)
+            for backend in {b for bs in new.builds.values() for b in bs}:
+                found = new.triton_entry(backend)
+                if backend.startswith(("rocm", "xpu")):
+                    assert found is not None, (new.torch, backend)
+                    assert found.source in (
+                        f"wheel metadata, refreshed {today}",
+                        *(e.source for e in old.triton.values()),
+                    ), (new.torch, backend)
+        # 2.7.1: rocm6.2.4 read from its wheels, rocm6.3 as farmers-eye-pytorch's lock shows it
+        refreshed_on = f'source = "wheel metadata, refreshed {today}" }}'
+        assert f'+rocm = {{ requires = ["pytorch-triton-rocm==3.3.0"], {refreshed_on}' in out
+        # written, the table is current: no date churn on a second run
         code, out, err = refresh(fake, shipped, capsys=capsys)
     assert (code, out) == (0, ""), err
     assert f"is current ({len(load_table().releases)} releases)" in err
-    assert "note:" not in err
-    assert shipped.read_text(encoding="utf-8") == dump_table(load_table())
+    assert before != shipped.read_text(encoding="utf-8")
     # No root listing: the candidate indexes were probed, and the pages came as JSON.
     assert "probing" in err
     assert fake.served["json"] > 0
@@ -574,6 +632,7 @@ def test_html_and_json_pages_read_the_same() -> None:
             "https://download.example/whl/cu124/torch-2.5.0%2Bcu124-cp311-cp311-linux_x86_64.whl",
             ">=3.9",
             "https://download.example/whl/cu124/torch-2.5.0%2Bcu124-cp311-cp311-linux_x86_64.whl.metadata",
+            sha256="ab",  # from the #sha256= fragment, or PEP 691's "hashes"
         ),
         IndexFile(
             "torch-2.5.0+cu124-cp311-cp311-win_amd64.whl",
@@ -647,7 +706,7 @@ def test_which_build_a_listed_file_is() -> None:
     )
     observed.releases[("torchvision", "0.22.0")] = PyPIRelease(("torch==2.7.0",), None)
     observed.releases[("torchaudio", "2.7.0")] = PyPIRelease(("torch==2.7.0",), None)
-    refreshed = build_table(observed, rows("2.7.0"))
+    refreshed = build_table(observed, rows("2.7.0"), "2026-12-08")
     (release,) = refreshed.table.releases
     assert release.builds == {
         "linux-x86_64": ("cpu", "cu128"),
@@ -673,13 +732,16 @@ def test_what_the_indexes_do_not_show_is_kept_from_the_table_and_noted() -> None
         },
         releases={("torchvision", "0.20.0"): PyPIRelease(("torch==2.5.0",), None)},
     )
-    refreshed = build_table(observed, rows("2.5.0"))
+    shipped = load_table().get("2.5.0")
+    assert shipped is not None
+    refreshed = build_table(observed, ReleaseTable((shipped,)), "2026-12-08")
     (release,) = refreshed.table.releases
     assert (release.torchvision, release.torchaudio) == ("0.20.0", "2.5.0")
-    assert release.triton == {"rocm": "pytorch-triton-rocm==3.1.0"}
+    assert release.triton == {"rocm": TritonEntry((TritonRequirement("pytorch-triton-rocm"),))}
     assert refreshed.notes == (
         "torch 2.5.0: no torchaudio release names it; kept 2.5.0",
-        "torch 2.5.0: no core metadata names its rocm Triton; kept pytorch-triton-rocm==3.1.0",
+        "torch 2.5.0: no core metadata names the Triton of its rocm6.2 builds; kept "
+        "pytorch-triton-rocm",
         "torch 2.6.0: on PyPI but on no PyTorch index; left out",
     )
 
@@ -713,14 +775,70 @@ def test_companions_pair_by_exact_pin_then_by_the_range_they_serve() -> None:
     assert pair_companion(links, "2.13.0") is None
 
 
-def test_triton_pin_from_core_metadata() -> None:
+def test_triton_requirements_from_core_metadata() -> None:
     metadata = (
-        "Metadata-Version: 2.1\nName: torch\nVersion: 2.5.0+rocm6.2\n"
+        "Metadata-Version: 2.1\nName: torch\nVersion: 2.13.0+rocm7.2\n"
         "Requires-Dist: filelock\n"
-        'Requires-Dist: pytorch-triton-rocm==3.1.0; platform_system == "Linux"\n'
+        'Requires-Dist: triton-rocm==3.7.1; platform_system == "Linux"\n'
+        "Requires-Dist: pytorch-triton-xpu==3.1.0\n"
     )
-    assert triton_pin(metadata) == "pytorch-triton-rocm==3.1.0"
-    assert triton_pin("Name: torch\nRequires-Dist: triton>=3\n") is None
+    assert triton_requirements(metadata) == (
+        TritonRequirement("triton-rocm", "3.7.1", "platform_system == 'Linux'"),
+        TritonRequirement("pytorch-triton-xpu", "3.1.0"),
+    )
+    assert triton_requirements("Name: torch\nRequires-Dist: triton>=3\n") == ()
+
+
+def test_refresh_confirms_each_backends_triton_from_its_wheels(
+    mirror: Mirror, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The shipped 2.13.0 row: rocm7.2 and xpu confirmed by real locks, rocm7.1 names only.
+    shipped = load_table().get("2.13.0")
+    assert shipped is not None
+    path = table_file(tmp_path, ReleaseTable((shipped,), load_table().untagged_cpu))
+    with FakeIndexes(mirror) as fake:
+        today = date.today().isoformat()
+        code, out, err = refresh(fake, path, capsys=capsys)
+    refreshed_on = f'source = "wheel metadata, refreshed {today}" }}'
+    assert code == 1
+    assert "reading the core metadata of 3 rocm/xpu torch builds" in err  # one per backend
+    # rocm7.1 is read from its own wheel; the locks' facts, read again, keep their sources
+    assert [line for line in out.splitlines() if line[:1] in "+-" and "requires" in line] == [
+        '-rocm = { requires = ["triton-rocm"] }',
+        f'+rocm = {{ requires = ["triton-rocm==3.9.0"], {refreshed_on}',
+    ]
+    assert "~ torch 2.13.0: triton" in err
+
+
+def test_a_pin_the_wheels_contradict_is_replaced_with_theirs(
+    mirror: Mirror, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = TritonEntry((TritonRequirement("triton-xpu", "3.9.0"),), "uv.lock of x/y@0000")
+    release = rows("2.13.0").releases[0]
+    table = ReleaseTable((replace(release, triton={**release.triton, "xpu": wrong}),))
+    path = table_file(tmp_path, table)
+    with FakeIndexes(mirror) as fake:
+        today = date.today().isoformat()
+        code, out, _ = refresh(fake, path, "--write", capsys=capsys)
+    assert code == 1
+    assert '-xpu = { requires = ["triton-xpu==3.9.0"], source = "uv.lock of x/y@0000" }' in out
+    refreshed = parse_table(path.read_text(encoding="utf-8")).releases[0]
+    assert refreshed.triton_entry("xpu") == TritonEntry(
+        (TritonRequirement("triton-xpu", "3.7.2"),), f"wheel metadata, refreshed {today}"
+    )
+
+
+def test_a_marker_is_kept_only_where_it_leaves_out_a_platform_of_the_build() -> None:
+    # torch 2.5.1+xpu is built for Linux and Windows and requires its Triton on Linux only
+    (release,) = rows("2.5.1").releases
+    entry = release.triton_entry("xpu")
+    assert entry is not None
+    assert [r.text for r in entry.requires] == [
+        "pytorch-triton-xpu==3.1.0; platform_system == 'Linux' and platform_machine == 'x86_64'"
+    ]
+    rocm = release.triton_entry("rocm6.2")
+    assert rocm is not None
+    assert [r.text for r in rocm.requires] == ["pytorch-triton-rocm==3.1.0"]  # Linux-only build
 
 
 def test_candidate_indexes_cover_the_table_and_what_may_come_next() -> None:

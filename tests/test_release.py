@@ -23,6 +23,8 @@ from runner import Machine
 from validators import actionlint, schema, zizmor
 from wheels import installed_closure, repack_installed
 
+from uvtorch_ci.resources import REPOSITORY
+
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = REPO / ".github" / "workflows" / "release.yml"
 WORKFLOW: dict[Any, Any] = yaml.safe_load(RELEASE.read_text())
@@ -44,13 +46,20 @@ def test_it_runs_on_version_tags_and_publishes_without_a_token() -> None:
     assert jobs["pypi"]["permissions"] == {"id-token": "write"}
     assert jobs["pypi"]["environment"]["name"] == "pypi"
     (publish,) = [s for s in jobs["pypi"]["steps"] if "gh-action-pypi-publish" in s["uses"]]
-    assert "with" not in publish, "trusted publishing: no password, no token"
+    assert publish["with"] == {"skip-existing": True}, "trusted publishing: no password, no token"
     assert jobs["github-release"]["needs"] == "pypi"
     assert jobs["github-release"]["permissions"] == {"contents": "write"}
-    scripts = "\n".join(s.get("run", "") for s in jobs["github-release"]["steps"])
-    assert 'gh release create "$TAG"' in scripts
-    assert "major=${TAG%%.*}" in scripts
-    assert "refs/tags/$major" in scripts
+    assert jobs["major-tag"]["needs"] == "github-release"
+
+
+def test_nothing_is_published_before_the_whole_ci_passed() -> None:
+    jobs = WORKFLOW["jobs"]
+    assert jobs["tests"]["uses"] == "./.github/workflows/ci.yml"
+    assert jobs["tests"]["permissions"] == {"contents": "read"}
+    assert jobs["build"]["needs"] == "tests"
+    ci = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text())
+    assert "workflow_call" in ci[True]
+    assert "${{ github.workflow }}" not in ci["concurrency"]["group"]  # not the caller's group
 
 
 def test_the_checkers_it_pins_are_the_test_extras() -> None:
@@ -85,6 +94,11 @@ def machine(tmp_path_factory: pytest.TempPathFactory, mirror: Mirror) -> Machine
     env = mirror.uv_env(tmp_path_factory.mktemp("uv-cache"))
     del env["UV_PYTHON"]
     env.update(PATH=f"{pythons}:/usr/bin:/bin", UV_NO_INDEX="1", UV_FIND_LINKS=str(wheels))
+    # the tool's own repository (the release refuses any other)
+    env.update(
+        GITHUB_SERVER_URL="https://github.com",
+        GITHUB_REPOSITORY=REPOSITORY.removeprefix("https://github.com/"),
+    )
     return Machine(
         workspace=workspace,
         env=env,
@@ -118,3 +132,22 @@ def test_a_tag_that_is_not_the_version_stops_the_release(machine: Machine) -> No
     assert job.conclusion == "failure"
     assert f"the tag v9.9.9 is not v{VERSION}, the version in pyproject.toml" in job.log
     assert [s.outcome for s in job.steps][3:] == ["skipped"] * 3  # nothing built or uploaded
+
+
+@pytest.mark.e2e
+def test_a_release_from_another_repository_is_refused(machine: Machine) -> None:
+    """Generated check jobs install uvtorch-ci from [project.urls] Repository's tags."""
+    machine.github.update(ref=f"refs/tags/v{VERSION}", ref_name=f"v{VERSION}")
+    elsewhere = {
+        **machine.env,
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "a/b",
+    }
+    job = Machine(**{**machine.__dict__, "env": elsewhere}).run_job(RELEASE, "build")
+    assert job.conclusion == "failure"
+    home = PYPROJECT["project"]["urls"]["Repository"]
+    assert f"[project.urls] Repository is {home}, not https://github.com/a/b" in job.log
+
+
+def test_the_repository_url_is_the_one_the_tool_installs_itself_from() -> None:
+    assert PYPROJECT["project"]["urls"]["Repository"] == REPOSITORY

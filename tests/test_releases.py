@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import pytest
@@ -48,7 +49,11 @@ def test_rows_are_well_formed() -> None:
             "triton",
             "builds",
         }
-        assert set(row["triton"]) <= {"rocm", "xpu"}
+        published = {b for backends in row["builds"].values() for b in backends}
+        for key, entry in row["triton"].items():
+            # a family, or one of its backends this release publishes
+            assert key in ("rocm", "xpu") or (key.startswith("rocm") and key in published)
+            assert set(entry) <= {"requires", "source"}
         assert set(row["builds"]) <= set(PLATFORMS)
         assert set(row["pypi"]) == set(row["builds"])
         for backends in row["builds"].values():
@@ -115,20 +120,63 @@ def test_matching_and_nearest() -> None:
     assert table.newest().torch == "2.15.0"
 
 
-def test_triton_package_for_rocm_and_xpu() -> None:
+def test_triton_pins_are_confirmed_or_left_out() -> None:
     table = load_table()
     r25 = table.get("2.5.0")
     assert r25 is not None
-    assert r25.tritons_for("rocm6.2") == (("pytorch-triton-rocm", "3.1.0"),)
-    assert r25.tritons_for("xpu") == (("pytorch-triton-xpu", "3.1.0"),)
+    # the build scripts' intent is no confirmation: the names alone, no pin for verify
+    assert r25.tritons_for("rocm6.2") == ()
+    entry = r25.triton_entry("rocm6.2")
+    assert entry is not None
+    assert [r.text for r in entry.requires] == ["pytorch-triton-rocm"]
+    assert not entry.confirmed
+    assert r25.triton_entry("cu124") is None
     assert r25.tritons_for("cu124") == ()
     r213 = table.get("2.13.0")
     assert r213 is not None
-    # uv's guide: from 2.11 ROCm relies on both Triton packages
-    assert [name for name, _ in r213.tritons_for("rocm7.2")] == [
-        "pytorch-triton-rocm",
-        "triton-rocm",
-    ]
+    # per backend: the rocm7.2 builds were seen in a real lock, the rocm7.1 ones were not
+    assert r213.tritons_for("rocm7.2") == (("triton-rocm", "3.7.1"),)
+    assert r213.tritons_for("rocm7.1") == ()
+    assert r213.tritons_for("xpu") == (("triton-xpu", "3.7.2"),)
+    entry = r213.triton_entry("rocm7.2")
+    assert entry is not None
+    assert entry.source == (
+        "uv.lock of johnsutor/so101-nexus@3619f7dce086445dc31311edd593a4de93b21c47"
+    )
+
+
+def test_every_confirmed_pin_names_its_source() -> None:
+    for release in load_table().releases:
+        for key, entry in release.triton.items():
+            assert entry.confirmed == all(r.version for r in entry.requires), (release.torch, key)
+            if entry.source:
+                assert entry.source.startswith(
+                    ("uv.lock of ", "real uv.lock files, ", "wheel metadata, refreshed ")
+                ), entry.source
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('{ requires = ["triton-rocm==3.7.1"] }', "a pin without a source"),
+        ('{ requires = ["triton-rocm"], source = "x" }', "not every package is pinned"),
+        ('{ requires = ["triton-rocm>=3.7"] }', "pins with == or not at all"),
+        ("{ requires = [] }", "a non-empty list"),
+        ('{ requires = ["triton-rocm"], pin = "3.7.1" }', "expected { requires"),
+        ('{ requires = ["not a requirement!"] }', "is not a requirement"),
+    ],
+)
+def test_parse_rejects_a_bad_triton_entry(entry: str, message: str) -> None:
+    text, count = re.subn(
+        r'^xpu = \{ requires = \["triton-xpu==3.7.2"\].*$',
+        f"xpu = {entry}",
+        table_text(),
+        count=1,
+        flags=re.MULTILINE,
+    )
+    assert count == 1
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_table(text)
 
 
 def test_mps_installs_from_the_cpu_index() -> None:

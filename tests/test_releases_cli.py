@@ -85,11 +85,16 @@ def test_json_holds_the_table_rows(capsys: pytest.CaptureFixture[str]) -> None:
         "torchaudio": "2.11.0",
         "python": list(release.python),
         "pypi": release.pypi,
-        "triton": release.triton,
+        "triton": {"rocm": {"requires": ["triton-rocm"]}, "xpu": {"requires": ["triton-xpu"]}},
         "builds": {platform: list(backends) for platform, backends in release.builds.items()},
     }
     code, out, _ = run("--json", capsys=capsys)
     assert [r["torch"] for r in json.loads(out)["releases"]] == list(load_table().versions())
+    (row,) = json.loads(run("--json", "--torch", "2.13.0", capsys=capsys)[1])["releases"]
+    assert row["triton"]["xpu"] == {  # a confirmed pin says where it was seen
+        "requires": ["triton-xpu==3.7.2"],
+        "source": "uv.lock of invoke-ai/InvokeAI@8e71a8a519399d6db32054ae9afc7c6c4e2355af",
+    }
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,7 @@ def test_seed_spec_reads_into_frozen_targets() -> None:
     assert spec.targets[1].runner == ("macos-15",)
     assert spec.targets[2].runner == ("ubuntu-24.04-arm",)
     assert spec.index_url == "https://download.pytorch.org/whl"
-    assert spec.workflow == ".github/workflows/torch.yml"
+    assert spec.workflow is None  # the default: named after the project's folder
     assert spec.python == ("3.12",)  # newest that torch 2.5 and requires-python allow
     with pytest.raises(AttributeError):
         spec.targets[0].backend = "cpu"  # type: ignore[misc]
@@ -224,31 +224,83 @@ def test_several_backends_on_one_platform_render_extras() -> None:
     )
 
 
+LINUX = "sys_platform == 'linux' and platform_machine == 'x86_64'"
+
+
 def test_rocm_routes_its_triton_package_to_the_same_index() -> None:
     text = 'torch = "2.5.0"\n[[targets]]\nplatform = "linux-x86_64"\nbackend = "rocm6.2"\n'
     result = plan(text)
-    marker = "sys_platform == 'linux' and platform_machine == 'x86_64'"
-    # pinned as the release table pins it: what verify checks
-    assert result.dependencies == ("torch==2.5.0", f"pytorch-triton-rocm==3.1.0 ; {marker}")
+    # no real lock or wheel confirmed 2.5.0's pin: routed unpinned, uv takes torch's own
+    assert result.dependencies == ("torch==2.5.0", f"pytorch-triton-rocm ; {LINUX}")
     assert [s.as_dict() for s in result.sources["pytorch-triton-rocm"]] == [
-        {"index": "pytorch-rocm6.2", "marker": marker}
+        {"index": "pytorch-rocm6.2", "marker": LINUX}
     ]
 
 
+@pytest.mark.parametrize(
+    ("torch", "backend", "tritons"),
+    [
+        # confirmed by real locks: pinned as the real wheels require
+        ("2.7.1", "rocm6.3", ["pytorch-triton-rocm==3.3.1"]),
+        ("2.9.1", "rocm6.4", ["pytorch-triton-rocm==3.5.1"]),
+        ("2.10.0", "rocm7.1", ["triton-rocm==3.6.0"]),
+        ("2.12.1", "rocm7.2", ["triton-rocm==3.7.1"]),  # and no pytorch-triton-rocm
+        ("2.13.0", "rocm7.2", ["triton-rocm==3.7.1"]),
+        ("2.13.0", "xpu", ["triton-xpu==3.7.2"]),
+        # not confirmed: the name alone, per backend (2.7.1's rocm6.3 pin is not rocm6.2.4's)
+        ("2.7.1", "rocm6.2.4", ["pytorch-triton-rocm"]),
+        ("2.13.0", "rocm7.1", ["triton-rocm"]),
+        ("2.9.1", "xpu", ["pytorch-triton-xpu"]),
+        # two releases of a range, both confirmed the same: one pin
+        (">=2.12.1,<2.14", "rocm7.2", ["triton-rocm==3.7.1"]),
+        # one of them unconfirmed: no pin can be promised for the range
+        (">=2.12,<2.13", "rocm7.2", ["triton-rocm"]),
+    ],
+)
+def test_triton_pins_only_what_the_table_confirms(
+    torch: str, backend: str, tritons: list[str]
+) -> None:
+    text = f'torch = "{torch}"\n[[targets]]\nplatform = "linux-x86_64"\nbackend = "{backend}"\n'
+    result = plan(text, requires_python=">=3.10")
+    assert result.dependencies[1:] == tuple(f"{t} ; {LINUX}" for t in tritons)
+    names = [t.partition("=")[0] for t in tritons]
+    assert list(result.packages) == ["torch", *names]
+    for name in names:
+        assert [s.as_dict() for s in result.sources[name]] == [
+            {"index": f"pytorch-{backend}", "marker": LINUX}
+        ]
+
+
+def test_xpu_triton_is_routed_only_where_torch_requires_it() -> None:
+    # torch 2.5.1+xpu requires its Triton on Linux only: Windows builds run without one
+    windows = "sys_platform == 'win32' and platform_machine == 'AMD64'"
+    text = (
+        'torch = "2.5.1"\n[[targets]]\nplatform = "linux-x86_64"\nbackend = "xpu"\n'
+        '[[targets]]\nplatform = "windows-x86_64"\nbackend = "xpu"\n'
+    )
+    result = plan(text)
+    assert result.dependencies == ("torch==2.5.1", f"pytorch-triton-xpu ; {LINUX}")
+    assert [s.as_dict() for s in result.sources["torch"]] == [
+        {"index": "pytorch-xpu", "marker": f"({LINUX}) or ({windows})"}
+    ]
+    assert [s.as_dict() for s in result.sources["pytorch-triton-xpu"]] == [
+        {"index": "pytorch-xpu", "marker": LINUX}
+    ]
+    # 2.13.0 requires triton-xpu on both
+    both = plan(text.replace("2.5.1", "2.13.0"), requires_python=">=3.10")
+    assert both.dependencies[1:] == (f"triton-xpu==3.7.2 ; ({LINUX}) or ({windows})",)
+
+
 def test_a_range_across_the_triton_rename_is_refused() -> None:
-    text = 'torch = ">=2.10,<2.12"\n[[targets]]\nplatform = "linux-x86_64"\nbackend = "rocm7.1"\n'
+    text = 'torch = ">=2.10,<2.12"\n[[targets]]\nplatform = "linux-x86_64"\nbackend = "xpu"\n'
     message = error(text, requires_python=">=3.10")
     assert (
-        "need differently named Triton packages (pytorch-triton-rocm, "
-        "pytorch-triton-rocm + triton-rocm)"
+        "need differently named Triton packages (pytorch-triton-xpu, triton-xpu), which one "
+        "lock cannot route"
     ) in message
+    assert "pytorch-triton-xpu from torch 2.10.0; triton-xpu from torch 2.11.0" in message
     ranged = plan(text.replace(">=2.10,<2.12", ">=2.11,<2.13"), requires_python=">=3.10")
-    marker = "sys_platform == 'linux' and platform_machine == 'x86_64'"
-    assert ranged.dependencies[1:] == (  # both Triton packages from 2.11, each over the range
-        f"pytorch-triton-rocm>=3.7.0,<=3.8.0 ; {marker}",
-        f"triton-rocm>=3.7.0,<=3.8.0 ; {marker}",
-    )
-    assert set(ranged.sources) >= {"pytorch-triton-rocm", "triton-rocm"}
+    assert ranged.dependencies[1:] == (f"triton-xpu ; {LINUX}",)
 
 
 def test_same_build_on_two_runners_is_allowed() -> None:

@@ -217,12 +217,10 @@ def test_cli_bad_input_changes_nothing(tmp_path: Path, args: list[str], message:
     assert snapshot(directory) == before
 
 
-def test_the_readmes_upgrade_output_is_the_real_one() -> None:
+def test_the_docs_upgrade_output_is_the_real_one() -> None:
     result = uvtorch(["upgrade", "--project", "examples/seed", "--torch", "2.9.1"], ROOT, {})
-    readme = (ROOT / "README.md").read_text()
-    assert (
-        f"$ uvtorch-ci upgrade --project examples/seed --torch 2.9.1\n{result.stdout}```" in readme
-    )
+    page = (ROOT / "docs" / "commands" / "upgrade.md").read_text()
+    assert f"$ uvtorch-ci upgrade --project examples/seed --torch 2.9.1\n{result.stdout}```" in page
 
 
 def test_write_edits_a_standalone_spec_and_renders(tmp_path: Path) -> None:

@@ -15,7 +15,14 @@ import yaml
 from validators import actionlint, schema, zizmor
 
 from uvtorch_ci.errors import SpecError
-from uvtorch_ci.github.workflow import SETUP_UV, check_action, matrix, render_workflow
+from uvtorch_ci.github.workflow import (
+    SETUP_UV,
+    check_action,
+    folder_slug,
+    matrix,
+    render_workflow,
+    workflow_path,
+)
 from uvtorch_ci.plan.planner import Plan, plan_from_data
 from uvtorch_ci.releases.table import load_table
 
@@ -140,7 +147,46 @@ def test_workflow_defaults_a_maintainer_expects() -> None:
     for step in steps:
         assert "${{" not in step.get("run", ""), step
     check = workflow["jobs"]["check"]
+    # rendered without a tool to name (the command layer always names one): the lock only
     assert [s.get("run") for s in check["steps"]][-1] == "uv lock --check"
+
+
+TOOL = "uvtorch-ci @ git+https://github.com/o/uvtorch-ci@" + "c" * 40
+
+
+def test_the_check_job_proves_the_lock_with_the_tool_that_rendered_it() -> None:
+    workflow = yaml.safe_load(render_workflow(plan(TARGETS["seed"]), tool=TOOL))
+    check = workflow["jobs"]["check"]
+    assert check["env"] == {"UVTORCH_CI": TOOL}
+    runs = [step.get("run") for step in check["steps"]]
+    assert runs[-3:] == [
+        "uv lock --check",
+        'uvx --from "$UVTORCH_CI" uvtorch-ci render --check',
+        'uvx --from "$UVTORCH_CI" uvtorch-ci verify --online',
+    ]
+    assert check["steps"][-1]["if"] == "success() || failure()"  # every problem in one run
+    # the spec's ci-tool names another copy; the action's check mode replaces both
+    pinned = yaml.safe_load(render_workflow(plan(TARGETS["action-pinned"]), tool=TOOL))
+    assert pinned["jobs"]["check"]["env"] == {"UVTORCH_CI": "uvtorch-ci==0.1.0"}
+    action = TARGETS["action-pinned"].replace('ci-tool = "uvtorch-ci==0.1.0"\n', "")
+    in_action_mode = yaml.safe_load(render_workflow(plan(action), tool=TOOL))
+    assert "env" not in in_action_mode["jobs"]["check"]
+    assert "uses" in in_action_mode["jobs"]["check"]["steps"][-1]
+
+
+def test_each_project_of_a_repository_has_its_own_workflow_name_and_group() -> None:
+    seed = plan(TARGETS["seed"])
+    root = yaml.safe_load(render_workflow(seed))
+    below = yaml.safe_load(render_workflow(seed, "LLM/PyTorch"))
+    assert (root["name"], below["name"]) == ("torch", "torch (LLM/PyTorch)")
+    event = "${{ github.event.pull_request.number || github.ref }}"
+    assert root["concurrency"]["group"] == f"torch-{event}"
+    assert below["concurrency"]["group"] == f"torch-LLM-PyTorch-{event}"
+    assert workflow_path(seed) == ".github/workflows/torch.yml"
+    assert workflow_path(seed, "LLM/PyTorch") == ".github/workflows/torch-LLM-PyTorch.yml"
+    assert folder_slug("a b/$x/ünï") == "a-b-x-n"
+    named = plan('workflow = ".github/workflows/mine.yml"\n' + TARGETS["seed"])
+    assert workflow_path(named, "LLM/PyTorch") == ".github/workflows/mine.yml"
 
 
 def test_workflow_matrix_and_matrix_command_agree_with_the_spec(tmp_path: Path) -> None:
@@ -203,9 +249,9 @@ def test_action_mode_uses_the_action_and_writes_no_smoke_copy() -> None:
     assert steps[1]["with"]["expect"] == "${{ matrix.backend }}"
     assert steps[1]["with"]["require-device"] == "${{ matrix.gpu }}"
     render_check, verify = workflow["jobs"]["check"]["steps"][-2:]
-    assert render_check["env"] == {"UVTORCH_CI": "uvtorch-ci==0.1.0"}
+    assert workflow["jobs"]["check"]["env"] == {"UVTORCH_CI": "uvtorch-ci==0.1.0"}
     assert render_check["run"] == 'uvx --from "$UVTORCH_CI" uvtorch-ci render --check'
-    assert verify["run"] == 'uvx --from "$UVTORCH_CI" uvtorch-ci verify'
+    assert verify["run"] == 'uvx --from "$UVTORCH_CI" uvtorch-ci verify --online'
 
 
 def test_inline_mode_runs_the_smoke_copy_with_the_project_interpreter() -> None:
@@ -380,7 +426,8 @@ def test_the_check_action_sits_beside_the_action() -> None:
     # ci-tool, a pinned PyPI version, still wins where it is given
     pinned = yaml.safe_load(render_workflow(plan(TARGETS["action-pinned"])))
     assert (
-        pinned["jobs"]["check"]["steps"][-1]["run"] == 'uvx --from "$UVTORCH_CI" uvtorch-ci verify'
+        pinned["jobs"]["check"]["steps"][-1]["run"]
+        == 'uvx --from "$UVTORCH_CI" uvtorch-ci verify --online'
     )
 
 
@@ -448,7 +495,7 @@ def test_the_workflow_goes_to_the_repository_root(tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     done = cli(["render"], project)
     assert done.returncode == 0, done.stderr
-    assert (repo / ".github" / "workflows" / "torch.yml").is_file()
+    assert (repo / ".github" / "workflows" / "torch-LLM-p.yml").is_file()  # named after LLM/p
     assert not (project / ".github" / "workflows").exists()
     assert (project / ".github" / "uvtorch" / "smoke.py").is_file()  # the jobs run it there
     assert cli(["render", "--check"], project).returncode == 0

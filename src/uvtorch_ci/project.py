@@ -89,9 +89,12 @@ def spec_data(
     return table, pyproject_label, SPEC_TABLE
 
 
-def plan_project(texts: ProjectTexts, *, env: Mapping[str, str], table: ReleaseTable) -> Plan:
+def plan_project(
+    texts: ProjectTexts, *, env: Mapping[str, str], table: ReleaseTable, routing: bool = True
+) -> Plan:
     """Validate the spec and plan, without rendering: all that `verify` needs, and light
-    (tomllib and packaging; no Jinja2, no tomlkit)."""
+    (tomllib and packaging; no Jinja2, no tomlkit). `routing=False`: planned to judge a lock
+    only (see make_plan)."""
     pyproject = parse_toml(texts.pyproject, texts.pyproject_label)
     data, file, prefix = spec_data(
         pyproject, texts.pyproject_label, texts.spec, texts.spec_label, texts.spec_explicit
@@ -104,6 +107,7 @@ def plan_project(texts: ProjectTexts, *, env: Mapping[str, str], table: ReleaseT
         table=table,
         requires_python=requires_python(pyproject),
         pyproject_file=texts.pyproject_label,
+        routing=routing,
     )
 
 
@@ -115,16 +119,23 @@ def render_project(
     smoke_source: str = "",
     check_environments: bool = False,
     check_owned: bool = False,
+    tool: str = "",
 ) -> Rendered:
     """Plan, render the blocks and merge them into pyproject.toml, render the CI files.
 
     `smoke_source` is the text of the standalone smoke check, copied next to the workflow
     when the workflow runs it inline (no action of ours to install first). With
     `check_environments`, a `[tool.uv] environments` that shuts out a target is an error
-    (render refuses it; verify reports it per target instead).
+    (render refuses it; verify reports it per target instead). `tool` is the requirement
+    the workflow's check job installs uvtorch-ci with (github/workflow.py).
     """
     # the rendering stack is loaded here, not with the module: plan_project goes without it
-    from .github.workflow import generated_header, render_smoke_copy, render_workflow
+    from .github.workflow import (
+        generated_header,
+        render_smoke_copy,
+        render_workflow,
+        workflow_path,
+    )
     from .pyproject.blocks import render_blocks
     from .pyproject.merge import merge_blocks
 
@@ -153,7 +164,8 @@ def render_project(
         )
     location = project_location(plan, texts)
     up = "/".join([".."] * len(location.split("/"))) if location else ""
-    ci_files = {posixpath.join(up, plan.spec.workflow): render_workflow(plan, location)}
+    workflow = render_workflow(plan, location, tool)
+    ci_files = {posixpath.join(up, workflow_path(plan, location)): workflow}
     retired: tuple[str, ...] = ()
     if plan.spec.action is None:
         ci_files[SMOKE_PATH] = render_smoke_copy(plan, smoke_source, location)

@@ -27,6 +27,8 @@ _BACKEND = re.compile(r"(cpu|mps|xpu|cu(\d{3})|rocm(\d+(?:\.\d+)+))")
 _PLATFORM = re.compile(r"(linux|macos|windows)-(x86_64|aarch64|arm64)")
 # GITHUB_OUTPUT takes `name=value` lines: a value is written only when it cannot break out.
 _SAFE_OUTPUT = re.compile(r"[0-9A-Za-z.+_-]*")
+# set for the interpreter --python names, which then runs the check itself
+CHOSEN_ENV = "UVTORCH_SMOKE_PYTHON"
 
 
 class Backend(NamedTuple):
@@ -333,7 +335,8 @@ def run_checks(
         cuda = getattr(torch.version, "cuda", None)
         hip = getattr(torch.version, "hip", None)
     except Exception as exc:  # a broken install raises more than ImportError (OSError, ...)
-        checks.append(Check("torch import", FAIL, f"{type(exc).__name__}: {exc}"))
+        where = f" (interpreter: {sys.executable})"
+        checks.append(Check("torch import", FAIL, f"{type(exc).__name__}: {exc}{where}"))
         return Report(expect, gpu, facts, "cpu", checks)
     public, local = _split_local(full_version)
     facts.update(torch_version=full_version, local_tag=local, cuda=cuda, hip=hip)
@@ -510,15 +513,99 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         metavar="PLATFORM",
         help="require this platform, e.g. linux-x86_64 or macos-arm64",
     )
+    parser.add_argument(
+        "--python",
+        metavar="PYTHON",
+        help="check the torch of this interpreter (a project's .venv/bin/python) instead of "
+        "the one running the check",
+    )
     return parser
+
+
+def venv_python(folder: str) -> str:
+    """The interpreter of the virtual environment in `folder`, as uv lays it out."""
+    if os.name == "nt":
+        return os.path.join(folder, "Scripts", "python.exe")
+    return os.path.join(folder, "bin", "python")
+
+
+def _without_python(argv: list[str]) -> list[str]:
+    """The arguments less --python and its value: what the chosen interpreter runs."""
+    rest: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--python":
+            skip = True
+        elif not arg.startswith("--python="):
+            rest.append(arg)
+    return rest
+
+
+def _is_this_interpreter(python: str) -> bool:
+    """Whether `python` is the environment running now: a venv's interpreter links to its
+    base Python, so the environments are compared, not the executables."""
+    try:
+        here = os.path.join(sys.prefix, "")
+        there = os.path.dirname(os.path.dirname(os.path.abspath(python)))
+        return os.path.samefile(here, there)
+    except OSError:
+        return False
+
+
+def _run_elsewhere(python: str, argv: list[str]) -> int:
+    """This file run by another interpreter, with the same arguments but --python."""
+    import subprocess
+
+    if not os.path.isfile(python):
+        sys.stderr.write(f"smoke: --python {python}: no such interpreter\n")
+        return 2
+    # the interpreter runs the check itself (a shim whose prefix differs must not loop)
+    env = {**os.environ, CHOSEN_ENV: python}
+    try:
+        command = [python, os.path.abspath(__file__), *_without_python(argv)]
+        return subprocess.run(command, env=env).returncode
+    except OSError as exc:
+        sys.stderr.write(f"smoke: --python {python}: cannot run it: {exc}\n")
+        return 2
+
+
+def _missing_torch_hint(report: Report, prog: str, chosen: bool) -> str:
+    """What to do when this interpreter has no torch: install it there, when it was chosen
+    (--python, a project's .venv); else check the project's own environment instead."""
+    missing = "No module named 'torch'"
+    if not any(c.name == "torch import" and missing in c.detail for c in report.failed):
+        return ""
+    if chosen:
+        return (
+            f"smoke: no torch in {sys.executable}\n"
+            "  hint: install the project's torch into it: `uv sync` (or `uvtorch-ci sync`, "
+            "which picks this machine's build) in the project\n"
+        )
+    command = f"{prog} --python {venv_python('.venv')} --expect {report.expect.name}"
+    return (
+        f"smoke: no torch in {sys.executable}, the interpreter this check ran on\n"
+        "  hint: check the project's environment instead: in the project, after `uv sync`, "
+        f"run `{command}`\n"
+    )
 
 
 def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
     """Run the smoke check; returns the exit code (0 ok, 1 a check failed, 2 bad arguments)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser(prog).parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
         return exc.code if isinstance(exc.code, int) else 2
+    chosen = bool(args.python) or CHOSEN_ENV in os.environ
+    if args.python and CHOSEN_ENV not in os.environ:
+        import shutil
+
+        python = shutil.which(args.python) or args.python  # a name on PATH, or a path
+        if not _is_this_interpreter(python):
+            sys.stdout.flush()
+            return _run_elsewhere(python, argv)
     report = run_checks(
         args.expect, gpu=args.gpu, torch_version=args.torch_version, platform=args.platform
     )
@@ -539,6 +626,7 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
         sys.stderr.write(f"smoke: cannot write the report: {exc}\n")
         return 2
     out.flush()
+    sys.stderr.write(_missing_torch_hint(report, prog or "python smoke.py", chosen))
     return 0 if report.ok else 1
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..resources import PACKAGE_DIR, SMOKE_FILE, TABLE_FILE, templates_folder
+from ..resources import PACKAGE_DIR, SMOKE_FILE, TABLE_FILE, dist_info_folder, templates_folder
 from .paths import display_path
 
 TYPE_CHECKING = False  # typing itself would load re and collections
@@ -44,9 +44,10 @@ END = "end"  # a record's last line: a record without it is not trusted
 
 def package_digest() -> str:
     """sha256 of everything of the tool's own that shapes its output: the version, the text
-    of the table, templates and smoke check, and the size and modification time of every
+    of the table, templates and smoke check, the size and modification time of every
     module (a build of other code under the same version, an editable checkout after an edit:
-    new files, so old records no longer answer)."""
+    new files, so old records no longer answer), and the record of where it was installed
+    from."""
     from .. import __version__
 
     folder = templates_folder()
@@ -65,6 +66,11 @@ def package_digest() -> str:
                 info = os.stat(os.path.join(parent, name))
                 modules.append((where, name, info.st_size, info.st_mtime_ns))
     hasher.update(repr(sorted(modules)).encode())
+    # where this copy was installed from names the tool the workflow's check job installs
+    # (toolsource.py): the same code installed another way renders another workflow
+    installed = dist_info_folder(__version__)
+    hasher.update(b"installed: %d " % os.path.isdir(installed))
+    hasher.update(_read(os.path.join(installed, "direct_url.json")) or b"-")
     return hasher.hexdigest()
 
 

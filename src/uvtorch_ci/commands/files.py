@@ -100,18 +100,17 @@ def _read_bytes(path: str, label: str) -> bytes | None:
     except OSError as error:
         raise PyprojectError(f"cannot be read: {error.strerror}", file=label) from None
     try:
-        _check_regular(os.fstat(handle).st_mode, label, PyprojectError)
+        opened = os.fstat(handle)
+        _check_regular(opened.st_mode, label, PyprojectError)
+        if opened.st_size > MAX_READ:  # refused before a byte is read
+            raise _too_large(label)
         chunks: list[bytes] = []
         size = 0
         while chunk := os.read(handle, min(1 << 20, MAX_READ + 1 - size)):
             chunks.append(chunk)
             size += len(chunk)
-            if size > MAX_READ:
-                raise PathError(
-                    f"is larger than {MAX_READ >> 20} MiB, more than uvtorch-ci reads",
-                    file=label,
-                    hint="is it the file you meant?",
-                )
+            if size > MAX_READ:  # it grew while being read
+                raise _too_large(label)
     except OSError as error:
         raise PyprojectError(f"cannot be read: {error.strerror}", file=label) from None
     finally:
@@ -120,6 +119,16 @@ def _read_bytes(path: str, label: str) -> bytes | None:
 
 
 MAX_READ = 64 << 20  # bytes: far above any real pyproject.toml, spec or uv.lock
+
+
+def _too_large(label: str) -> PathError:
+    return PathError(
+        f"is larger than {MAX_READ >> 20} MiB, more than uvtorch-ci reads",
+        file=label,
+        hint="is it the file you meant?",
+    )
+
+
 # O_NOCTTY: a terminal swapped in after the stat never becomes our controlling terminal
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 _KINDS = (

@@ -26,6 +26,7 @@ from .init_defaults import default_lines
 from .paths import display_path
 from .repository import git_location
 from .terminal import safe
+from .toolsource import tool_requirement
 from .uv import find_uv
 from .verify import lock_and_verify
 from .workspace import ci_outputs, echo_builds, tree_root
@@ -145,6 +146,7 @@ def init_command(
             smoke_source=smoke_source(),
             check_environments=True,  # init never writes what its own render refuses
             check_owned=True,
+            tool=tool_requirement(),
         )
     except SpecError as error:
         raise init_answers.flag_error(error, answers) from None

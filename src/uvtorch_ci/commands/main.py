@@ -131,23 +131,41 @@ def matrix_command(project_dir: Path, spec_file: Path | None) -> None:
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def smoke(args: tuple[str, ...]) -> None:
-    """Check the installed torch build: smoke --expect BACKEND [--gpu] [--json FILE]."""
-    from .. import smoke as smoke_check
+    """Check the installed torch build: smoke --expect BACKEND [--gpu] [--python PYTHON].
 
-    sys.exit(smoke_check.main(list(args)))
+    In a project, the torch of its .venv; elsewhere, of this interpreter.
+    """
+    from pathlib import Path
+
+    from .smoke import smoke_command
+
+    sys.exit(smoke_command(args, cwd=Path.cwd()))
 
 
 @cli.command("verify")
 @project_option
 @spec_option
-def verify_cli(project_dir: Path, spec_file: Path | None) -> None:
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Also read each PyTorch index's page for every locked torch-family package and prove "
+    "each locked URL and hash is one the index serves.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1, max=3600),
+    default=120,
+    show_default=True,
+    help="With --online: seconds for reading every page, in total.",
+)
+def verify_cli(project_dir: Path, spec_file: Path | None, online: bool, timeout: float) -> None:
     """Prove from uv.lock that every target x Python gets the torch build the spec asks for.
 
     Exit 1 with the per-target table when one does not, or when uv.lock is stale.
     """
     from .verify import verify_command
 
-    sys.exit(verify_command(project_dir, spec_file, env=os.environ))
+    sys.exit(verify_command(project_dir, spec_file, env=os.environ, online=online, timeout=timeout))
 
 
 @cli.command("explain")
@@ -162,32 +180,25 @@ def explain_cli(project_dir: Path, spec_file: Path | None, as_json: bool) -> Non
 
 
 @cli.command("detect")
+@project_option
 @click.option(
     "--torch",
     "torch_version",
     metavar="VERSION",
     default=None,
-    help="The torch release to choose for (default: the newest in the release table).",
+    help="The torch release to choose for (default: the project's spec's, else the newest "
+    "in the release table).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the detection as JSON (stable keys).")
-def detect_cli(torch_version: str | None, as_json: bool) -> None:
+def detect_cli(project_dir: Path, torch_version: str | None, as_json: bool) -> None:
     """Detect this machine's platform and the torch backend it should use.
 
     Reads the NVIDIA driver, ROCm and GPUs. Overrides: UVTORCH_PLATFORM,
     UVTORCH_CUDA_DRIVER_VERSION and UVTORCH_ROCM_VERSION ("none" for none).
     """
-    import json
+    from .detect import detect_command
 
-    from ..detect.choice import detect
-    from ..detect.report import detection_json, format_report
-    from .terminal import safe
-
-    detection = detect(os.environ, torch=torch_version)
-    click.echo(  # the report quotes what the machine's files say: escaped
-        json.dumps(detection_json(detection), indent=2)
-        if as_json
-        else safe(format_report(detection))
-    )
+    sys.exit(detect_command(project_dir, torch_version, as_json=as_json, env=os.environ))
 
 
 def backend_options(function: F) -> F:
@@ -483,7 +494,8 @@ def _show_usage_error(error: click.ClickException) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user mistakes become a short message and exit code 2, never a traceback."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        args = list(argv) if argv is not None else None
+        cli.main(args=args, prog_name="uvtorch-ci", standalone_mode=False)
     except UvtorchError as error:
         _report(error)
         return error.exit_code

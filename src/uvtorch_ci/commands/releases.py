@@ -5,6 +5,7 @@ asked."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date
 from pathlib import Path
 
 from ..errors import EXIT_OK, EXIT_PROBLEM
@@ -63,7 +64,7 @@ def refresh_command(
             )
     fetcher = Fetcher(timeout=timeout, progress=progress)
     observed = observe(fetcher, index_url, pypi_url, previous)
-    refreshed = build_table(observed, previous)
+    refreshed = build_table(observed, previous, date.today().isoformat())
     for note in refreshed.notes:
         progress(f"note: {note}")
     if not refreshed.table.releases:

@@ -19,7 +19,14 @@ from .paths import display_path
 from .terminal import safe
 from .uv import find_uv
 from .verify import lock_and_verify
-from .workspace import echo_builds, hand_edited, load_and_render, read_project, tree_root
+from .workspace import (
+    echo_builds,
+    hand_edited,
+    load_and_render,
+    read_project,
+    sync_commands,
+    tree_root,
+)
 
 
 def render_command(
@@ -105,6 +112,9 @@ def render_command(
         spec=texts.spec,
         generated=dict(zip(rendered.ci_files, left[1:], strict=True)),
     )
+    if not check:
+        for line in sync_commands(rendered.plan, locked=uv is not None):
+            click.echo(safe(line), err=True)
     if uv is not None:
         return lock_and_verify(uv, project_dir, spec_file, env)
     return EXIT_OK

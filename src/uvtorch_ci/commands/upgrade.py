@@ -14,6 +14,7 @@ from ..errors import EXIT_OK, EXIT_PROBLEM, UvtorchError
 from ..releases.table import load_table
 from .files import write_all
 from .terminal import safe
+from .toolsource import tool_requirement
 from .workspace import ci_outputs, hand_edited, read_project
 
 LATEST = "latest"
@@ -69,7 +70,12 @@ def upgrade_command(
     # rendered in memory first: an upgraded spec the table refuses writes nothing, and
     # neither does a generated file edited by hand (which render would not overwrite)
     rendered = render_project(
-        new_texts, env=env, table=table, smoke_source=smoke_source(), check_environments=True
+        new_texts,
+        env=env,
+        table=table,
+        smoke_source=smoke_source(),
+        check_environments=True,
+        tool=tool_requirement(),
     )
     edited = hand_edited(ci_outputs(project_dir, rendered))
     if edited:

@@ -23,14 +23,26 @@ from .terminal import annotation, safe
 from .workspace import load_and_render, pyproject_output, read_project
 
 if TYPE_CHECKING:
+    from ..plan.planner import Plan
     from ..verify.verdicts import Verdicts
 
 
-def verify_project(project_dir: Path, spec_file: Path | None, env: Mapping[str, str]) -> Verdicts:
+ONLINE_TIMEOUT = 120.0  # seconds for every index page `verify --online` reads, in total
+
+
+def verify_project(
+    project_dir: Path,
+    spec_file: Path | None,
+    env: Mapping[str, str],
+    *,
+    online: bool = False,
+    timeout: float = ONLINE_TIMEOUT,
+) -> Verdicts:
     """Plan, read uv.lock and check it; LockError (exit 2) when uv.lock is missing or
     unreadable. The lock is compared with pyproject.toml as it is on disk; a pyproject.toml
     the spec would render differently is a note. When the fast check's record says a render
-    with these very inputs changed nothing, the plan alone is enough: no rendering."""
+    with these very inputs changed nothing, the plan alone is enough: no rendering. With
+    `online`, every locked file of the family is also proven against its index's page."""
     from ..errors import LockError
     from ..project import plan_project
     from ..verify.verdicts import verify
@@ -74,15 +86,43 @@ def verify_project(project_dir: Path, spec_file: Path | None, env: Mapping[str, 
             f"{pyproject.label} is not what the spec renders: "
             "run `uvtorch-ci render`, then `uv lock`"
         )
+    if online:
+        verdicts = _online(plan, lock_text, lock_label, verdicts, timeout)
     return verdicts
 
 
-def verify_command(project_dir: Path, spec_file: Path | None, *, env: Mapping[str, str]) -> int:
+def _online(plan: Plan, lock_text: str, label: str, verdicts: Verdicts, timeout: float) -> Verdicts:
+    """Read the index page of every torch-family package locked from the spec's indexes, and
+    judge each locked file against it."""
+    from ..lock.reader import parse_lock
+    from ..verify.locations import file_hosts
+    from ..verify.online import judge_pages, pages_to_read
+    from .pages import read_pages
+
+    hosts = file_hosts(plan.spec.index_url, plan.spec.file_hosts)
+    wanted = pages_to_read(parse_lock(lock_text, label), plan.packages, hosts)
+    pages = read_pages((w.url for w in wanted), timeout=timeout)
+    found = judge_pages(wanted, pages)
+    verdicts = verdicts.with_findings(found.problems, found.warnings)
+    return verdicts.with_notes(
+        f"--online: {found.files} locked files checked against {found.pages} index pages"
+        + ("" if found.problems else ", each listed there at its URL with its hash")
+    )
+
+
+def verify_command(
+    project_dir: Path,
+    spec_file: Path | None,
+    *,
+    env: Mapping[str, str],
+    online: bool = False,
+    timeout: float = ONLINE_TIMEOUT,
+) -> int:
     """Print the per-target table; exit 1 when a target gets the wrong build or uv.lock is
-    stale."""
+    stale (or, `online`, a locked file is not one its index lists)."""
     from ..verify.report import format_report
 
-    verdicts = verify_project(project_dir, spec_file, env)
+    verdicts = verify_project(project_dir, spec_file, env, online=online, timeout=timeout)
     click.echo(safe(format_report(verdicts)), nl=False)
     if env.get("GITHUB_ACTIONS") == "true":
         for line in _annotations(verdicts):
@@ -111,9 +151,8 @@ def explain_command(
 def _annotations(verdicts: Verdicts) -> list[str]:
     """GitHub Actions error annotations, one per problem (the job log shows them on top)."""
     file = verdicts.lock_file
-    if verdicts.stale:
-        return [annotation(f"uv.lock is stale: {reason}", file=file) for reason in verdicts.stale]
-    return [
+    stale = [annotation(f"uv.lock is stale: {reason}", file=file) for reason in verdicts.stale]
+    rows = [
         annotation(f"{target.name} (Python {target.python}): {problem}", file=file)
         for target in verdicts.targets
         for problem in (
@@ -121,6 +160,8 @@ def _annotations(verdicts: Verdicts) -> list[str]:
             *(f"{p.package}: {text}" for p in target.packages for text in p.problems),
         )
     ]
+    files = [annotation(problem, file=file) for problem in verdicts.problems]
+    return [*stale, *rows, *files]
 
 
 def lock_and_verify(

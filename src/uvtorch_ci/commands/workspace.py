@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import PyprojectError
+from ..plan.planner import Plan
 from ..project import ProjectTexts, Rendered, render_project
 from ..releases.table import accepted_tags, load_table
 from ..resources import smoke_source
@@ -18,6 +19,7 @@ from .files import Output, read_text
 from .paths import display_path
 from .repository import git_location
 from .terminal import safe
+from .toolsource import tool_requirement
 
 
 def read_project(project_dir: Path, spec_file: Path | None, *, locate: bool = True) -> ProjectTexts:
@@ -69,6 +71,7 @@ def load_and_render(
         smoke_source=smoke_source(),
         check_environments=strict,
         check_owned=strict,
+        tool=tool_requirement(),
     )
     outputs = [pyproject_output(project_dir, texts, rendered.pyproject.text)]
     return rendered, outputs + ci_outputs(project_dir, rendered)
@@ -126,3 +129,29 @@ def echo_builds(rendered: Rendered, indent: str = "") -> None:
 
 def pyproject_output(project_dir: Path, texts: ProjectTexts, new: str) -> Output:
     return Output(project_dir / "pyproject.toml", texts.pyproject_label, texts.pyproject, new)
+
+
+def sync_commands(plan: Plan, *, locked: bool = False) -> list[str]:
+    """What to run after render, for the spec's mode: in markers mode a plain `uv sync`
+    installs each platform's build; with extras or groups a bare one installs none (or the
+    default group's), so each target's selecting arguments are named, with `uvtorch-ci sync`,
+    which picks this machine's."""
+    first = "" if locked else "uv lock, then "
+    if plan.mode == "markers":
+        return [f"next: {first}uv sync (the platform markers pick each target's build)"]
+    by_args: dict[str, list[str]] = {}
+    for job in plan.jobs:
+        names = by_args.setdefault(" ".join(("uv", "sync", *job.sync_args)), [])
+        if job.build.target.name not in names:
+            names.append(job.build.target.name)
+    default = plan.default_groups[0] if plan.default_groups else None
+    bare = f"the {default} group's" if default else "no torch"
+    rows = [
+        ("uvtorch-ci sync", "the build this machine runs"),
+        *((command, ", ".join(names)) for command, names in by_args.items()),
+    ]
+    width = max(len(command) for command, _ in rows)
+    return [
+        f"next: {first}install one target's build (a bare `uv sync` installs {bare}):",
+        *(f"  {command:<{width}}  {what}" for command, what in rows),
+    ]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 from typing import Any
 
 from ..errors import SpecError
 from ..plan.planner import Plan
-from ..resources import SMOKE_PATH
+from ..resources import DEFAULT_WORKFLOW, SMOKE_PATH
 from ..spec.runners import is_hosted
 from ..templating import template
 from .fingerprint import stamp
@@ -18,6 +19,26 @@ SETUP_UV = "astral-sh/setup-uv@20cfd1bf945f4377ade1205e4dbc17946fc9a30d # v10.0.
 UV_VERSION = "0.13.9"
 MAX_JOBS = 256  # GitHub's limit on the jobs one matrix produces in a workflow run
 CHECK_ACTION = "check"  # the check-mode action, in this folder of the action's repository
+NAME = "torch"  # the workflow's name, and its file's, for a project at the repository root
+# what the check job runs after `render --check`: the one place its arguments are set
+VERIFY_ARGS = ("verify", "--online")  # CI has the network: prove every file against its page
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def folder_slug(location: str) -> str:
+    """The project's folder as a name part: "LLM/PyTorch" -> "LLM-PyTorch"."""
+    return _UNSAFE.sub("-", location).strip("-.")
+
+
+def workflow_path(plan: Plan, location: str = "") -> str:
+    """The workflow's path in the repository: the spec's `workflow`, else torch.yml for a
+    project at the root and torch-<folder>.yml for one in a subfolder, so that several
+    projects in one repository each get their own."""
+    if plan.spec.workflow is not None:
+        return plan.spec.workflow
+    if not location:
+        return DEFAULT_WORKFLOW
+    return f"{PurePath(DEFAULT_WORKFLOW).parent}/{NAME}-{folder_slug(location)}.yml"
 
 
 def matrix(plan: Plan) -> list[dict[str, Any]]:
@@ -102,19 +123,26 @@ def job_groups(plan: Plan) -> list[dict[str, Any]]:
     ]
 
 
-def render_workflow(plan: Plan, location: str = "") -> str:
+def render_workflow(plan: Plan, location: str = "", tool: str = "") -> str:
     """The workflow; `location` is the project's folder in the repository ("" at its root),
-    where every job works (`working-directory`)."""
+    where every job works (`working-directory`), and which names the workflow and its
+    concurrency group (projects of one repository never cancel each other's runs). `tool` is
+    the requirement the check job installs uvtorch-ci with, unless the spec names one
+    (`ci-tool`) or uses the action, whose check mode runs the tool instead."""
     spec = plan.spec
     check_job_count(plan)
+    slug = folder_slug(location)
     body = template("workflow.yml.j2").render(
+        name=f"{NAME} ({location})" if location else NAME,
+        concurrency=f"{NAME}-{slug}" if slug else NAME,
+        tool=spec.ci_tool or ("" if spec.action else tool),
+        verify_args=" ".join(VERIFY_ARGS),
         checkout=CHECKOUT,
         setup_uv=SETUP_UV,
         uv_version=UV_VERSION,
         groups=job_groups(plan),
         action=spec.action,
         check_action=check_action(spec.action),
-        ci_tool=spec.ci_tool,
         smoke_path=SMOKE_PATH,
         timeout_minutes=spec.timeout_minutes,
         working_directory=location,

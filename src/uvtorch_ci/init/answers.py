@@ -57,6 +57,7 @@ class Answers:
     packages: tuple[str, ...] = ()
     python: tuple[str, ...] = ()
     index_url: str | None = None  # a mirror's base, inferred from an existing project
+    file_hosts: tuple[str, ...] = ()  # where the mirror's pages link files, from the lock
     selector: str | None = None  # "extras" for a project whose extras select the backend
     default_group: str | None = None  # groups mode: the group a bare `uv sync` installs
     # the keys that took their default without a terminal to ask ("torch", "targets"...)
@@ -72,6 +73,7 @@ class Inferred:
     packages: tuple[str, ...] = ()
     targets: tuple[TargetChoice, ...] = ()
     index_url: str | None = None
+    file_hosts: tuple[str, ...] = ()
     selector: str | None = None
     default_group: str | None = None
     python: tuple[str, ...] = ()  # the CI Python the lock's builds say
@@ -212,6 +214,7 @@ def gather_answers(
         torch.strip(),
         chosen,
         index_url=inferred.index_url,
+        file_hosts=inferred.file_hosts,
         selector=inferred.selector if own else None,
         default_group=inferred.default_group if own else None,
     )
@@ -313,6 +316,8 @@ def spec_table(answers: Answers) -> dict[str, Any]:
         data["python"] = list(answers.python)
     if answers.index_url:
         data["index-url"] = answers.index_url
+    if answers.file_hosts:
+        data["file-hosts"] = list(answers.file_hosts)
     if answers.selector:
         data["selector"] = answers.selector
     if answers.default_group:

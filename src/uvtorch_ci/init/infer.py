@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
@@ -102,7 +103,7 @@ def infer(
         _torch_from_lock(found, result, pins.torch is None, lock)
         tritons = list(requirements(data, lines, TRITONS))
         _narrow_for_triton(found, result, table, tritons, file)
-    _index_url(found, routes["torch"], result)
+    _index_url(found, routes["torch"], result, lock)
     _companions(found, routes, result, file, lock)
     _selector(found, result, data)
     _base(found, wanted, file)
@@ -209,7 +210,7 @@ def _narrow_for_triton(
         ]
         sides: dict[tuple[str, ...], list[Release]] = {}
         for release in releases:
-            names = tuple(n for n, _ in release.tritons_for(backend))
+            names = _triton_names(release, backend, platforms)
             if names:
                 sides.setdefault(names, []).append(release)
         if len(sides) < 2:
@@ -234,6 +235,18 @@ def _narrow_for_triton(
         )
 
 
+def _triton_names(release: Release, backend: str, platforms: set[str]) -> tuple[str, ...]:
+    """The Triton packages `release`'s `backend` builds require on `platforms` (confirmed or
+    named only, as the planner routes them)."""
+    entry = release.triton_entry(backend)
+    if entry is None:
+        return ()
+    pythons = release.python
+    return tuple(
+        sorted({r.name for r in entry.requires if any(r.holds(p, pythons) for p in platforms)})
+    )
+
+
 def _chosen_side(
     sides: Mapping[tuple[str, ...], list[Release]],
     backend: str,
@@ -246,7 +259,7 @@ def _chosen_side(
     for choice, locked in result.locked.items():
         release = table.get(locked.torch.public)
         if choice.backend == backend and release is not None:
-            names = tuple(n for n, _ in release.tritons_for(backend))
+            names = _triton_names(release, backend, {choice.platform})
             if names in sides:
                 return names, f"uv.lock installs (torch {locked.torch.version})"
     for names in sides:
@@ -262,13 +275,37 @@ def _chosen_side(
 # -- the rest of the spec: index base, companions, selector, Pythons -------------------------
 
 
-def _index_url(found: Inferred, routes: Sequence[Route], result: Targets) -> None:
-    """A mirror's base, when every backend source points under one that is not the official."""
+def _index_url(
+    found: Inferred, routes: Sequence[Route], result: Targets, lock: LockView | None
+) -> None:
+    """A mirror's base, when every backend source points under one that is not the official;
+    and the hosts its pages link files under, as uv.lock records them (file-hosts)."""
     backends = {t.backend for t in found.targets}
     bases = {r.base for r in routes if r.kind == "backend" and r.backend in backends and r.base}
     if len(bases) == 1 and (base := bases.pop()) != DEFAULT_INDEX_URL:
         found.index_url = base
         found.notes.append(f"index-url: {base}, the base of the torch indexes")
+        own = urlsplit(base).netloc.lower()
+        hosts = {
+            _file_host(url)
+            for locked in result.locked.values()
+            for url in locked.files
+            if urlsplit(url).netloc.lower() != own and not url.startswith("path:")
+        }
+        if lock is not None and hosts:
+            found.file_hosts = tuple(sorted(hosts))
+            found.notes.append(
+                f"file-hosts: {', '.join(found.file_hosts)}, where {lock.file} has the mirror's "
+                "files from (its pages link them there)"
+            )
+
+
+def _file_host(url: str) -> str:
+    """The prefix a file URL lies under: its host, and the path up to /whl where it has one
+    (https://download-r2.pytorch.org/whl)."""
+    parts = urlsplit(url)
+    head, whl, _ = parts.path.partition("/whl/")
+    return f"{parts.scheme}://{parts.netloc}" + (f"{head}/whl" if whl else "")
 
 
 def _companions(

@@ -39,12 +39,15 @@ class Locked:
 
 @dataclass(frozen=True)
 class LockedTorch:
-    """The torch build uv.lock installs on a platform with a selector, and the Pythons it has
-    a wheel for there (empty: none, so nothing installs there)."""
+    """The torch build uv.lock installs on a platform with a selector, the Pythons it installs
+    on there (torch and every torch-family package it brings have a wheel), the files uv
+    downloads for them, and, when some Python has torch's wheel but not a companion's, why."""
 
     torch: Locked
     pythons: tuple[str, ...]
     companions: dict[str, Locked] = field(hash=False)
+    files: tuple[str, ...] = ()  # the URLs of those wheels, for the newest Python
+    unwheeled: str | None = None  # "triton 3.4.0 has no wheel for cp313 on linux-aarch64"
 
 
 class LockView:
@@ -81,6 +84,7 @@ class LockView:
             return None
         found: LockedTorch | None = None
         pythons: list[str] = []
+        unwheeled: str | None = None
         for python in self.pythons:
             environment = PLATFORMS[platform].marker_environment(python)
             environment["python_full_version"] = (
@@ -95,14 +99,23 @@ class LockView:
             torch = installed.get("torch")
             if torch is None or torch.best_wheel(PLATFORMS[platform], python) is None:
                 continue
+            family = [torch, *(p for n, p in installed.items() if n in COMPANIONS or "triton" in n)]
+            wheels = [p.best_wheel(PLATFORMS[platform], python) for p in family]
+            lacking = next((p for p, w in zip(family, wheels, strict=True) if w is None), None)
+            if lacking is not None:  # `uv sync` fails there: it has nothing to install
+                found = found or LockedTorch(self._locked(torch), (), {})
+                unwheeled = (
+                    f"{lacking.name} {lacking.version} has no wheel for cp"
+                    f"{python.replace('.', '')} on {platform}"
+                )
+                continue
             pythons.append(python)
-            companions = {
-                n: self._locked(p) for n, p in installed.items() if n in COMPANIONS or "triton" in n
-            }
-            found = LockedTorch(self._locked(torch), (), companions)
+            companions = {p.name: self._locked(p) for p in family[1:]}
+            files = tuple(w.url for w in wheels if w is not None and w.url)
+            found = LockedTorch(self._locked(torch), (), companions, files)
         if found is None:
             return None
-        return LockedTorch(found.torch, tuple(pythons), found.companions)
+        return LockedTorch(found.torch, tuple(pythons), found.companions, found.files, unwheeled)
 
     def _locked(self, package: LockedPackage) -> Locked:
         return Locked(package.name, package.version, package.source, self._line(package))

@@ -221,6 +221,12 @@ def _available(
         if locked is None:
             result.notes.append(f"{label}: {lock.file} installs no torch wheel there; not a target")
             return False
+        if not locked.pythons:
+            result.notes.append(
+                f"{label}: {lock.file} installs {locked.torch.shown(lock.file)}, but "
+                f"{locked.unwheeled}, so `uv sync` fails there; not a target"
+            )
+            return False
         if _same_index(locked.torch.registry, route):
             if not _in_table(platform, backend, releases):
                 result.notes.append(

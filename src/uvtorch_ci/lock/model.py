@@ -3,7 +3,7 @@ from it, and from which wheel. reader.py reads the file into it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
@@ -35,11 +35,12 @@ class Dependency:
 class Artifact:
     """A wheel or sdist uv.lock records: its file name, where it is downloaded from (`url`;
     "path:<path>" for a local file, None when uv.lock names neither) and, when the index gave
-    it, its size."""
+    them, its size and hash ("sha256:<hex>"; without one uv cannot check what it installs)."""
 
     filename: str
     size: int | None
     url: str | None = None
+    hash: str | None = None
 
     @property
     def tags(self) -> frozenset[tags.Tag]:
@@ -60,6 +61,39 @@ class Requested:
     extras: tuple[str, ...] = ()
 
 
+class Files:
+    """A package's wheels and sdist: given read, or as a function that reads them from uv.lock's
+    lines the first time they are asked for (most packages' files are never asked for: verify
+    judges the torch family's, explain the sizes of what a target installs)."""
+
+    __slots__ = ("_read", "_value")
+
+    def __init__(
+        self,
+        wheels: tuple[Artifact, ...] = (),
+        sdist: Artifact | None = None,
+        *,
+        read: Callable[[], tuple[tuple[Artifact, ...], Artifact | None]] | None = None,
+    ) -> None:
+        self._read = read
+        self._value = None if read is not None else (wheels, sdist)
+
+    def get(self) -> tuple[tuple[Artifact, ...], Artifact | None]:
+        if self._value is None:
+            assert self._read is not None
+            self._value = self._read()
+        return self._value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Files) and self.get() == other.get()
+
+    def __hash__(self) -> int:
+        return hash(self.get())
+
+    def __repr__(self) -> str:
+        return f"Files{self.get()!r}"
+
+
 @dataclass(frozen=True)
 class LockedPackage:
     """One [[package]] of uv.lock."""
@@ -67,13 +101,23 @@ class LockedPackage:
     name: str
     version: str
     source: str  # the registry URL, or "virtual:.", "editable:." ...
-    wheels: tuple[Artifact, ...]
-    sdist: Artifact | None
+    files: Files
     dependencies: tuple[Dependency, ...]
     optional: dict[str, tuple[Dependency, ...]] = field(hash=False)
     groups: dict[str, tuple[Dependency, ...]] = field(hash=False, default_factory=dict)
     # None when uv.lock has no [package.metadata] for this package (only roots have one).
     requires_dist: tuple[Requested, ...] | None = None
+    # [package.metadata.requires-dev]: each dependency group as it was locked, includes
+    # expanded
+    requires_dev: dict[str, tuple[Requested, ...]] = field(hash=False, default_factory=dict)
+
+    @property
+    def wheels(self) -> tuple[Artifact, ...]:
+        return self.files.get()[0]
+
+    @property
+    def sdist(self) -> Artifact | None:
+        return self.files.get()[1]
 
     @property
     def is_root(self) -> bool:
@@ -102,6 +146,9 @@ class Lock:
     required_markers: tuple[str, ...] = ()  # [tool.uv] required-environments
     conflicts: frozenset[frozenset[tuple[str, str, str]]] = frozenset()  # (package, kind, name)
     file: str = "uv.lock"  # how errors name it: the path as the user gave it
+    # [manifest]: [tool.uv] override-dependencies and constraint-dependencies as locked
+    overrides: tuple[Requested, ...] = ()
+    constraints: tuple[Requested, ...] = ()
 
     @cached_property
     def by_name(self) -> dict[str, tuple[LockedPackage, ...]]:
@@ -111,9 +158,13 @@ class Lock:
             index.setdefault(package.name, []).append(package)
         return {name: tuple(packages) for name, packages in index.items()}
 
+    @cached_property
+    def _roots(self) -> tuple[LockedPackage, ...]:
+        return tuple(p for p in self.packages if p.is_root)
+
     def root(self, name: str | None = None) -> LockedPackage:
         """The project at '.': the one named `name` when given (a workspace has several)."""
-        roots = [p for p in self.packages if p.is_root]
+        roots = self._roots
         for package in roots:
             if name is None or package.name == canonicalize_name(name):
                 return package
@@ -147,9 +198,7 @@ class Lock:
             queue += root.optional.get(extra, ())
         for group in groups:
             queue += root.groups.get(group, ())
-        active = [_conflict_name(root.name, "extra", e) for e in extras]
-        active += [_conflict_name(root.name, "group", g) for g in groups]
-        envs = [_frozen({**environment, "extra": name}) for name in active or [""]]
+        envs = _active_envs(root.name, environment, extras, groups)
         found: dict[str, LockedPackage] = {}
         seen: set[Dependency] = set()
         while queue:
@@ -168,6 +217,24 @@ class Lock:
                 queue += package.optional.get(extra, ())
         return found
 
+    def requirements_in(
+        self,
+        package: LockedPackage,
+        environment: Mapping[str, str],
+        extras: tuple[str, ...] = (),
+        groups: tuple[str, ...] = (),
+        project: str | None = None,
+    ) -> list[tuple[Dependency, LockedPackage | None]]:
+        """What `package` requires in `environment` with the root's `extras` and `groups`
+        active (markers read as `resolve` reads them), each with the package uv.lock resolves
+        it to (None: uv.lock holds no such package)."""
+        envs = _active_envs(self.root(project).name, environment, extras, groups)
+        return [
+            (dependency, self._find(dependency))
+            for dependency in package.dependencies
+            if not dependency.marker or any(evaluate(dependency.marker, env) for env in envs)
+        ]
+
     def _find(self, dependency: Dependency) -> LockedPackage | None:
         for package in self.by_name.get(dependency.name, ()):
             if dependency.version is not None and package.version != dependency.version:
@@ -176,6 +243,16 @@ class Lock:
                 continue
             return package
         return None
+
+
+def _active_envs(
+    root: str, environment: Mapping[str, str], extras: tuple[str, ...], groups: tuple[str, ...]
+) -> list[Environment]:
+    """The environments a marker is evaluated in: `extra` set to each active extra or group, as
+    uv writes them in markers (`extra == 'extra-<len>-<project>-<extra>'`)."""
+    active = [_conflict_name(root, "extra", e) for e in extras]
+    active += [_conflict_name(root, "group", g) for g in groups]
+    return [_frozen({**environment, "extra": name}) for name in active or [""]]
 
 
 def _conflict_name(project: str, kind: str, name: str) -> str:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
 from packaging.utils import canonicalize_name
 
 from ..errors import LockError, toml_error_place
-from .model import Artifact, Dependency, Lock, LockedPackage, Requested, parse_marker
+from .layout import PACKAGE, Scanned, ScannedDependency, scan, split
+from .model import Artifact, Dependency, Files, Lock, LockedPackage, Requested, parse_marker
 
 
 class _Malformed(Exception):
@@ -90,21 +92,22 @@ def _artifact(raw: object, what: str) -> Artifact:
         filename=unquote(location.rsplit("/", 1)[-1]),
         size=size,
         url=url if url is not None else (f"path:{path}" if path is not None else None),
+        hash=_optional_text(table, "hash", what),
     )
 
 
-def _requested(items: object) -> tuple[Requested, ...]:
+def _requested(items: object, what: str = "requires-dist") -> tuple[Requested, ...]:
     out = []
-    for i, raw in enumerate(_array(items, "metadata's requires-dist")):
-        item = _table(raw, f"requires-dist[{i}]")
+    for i, raw in enumerate(_array(items, f"metadata's {what}")):
+        item = _table(raw, f"{what}[{i}]")
         if "name" not in item:
-            raise _Malformed(f"requires-dist[{i}] has no 'name' key")
-        name = _text(item["name"], f"requires-dist[{i}]'s name")
-        where = f"requires-dist's {name}"
+            raise _Malformed(f"{what}[{i}] has no 'name' key")
+        name = _text(item["name"], f"{what}[{i}]'s name")
+        where = f"{what}'s {name}"
         source = _optional_text(item, "index", where)
-        for kind in ("git", "url", "path", "editable", "directory"):
+        for kind in ("git", "url", "path", "editable", "directory", "virtual"):
             if kind in item:
-                source = "path" if kind in ("editable", "directory") else kind
+                source = kind if kind in ("git", "url") else "path"
         extras = _array(item.get("extras", []), f"{where}'s extras")
         out.append(
             Requested(
@@ -125,8 +128,10 @@ def _package(raw: Mapping[str, Any]) -> LockedPackage:
         name=canonicalize_name(raw["name"]),
         version=str(raw.get("version", "")),
         source=_source(raw.get("source"), "the package") or "",
-        wheels=tuple(_artifact(w, f"wheels[{i}]") for i, w in enumerate(raw.get("wheels", []))),
-        sdist=_artifact(sdist, "sdist") if sdist is not None else None,
+        files=Files(
+            tuple(_artifact(w, f"wheels[{i}]") for i, w in enumerate(raw.get("wheels", []))),
+            _artifact(sdist, "sdist") if sdist is not None else None,
+        ),
         dependencies=_dependencies(raw.get("dependencies", []), "dependencies"),
         optional={
             canonicalize_name(extra): _dependencies(items, f"optional-dependencies.{extra}")
@@ -139,48 +144,144 @@ def _package(raw: Mapping[str, Any]) -> LockedPackage:
         requires_dist=(
             _requested(metadata.get("requires-dist", [])) if isinstance(metadata, dict) else None
         ),
+        requires_dev=_requires_dev(metadata),
     )
 
 
-def parse_lock(text: str, file: str = "uv.lock") -> Lock:
-    """uv.lock text -> Lock; LockError (exit 2) when it is not TOML or not a uv lock file."""
-    hint = "run `uv lock` to write it again"
+def _requires_dev(metadata: object) -> dict[str, tuple[Requested, ...]]:
+    if not isinstance(metadata, dict):
+        return {}
+    groups = _table(metadata.get("requires-dev", {}), "metadata's requires-dev")
+    return {
+        canonicalize_name(group): _requested(items, f"requires-dev.{group}")
+        for group, items in groups.items()
+    }
+
+
+HINT = "run `uv lock` to write it again"
+
+
+def parse_lock(text: str, file: str = "uv.lock", *, by_layout: bool = True) -> Lock:
+    """uv.lock text -> Lock; LockError (exit 2) when it is not TOML or not a uv lock file.
+
+    A lock in uv's own layout is read by layout.py, its files left as lines until asked for;
+    any other text (or any, `by_layout=False`) is read whole with tomllib. Both give the same
+    Lock."""
+    layout = split(text) if by_layout else None
+    if layout is not None:
+        lock = _from_layout(*layout, file)
+        if lock is not None:
+            return lock
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         message, where = toml_error_place(error, text)
-        raise LockError(f"not valid TOML: {message} (at {where})", file=file, hint=hint) from None
+        raise LockError(f"not valid TOML: {message} (at {where})", file=file, hint=HINT) from None
     if not isinstance(data.get("version"), int) or not isinstance(data.get("package"), list):
-        raise LockError(
-            "is not a uv lock file (no version or [[package]])",
-            file=file,
-            hint="run `uv lock` to write it again",
+        raise LockError("is not a uv lock file (no version or [[package]])", file=file, hint=HINT)
+    packages = tuple(_entry(raw, i, file) for i, raw in enumerate(data["package"]))
+    return _lock(data, packages, file)
+
+
+def _from_layout(header: str, blocks: list[str], file: str) -> Lock | None:
+    """The Lock of a text in uv's layout, or None when the text is not (tomllib decides)."""
+    try:
+        data = tomllib.loads(header)
+    except tomllib.TOMLDecodeError:
+        return None
+    if not blocks or not isinstance(data.get("version"), int) or "package" in data:
+        return None
+    packages = []
+    for i, block in enumerate(blocks):
+        scanned = scan(block)
+        if scanned is not None:
+            packages.append(_scanned(scanned, i, file))
+            continue
+        try:
+            tables = tomllib.loads(f"{PACKAGE}\n{block}")["package"]
+        except (tomllib.TOMLDecodeError, KeyError):
+            return None
+        if not isinstance(tables, list) or len(tables) != 1:
+            return None
+        packages.append(_entry(tables[0], i, file))
+    return _lock(data, tuple(packages), file)
+
+
+def _entry(raw: object, i: int, file: str) -> LockedPackage:
+    """One [[package]] table, or the LockError that names it."""
+    problem = _shape_problem(raw)
+    if problem is None:
+        try:
+            return _package(raw)  # type: ignore[arg-type]  # a dict: _shape_problem says so
+        except _Malformed as error:
+            problem = str(error)
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            problem = _what_is_wrong(error)
+    name = raw.get("name") if isinstance(raw, dict) else None
+    raise LockError(
+        f"is a [[package]] entry uv would not write ({problem})",
+        file=file,
+        where=f"package[{i}]" + (f" ({name})" if isinstance(name, str) else ""),
+        hint=HINT,
+    )
+
+
+def _scanned(scanned: Scanned, i: int, file: str) -> LockedPackage:
+    """A package read by layout: its files read from their lines when first asked for."""
+
+    def read() -> tuple[tuple[Artifact, ...], Artifact | None]:
+        try:
+            raw = tomllib.loads("\n".join(scanned.files))
+        except tomllib.TOMLDecodeError:
+            raw = {"wheels": None}  # reported below as uv would not write it
+        return _entry({"name": scanned.name, **raw}, i, file).files.get()
+
+    source = None
+    if scanned.source is not None:
+        kind, value = scanned.source
+        source = value if kind == "registry" else f"{kind}:{value}"
+    return LockedPackage(
+        name=_canonical(scanned.name),
+        version=scanned.version,
+        source=source or "",
+        files=Files(read=read),
+        dependencies=_scanned_dependencies(scanned.dependencies),
+        optional={
+            canonicalize_name(k): _scanned_dependencies(v) for k, v in scanned.optional.items()
+        },
+        groups={canonicalize_name(k): _scanned_dependencies(v) for k, v in scanned.groups.items()},
+    )
+
+
+def _scanned_dependencies(items: tuple[ScannedDependency, ...]) -> tuple[Dependency, ...]:
+    return tuple(
+        Dependency(
+            name=canonicalize_name(name),
+            version=version,
+            source=None
+            if source is None
+            else (source[1] if source[0] == "registry" else f"{source[0]}:{source[1]}"),
+            marker=marker,
+            extras=tuple(_canonical(e) for e in extras),
         )
-    parsed = []
-    for i, raw in enumerate(data["package"]):
-        problem = _shape_problem(raw)
-        if problem is None:
-            try:
-                parsed.append(_package(raw))
-                continue
-            except _Malformed as error:
-                problem = str(error)
-            except (KeyError, TypeError, AttributeError, ValueError) as error:
-                problem = _what_is_wrong(error)
-        name = raw.get("name") if isinstance(raw, dict) else None
-        raise LockError(
-            f"is a [[package]] entry uv would not write ({problem})",
-            file=file,
-            where=f"package[{i}]" + (f" ({name})" if isinstance(name, str) else ""),
-            hint=hint,
-        )
-    packages = tuple(parsed)
+        for name, version, source, extras, marker in items
+    )
+
+
+@cache
+def _canonical(name: str) -> str:
+    """canonicalize_name, once per name: a lock names each package many times."""
+    return canonicalize_name(name)
+
+
+def _lock(data: Mapping[str, Any], packages: tuple[LockedPackage, ...], file: str) -> Lock:
+    """The Lock of a parsed header and its packages; LockError for what uv would not write."""
     try:
         requires_python = data.get("requires-python", "")
         _text(requires_python, "requires-python")
         markers = {key: _markers(data, key) for key in ("supported-markers", "required-markers")}
     except _Malformed as error:
-        raise LockError(str(error), file=file, hint=hint) from None
+        raise LockError(str(error), file=file, hint=HINT) from None
     try:
         conflicts = frozenset(
             frozenset(
@@ -198,8 +299,14 @@ def parse_lock(text: str, file: str = "uv.lock") -> Lock:
             f"is not what uv would write ({_what_is_wrong(error)})",
             file=file,
             where="conflicts",
-            hint=hint,
+            hint=HINT,
         ) from None
+    try:
+        manifest = _table(data.get("manifest", {}), "manifest")
+        overrides = _requested(manifest.get("overrides", []), "manifest's overrides")
+        constraints = _requested(manifest.get("constraints", []), "manifest's constraints")
+    except _Malformed as error:
+        raise LockError(str(error), file=file, where="manifest", hint=HINT) from None
     lock = Lock(
         packages,
         requires_python,
@@ -207,10 +314,14 @@ def parse_lock(text: str, file: str = "uv.lock") -> Lock:
         required_markers=markers["required-markers"],
         conflicts=conflicts,
         file=file,
+        overrides=overrides,
+        constraints=constraints,
     )
+    seen: set[str] = set()
     for i, package in enumerate(packages):  # every marker must parse: fail here, not later
         for dependency in (*package.dependencies, *_all(package.optional), *_all(package.groups)):
-            if dependency.marker:
+            if dependency.marker and dependency.marker not in seen:
+                seen.add(dependency.marker)
                 try:
                     parse_marker(dependency.marker)
                 except LockError as error:
@@ -218,7 +329,7 @@ def parse_lock(text: str, file: str = "uv.lock") -> Lock:
                         f"{error.message} (in the dependency on {dependency.name})",
                         file=file,
                         where=f"package[{i}] ({package.name})",
-                        hint=hint,
+                        hint=HINT,
                     ) from None
     return lock
 

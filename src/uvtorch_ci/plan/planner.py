@@ -126,8 +126,12 @@ def extra_name(backend: str) -> str:
     return index_backend(backend).replace(".", "-")
 
 
-def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
-    """Check every target x Python against the release table and lay out what to render."""
+def make_plan(spec: Spec, table: ReleaseTable, *, routing: bool = True) -> Plan:
+    """Check every target x Python against the release table and lay out what to render.
+
+    `routing=False` plans only to judge a lock (verify, init's proof): a torch range whose
+    releases need differently named Triton packages, which render cannot route in one lock, is
+    then planned with all of their names instead of refused."""
     releases = _releases(spec, table)
     newest = releases[-1]
     for i, python in enumerate(spec.python):
@@ -209,36 +213,15 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
         )
 
     # rocm and xpu builds require Triton packages only the PyTorch index serves: each must be
-    # a direct dependency routed to the same index, or uv looks for it on PyPI; pinned as the
-    # release table pins them, which is what verify checks.
-    tritons: dict[str, tuple[str, ...]] = {}  # backend -> the Triton requirements
-    for backend, platforms in platforms_of.items():
-        if backend == PYPI:
-            continue
-        publishing = [r for r in releases if any(r.publishes(p, backend) for p in platforms)]
-        name_sets = {tuple(n for n, _ in r.tritons_for(backend)) for r in publishing}
-        name_sets.discard(())
-        if len(name_sets) > 1:
-            target = next(t for t in spec.targets if index_backend(t.backend) == backend)
-            shown = sorted(" + ".join(names) for names in name_sets)
-            raise _fail(
-                spec,
-                spec.key("torch"),
-                f'"{spec.torch_text}" spans releases whose {backend} builds need differently '
-                f"named Triton packages ({', '.join(shown)}), which one lock cannot route",
-                f"narrow torch so {target.name} gets one of them (the change came with 2.11)",
-            )
-        if name_sets:
-            tritons[backend] = tuple(
-                _pinned(
-                    name, {v for r in publishing for n, v in r.tritons_for(backend) if n == name}
-                )
-                for name in name_sets.pop()
-            )
+    # a direct dependency routed to the same index, or uv looks for it on PyPI.
+    tritons = {
+        backend: _tritons(spec, releases, backend, platforms, routing=routing)
+        for backend, platforms in platforms_of.items()
+        if backend != PYPI
+    }
 
     requirements = {p: _requirement(spec, releases, p) for p in companions}
-    triton_names = {r: _name(r) for rs in tritons.values() for r in rs}
-    routed = (*companions, *dict.fromkeys(triton_names.values()))
+    routed = (*companions, *dict.fromkeys(t.name for ts in tritons.values() for t in ts))
     sources: dict[str, list[Source]] = {package: [] for package in routed}
     dependencies: list[str] = []
     extras: dict[str, tuple[str, ...]] = {}
@@ -251,12 +234,13 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
             continue
         for package in companions:
             sources[package].append(Source(indexes[backend].name, marker, *keyed))
-        for triton in tritons.get(backend, ()):
-            sources[triton_names[triton]].append(Source(indexes[backend].name, marker, *keyed))
+        needed = [(t, _any_of(on)) for t in tritons[backend] if (on := t.on(platforms))]
+        for triton, where in needed:
+            sources[triton.name].append(Source(indexes[backend].name, where, *keyed))
         if extra is not None:
             extras[extra] = (
                 *(extras.get(extra) or requirements.values()),
-                *(f"{triton} ; {marker}" for triton in tritons.get(backend, ())),
+                *(f"{triton.requirement} ; {where}" for triton, where in needed),
             )
     other = spec.other_platforms
     if other != PYPI:
@@ -276,9 +260,8 @@ def make_plan(spec: Spec, table: ReleaseTable) -> Plan:
             sources[package].append(Source(index.name, rest))
     if not extras_mode:
         dependencies = list(requirements.values())
-        for backend, required in tritons.items():
-            marker = _any_of(platforms_of[backend])
-            dependencies += [f"{triton} ; {marker}" for triton in required]
+        for required in tritons.values():
+            dependencies += [f"{t.requirement} ; {_any_of(list(t.platforms))}" for t in required]
 
     jobs = tuple(
         Job(build=build, python=python, sync_args=selector_args(build, spec.default_group))
@@ -379,16 +362,65 @@ def _requirement(spec: Spec, releases: tuple[Release, ...], package: str) -> str
     return f"{package}>={versions[0]},<={versions[-1]}"
 
 
-def _pinned(name: str, versions: set[str]) -> str:
-    """A Triton requirement: exact for one version, a closed range for a torch range."""
-    ordered = sorted(versions, key=Version)
-    if len(ordered) == 1:
-        return f"{name}=={ordered[0]}"
-    return f"{name}>={ordered[0]},<={ordered[-1]}"
+@dataclass(frozen=True)
+class Triton:
+    """A Triton package the builds of one backend require, and where they require it."""
+
+    name: str
+    requirement: str  # pinned where the table confirms every release's version, else the name
+    platforms: tuple[str, ...]  # the backend's target platforms whose builds require it
+
+    def on(self, platforms: list[str]) -> list[str]:
+        return [p for p in platforms if p in self.platforms]
 
 
-def _name(requirement: str) -> str:
-    return requirement.partition("=")[0].partition(">")[0]
+def _tritons(
+    spec: Spec, releases: tuple[Release, ...], backend: str, platforms: list[str], *, routing: bool
+) -> tuple[Triton, ...]:
+    """What the `backend` builds of the spec's releases require of Triton on `platforms`.
+
+    A version is pinned only where the table confirms it for every release the spec admits
+    (seen in real locks, or read from the wheels by `releases refresh`); otherwise the package
+    is routed unpinned and uv takes the version torch itself requires. Releases that need
+    differently named packages cannot share one lock: routing a package a build does not
+    require would install a second `triton` module next to its own (without `routing`, when
+    the plan only judges a lock, every name is kept instead)."""
+    names: dict[tuple[str, ...], list[str]] = {}  # name set -> the releases requiring it
+    found: dict[str, dict[str, set[str | None]]] = {}  # name -> platform -> versions
+    for release in releases:
+        entry = release.triton_entry(backend)
+        on = [p for p in platforms if release.publishes(p, backend)]
+        if entry is None or not on:
+            continue
+        needed: set[str] = set()
+        for requirement in entry.requires:
+            for platform in on:
+                if requirement.holds(platform, spec.python):
+                    needed.add(requirement.name)
+                    versions = found.setdefault(requirement.name, {}).setdefault(platform, set())
+                    versions.add(requirement.version if entry.confirmed else None)
+        if needed:
+            names.setdefault(tuple(sorted(needed)), []).append(release.torch)
+    if len(names) > 1 and routing:
+        target = next(t for t in spec.targets if index_backend(t.backend) == backend)
+        shown = sorted(" + ".join(n) for n in names)
+        having = "; ".join(f"{' + '.join(n)} from torch {', '.join(v)}" for n, v in names.items())
+        raise _fail(
+            spec,
+            spec.key("torch"),
+            f'"{spec.torch_text}" spans releases whose {backend} builds need differently '
+            f"named Triton packages ({', '.join(shown)}), which one lock cannot route",
+            f"narrow torch so {target.name} gets one of them ({having})",
+        )
+    out = []
+    for name, by_platform in found.items():
+        versions = set().union(*by_platform.values())
+        pinned = sorted((v for v in versions if v), key=Version)
+        text = name
+        if None not in versions:
+            text += f"=={pinned[0]}" if len(pinned) == 1 else f">={pinned[0]},<={pinned[-1]}"
+        out.append(Triton(name, text, tuple(p for p in platforms if p in by_platform)))
+    return tuple(out)
 
 
 def _fail(spec: Spec, where: str, message: str, hint: str = "") -> SpecError:
@@ -591,9 +623,10 @@ def plan_from_data(
     table: ReleaseTable,
     requires_python: str | None = None,
     pyproject_file: str = "pyproject.toml",
+    routing: bool = True,
 ) -> Plan:
     """Spec table -> validated Spec -> Plan, in one pure call. `pyproject_file` names
-    pyproject.toml in an error about its requires-python."""
+    pyproject.toml in an error about its requires-python; `routing` as in make_plan."""
     spec = parse_spec(
         data,
         file=file,
@@ -611,6 +644,6 @@ def plan_from_data(
             f"project's requires-python ({requires_python})",
             'set python = ["3.X"] to one both allow',
         )
-    plan = make_plan(spec, table)
+    plan = make_plan(spec, table, routing=routing)
     check_requires_python(spec, table, requires_python, pyproject_file)
     return plan

@@ -28,6 +28,7 @@ class IndexFile:
     requires_python: str | None = None
     metadata_url: str | None = None  # PEP 658/714 core metadata, when the index serves it
     yanked: bool = False
+    sha256: str | None = None  # the hash the page gives (#sha256= or PEP 691 "hashes")
 
 
 @dataclass(frozen=True)
@@ -61,14 +62,25 @@ class _Anchors(HTMLParser):
             self._open = None
 
 
-def _file(url: str, filename: str, requires_python: Any, metadata: bool, yanked: bool) -> IndexFile:
-    url = url.split("#", 1)[0]
+def _file(
+    url: str,
+    filename: str,
+    requires_python: Any,
+    metadata: bool,
+    yanked: bool,
+    sha256: object = None,
+) -> IndexFile:
+    url, _, fragment = url.partition("#")
+    name, _, value = fragment.partition("=")
+    if sha256 is None and name == "sha256" and value:
+        sha256 = value
     return IndexFile(
         filename=filename,
         url=url,
         requires_python=str(requires_python) if requires_python else None,
         metadata_url=f"{url}.metadata" if metadata else None,
         yanked=yanked,
+        sha256=str(sha256).lower() if isinstance(sha256, str) and sha256 else None,
     )
 
 
@@ -92,6 +104,7 @@ def _json_page(data: Any, url: str) -> SimplePage:
             item.get("requires-python"),
             bool(item.get("core-metadata", item.get("dist-info-metadata"))),
             item.get("yanked") not in (None, False),
+            (item.get("hashes") or {}).get("sha256"),
         )
         for item in data.get("files", [])
     )

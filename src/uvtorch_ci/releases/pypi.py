@@ -15,6 +15,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..platforms import PLATFORMS
+from .triton import TritonRequirement
 
 # A requirement that pins the CUDA runtime a PyPI build links: nvidia-cuda-runtime-cu12==12.4.127
 # up to 2.10, cuda-toolkit[...]==13.0.2 from 2.11 (and nvidia-cuda-runtime==13.0.* elsewhere).
@@ -68,17 +69,20 @@ def _pin(requirement: Requirement) -> str | None:
     return None
 
 
-def triton_pin(metadata: str) -> str | None:
-    """The Triton requirements ("name==version", comma-separated when a build needs several,
-    as ROCm builds from 2.11 do) in a torch build's core metadata, or None."""
+def triton_requirements(metadata: str) -> tuple[TritonRequirement, ...]:
+    """The Triton packages a torch build's core metadata pins (`Requires-Dist:
+    triton-rocm==3.7.1; platform_system == "Linux"`), with their markers; () when it pins
+    none (CUDA and cpu builds, or a metadata file without them)."""
     requires = HeaderParser().parsestr(metadata).get_all("Requires-Dist") or []
-    pins = []
+    found: list[TritonRequirement] = []
     for requirement in _requirements(requires):
         name = canonicalize_name(requirement.name)
         version = _pin(requirement)
-        if "triton" in name and version is not None and f"{name}=={version}" not in pins:
-            pins.append(f"{name}=={version}")
-    return ", ".join(pins) or None
+        if "triton" not in name or version is None or any(r.name == name for r in found):
+            continue
+        marker = str(requirement.marker).replace('"', "'") if requirement.marker else None
+        found.append(TritonRequirement(str(name), version, marker))
+    return tuple(found)
 
 
 def pypi_backend(requires_dist: Iterable[str], platform: str, python: str) -> str:

@@ -3,19 +3,29 @@ release table, with notes on what was kept or left out; and the summary of a cha
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 from packaging.version import Version
 
 from ..platforms import PLATFORMS
 from .pages import IndexFile, WheelBuild, backend_order, wheel_build
-from .pypi import PyPIRelease, companion_links, pair_companion, pypi_backend, triton_pin
+from .pypi import (
+    PyPIRelease,
+    companion_links,
+    pair_companion,
+    pypi_backend,
+    triton_requirements,
+)
 from .table import COMPANIONS, Release, ReleaseTable
+from .triton import REFRESHED, TritonEntry, TritonRequirement, entry_family
 
 # The order of platforms inside a row, as the shipped table has it (dump_table keeps it).
 _ROW_ORDER = ("linux-x86_64", "linux-aarch64", "macos-arm64", "windows-x86_64", "macos-x86_64")
 PLATFORM_ORDER = tuple(dict.fromkeys((*_ROW_ORDER, *PLATFORMS)))
+# The backend families whose torch builds require a Triton package only their index serves.
+TRITON_FAMILIES = ("rocm", "xpu")
 
 
 @dataclass
@@ -89,17 +99,19 @@ def torch_versions(observed: Observed, previous: ReleaseTable) -> list[str]:
 
 
 def triton_probes(observed: Observed, versions: Iterable[str]) -> dict[tuple[str, str], str]:
-    """(torch version, "rocm" | "xpu") -> the core metadata URL of one Linux x86_64 torch build
-    on the newest such index: its Requires-Dist names the Triton package."""
+    """(torch version, rocm or xpu backend) -> the core metadata URL of one Linux x86_64 torch
+    build on that index: its Requires-Dist names the Triton packages (and their markers) the
+    backend's builds require. Each backend is read: rocm6.x and rocm7.x builds of one release
+    may require differently named packages."""
     builds = _torch_builds(observed.indexes)
     probes: dict[tuple[str, str], str] = {}
     for version in versions:
         found = builds.get(Version(version).public, [])
-        for build in sorted(found, key=lambda b: (backend_order(b.backend), b.file.filename)):
-            kind = "rocm" if build.backend.startswith("rocm") else build.backend
+        for build in sorted(found, key=lambda b: b.file.filename):
             url = build.file.metadata_url
-            if kind in ("rocm", "xpu") and url and "linux-x86_64" in build.wheel.platforms:
-                probes[(version, kind)] = url  # sorted oldest first: the newest index wins
+            on_linux = "linux-x86_64" in build.wheel.platforms
+            if entry_family(build.backend) in TRITON_FAMILIES and url and on_linux:
+                probes.setdefault((version, build.backend), url)
     return probes
 
 
@@ -129,9 +141,10 @@ def _untagged_cpu(builds: Iterable[_Build], previous: ReleaseTable) -> tuple[str
 class _Rows:
     """build_table's working state: the observations indexed, and the notes taken."""
 
-    def __init__(self, observed: Observed, previous: ReleaseTable) -> None:
+    def __init__(self, observed: Observed, previous: ReleaseTable, today: str) -> None:
         self.observed = observed
         self.previous = previous
+        self.source = REFRESHED.format(date=today)
         self.builds = _torch_builds(observed.indexes)
         self.links = {
             package: companion_links(observed.releases, package) for package in COMPANIONS
@@ -162,7 +175,7 @@ class _Rows:
         release = self.observed.releases.get(("torch", version))
         requires = release.requires_dist if release is not None else ()
         pypi_platforms = {p for w in on_pypi for p in w.platforms}
-        return Release(
+        row = Release(
             torch=version,
             torchvision=str(companions["torchvision"]),
             torchaudio=str(companions["torchaudio"]),
@@ -177,8 +190,8 @@ class _Rows:
                 for p in PLATFORM_ORDER
                 if p in pypi_platforms
             },
-            triton=self.triton(version, builds, old),
         )
+        return replace(row, triton=self.triton(version, row, old))
 
     def companion(self, package: str, version: str, old: Release | None) -> str | None:
         paired = pair_companion(self.links[package], version)
@@ -187,30 +200,65 @@ class _Rows:
             self.notes.append(f"torch {version}: no {package} release names it; kept {paired}")
         return paired
 
-    def triton(
-        self, version: str, builds: Mapping[str, set[str]], old: Release | None
-    ) -> dict[str, str]:
-        out = {}
-        for kind in ("rocm", "xpu"):
-            if not any(b.startswith(kind) for backends in builds.values() for b in backends):
+    def triton(self, version: str, release: Release, old: Release | None) -> dict[str, TritonEntry]:
+        """Each rocm/xpu backend's Triton entry: confirmed from the wheel's metadata (a fact
+        already confirmed the same keeps its source), else the previous table's, noted."""
+        entries: dict[str, TritonEntry] = {}
+        backends = {b for backends in release.builds.values() for b in backends}
+        for backend in sorted(backends, key=backend_order):
+            if entry_family(backend) not in TRITON_FAMILIES:
                 continue
-            text = self.triton_metadata.get((version, kind))
-            pinned = triton_pin(text) if text is not None else None
-            if pinned is None and old is not None and kind in old.triton:
-                pinned = old.triton[kind]
+            text = self.triton_metadata.get((version, backend))
+            required = triton_requirements(text) if text is not None else ()
+            before = old.triton_entry(backend) if old is not None else None
+            if required:
+                platforms = [p for p, b in release.builds.items() if backend in b]
+                requires = tuple(_simplified(r, platforms, release.python) for r in required)
+                same = before is not None and before.confirmed and before.requires == requires
+                source = before.source if same and before else self.source
+                entries[backend] = TritonEntry(requires, source)
+            elif before is not None:
+                entries[backend] = before
+                shown = ", ".join(r.text for r in before.requires)
                 self.notes.append(
-                    f"torch {version}: no core metadata names its {kind} Triton; kept {pinned}"
+                    f"torch {version}: no core metadata names the Triton of its {backend} "
+                    f"builds; kept {shown}"
                 )
-            if pinned is not None:
-                out[kind] = pinned
-        return out
+        return collapse_tritons(entries)
 
 
-def build_table(observed: Observed, previous: ReleaseTable) -> Refreshed:
+def _simplified(
+    requirement: TritonRequirement, platforms: Iterable[str], pythons: Iterable[str]
+) -> TritonRequirement:
+    """The requirement without its marker when the marker holds wherever the build has wheels
+    (`platform_system == "Linux"` on a Linux-only build says nothing)."""
+    pythons = tuple(pythons)
+    if all(requirement.holds(p, (python,)) for p in platforms for python in pythons):
+        return TritonRequirement(requirement.name, requirement.version)
+    return requirement
+
+
+def collapse_tritons(entries: Mapping[str, TritonEntry]) -> dict[str, TritonEntry]:
+    """Per-backend entries -> the table's keys: per family ("rocm") the entry most of its
+    backends share, and a key of their own for the others."""
+    out: dict[str, TritonEntry] = {}
+    for family in TRITON_FAMILIES:
+        mine = {b: e for b, e in entries.items() if entry_family(b) == family}
+        if not mine:
+            continue
+        counts = Counter(mine.values())
+        common = max(counts, key=lambda e: counts[e])  # ties: the oldest backend's
+        out[family] = common
+        out.update((b, e) for b, e in mine.items() if e != common)
+    return out
+
+
+def build_table(observed: Observed, previous: ReleaseTable, today: str) -> Refreshed:
     """The release table the observations describe: one row per torch release on PyPI not older
     than the oldest in `previous`. What the indexes do not show is kept from `previous`, or the
-    release left out, and noted either way."""
-    rows = _Rows(observed, previous)
+    release left out, and noted either way. Triton pins read from the wheels are confirmed
+    "wheel metadata, refreshed <today>" (an ISO date), unless `previous` confirmed the same."""
+    rows = _Rows(observed, previous, today)
     releases = tuple(r for version in rows.versions if (r := rows.row(version)) is not None)
     on_pypi = {Version(v).public for v in rows.versions}
     floor = _floor(previous, "torch")

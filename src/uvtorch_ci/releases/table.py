@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from ..resources import TABLE_FILE
+from .triton import TritonEntry, entry_family, parse_entry
 
 FORMAT = 1
 TABLE_PATH = Path(TABLE_FILE)
@@ -30,11 +32,13 @@ _HEADER = """\
 # recent releases, aarch64 torchvision untagged even on CUDA indexes), so a build may
 # carry its backend's tag or none. `untagged-cpu` records where cpu builds were seen
 # untagged; it words messages, it decides nothing. PyPI builds are untagged.
-# triton: the Triton packages (name==version, comma-separated) rocm and xpu builds
-# require; they exist only on the PyTorch indexes. Confirmed (uv's PyTorch guide): from
-# 2.11 ROCm relies on both pytorch-triton-rocm and triton-rocm. Not confirmed against
-# the index: the pytorch-triton-rocm pin from 2.11 (taken equal to triton-rocm's) and the
-# xpu rename to triton-xpu at 2.11; `releases refresh` reads both from the wheels.
+# [release.triton]: the Triton packages rocm and xpu builds require (only the PyTorch
+# indexes serve them), per backend ("rocm7.2") or per family ("rocm", "xpu": every
+# backend without a key of its own). An entry is CONFIRMED when its `source` says
+# where the pins were seen: a real uv.lock (repository@commit) or the torch wheel's
+# own metadata (`releases refresh`). Unconfirmed entries name the packages without
+# a version (inferred from the nearest confirmed release); render routes them unpinned.
+# A marker limits a requirement to the platforms or Pythons the build needs it on.
 # Kept in canonical form: tests/test_releases.py checks that loading and dumping it
 # reproduces this file byte for byte.
 """
@@ -50,9 +54,9 @@ class Release:
     python: tuple[str, ...]
     builds: dict[str, tuple[str, ...]] = field(hash=False)
     pypi: dict[str, str] = field(hash=False)
-    # The Triton packages a rocm or xpu build requires, which only the PyTorch index serves.
-    # rocm|xpu -> "name==version" or several, comma-separated
-    triton: dict[str, str] = field(hash=False, default_factory=dict)
+    # The Triton packages rocm and xpu builds require, which only the PyTorch index serves:
+    # backend ("rocm7.2") or family ("rocm", "xpu") -> what those builds require
+    triton: dict[str, TritonEntry] = field(hash=False, default_factory=dict)
 
     @property
     def version(self) -> Version:
@@ -76,16 +80,18 @@ class Release:
     def publishes(self, platform: str, backend: str) -> bool:
         return backend in self.backends(platform)
 
+    def triton_entry(self, backend: str) -> TritonEntry | None:
+        """What a build of `backend` requires of Triton: its own entry, else its family's;
+        None for the backends that require none (cpu, CUDA)."""
+        return self.triton.get(backend) or self.triton.get(entry_family(backend))
+
     def tritons_for(self, backend: str) -> tuple[tuple[str, str], ...]:
-        """(package, version) of each Triton build a rocm or xpu torch requires; () for the
-        other backends."""
-        kind = "rocm" if backend.startswith("rocm") else backend
-        pinned = self.triton.get(kind, "")
-        out = []
-        for item in filter(None, (part.strip() for part in pinned.split(","))):
-            name, _, version = item.partition("==")
-            out.append((name, version))
-        return tuple(out)
+        """(package, version) of each CONFIRMED Triton pin of a `backend` build; () when the
+        table only names the packages, and for the backends that require none."""
+        entry = self.triton_entry(backend)
+        if entry is None or not entry.confirmed:
+            return ()
+        return tuple((r.name, r.version) for r in entry.requires if r.version)
 
 
 def index_backend(backend: str) -> str:
@@ -163,7 +169,7 @@ def parse_table(text: str) -> ReleaseTable:
                 python=tuple(row["python"]),
                 builds={p: tuple(b) for p, b in row["builds"].items()},
                 pypi=dict(row["pypi"]),
-                triton=dict(row.get("triton", {})),
+                triton={k: parse_entry(k, v) for k, v in row.get("triton", {}).items()},
             )
         )
     return ReleaseTable(releases=tuple(rows), untagged_cpu=tuple(data["untagged-cpu"]))
@@ -181,6 +187,17 @@ def _key(name: str) -> str:
     return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else f'"{name}"'
 
 
+def _triton_line(key: str, entry: TritonEntry) -> str:
+    requires = ", ".join(json.dumps(r.text) for r in entry.requires)
+    source = f", source = {json.dumps(entry.source)}" if entry.source else ""
+    return f"{_key(key)} = {{ requires = [{requires}]{source} }}"
+
+
+def triton_key_order(key: str) -> tuple[str, bool, tuple[int, ...]]:
+    """Families first ("rocm" before "rocm6.3"), then backends by version."""
+    return entry_family(key), key != entry_family(key), tuple(map(int, re.findall(r"\d+", key)))
+
+
 def dump_table(table: ReleaseTable) -> str:
     """The canonical text of the table: what data/releases.toml holds."""
     lines = [_HEADER, f"format = {FORMAT}", f"untagged-cpu = {_toml_list(table.untagged_cpu)}"]
@@ -193,10 +210,13 @@ def dump_table(table: ReleaseTable) -> str:
             f'torchaudio = "{release.torchaudio}"',
             f"python = {_toml_list(release.python)}",
             f"pypi = {_toml_inline(release.pypi)}",
-            *([f"triton = {_toml_inline(release.triton)}"] if release.triton else []),
             "[release.builds]",
             *(f"{_key(p)} = {_toml_list(b)}" for p, b in release.builds.items()),
         ]
+        if release.triton:
+            lines.append("[release.triton]")
+            for key in sorted(release.triton, key=triton_key_order):
+                lines.append(_triton_line(key, release.triton[key]))
     return "\n".join(lines) + "\n"
 
 

@@ -65,7 +65,13 @@ def as_json(table: ReleaseTable, releases: Iterable[Release]) -> str:
             "torchaudio": r.torchaudio,
             "python": list(r.python),
             "pypi": dict(r.pypi),
-            "triton": dict(r.triton),
+            "triton": {
+                key: {
+                    "requires": [requirement.text for requirement in entry.requires],
+                    **({"source": entry.source} if entry.source else {}),
+                }
+                for key, entry in r.triton.items()
+            },
             "builds": {platform: list(backends) for platform, backends in r.builds.items()},
         }
         for r in releases

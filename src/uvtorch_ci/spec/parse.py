@@ -31,12 +31,14 @@ from .values import (
 
 DEFAULT_INDEX_URL = "https://download.pytorch.org/whl"
 INDEX_URL_ENV = "UVTORCH_INDEX_URL"
+FILE_HOSTS_ENV = "UVTORCH_FILE_HOSTS"  # replaces file-hosts, as UVTORCH_INDEX_URL index-url
 
 TOP_KEYS = (
     "torch",
     "packages",
     "python",
     "index-url",
+    "file-hosts",
     "workflow",
     "action",
     "ci-tool",
@@ -61,7 +63,7 @@ class Spec:
     packages: tuple[str, ...]
     python: tuple[str, ...]
     index_url: str
-    workflow: str
+    workflow: str | None  # None: the default for the project's folder in its repository
     targets: tuple[Target, ...]
     file: str
     prefix: str  # "tool.uvtorch" in pyproject.toml, "" in uvtorch.toml
@@ -74,6 +76,8 @@ class Spec:
     selector: str | None = None  # how a backend is chosen: "markers", "extras"; None: inferred
     default_group: str | None = None  # groups mode: the group a bare `uv sync` installs
     other_platforms: str = "pypi"  # what the platforms no target names get: PyPI or a backend
+    # URL prefixes a mirror's pages link files under, besides the mirror's own base
+    file_hosts: tuple[str, ...] = ()
 
     @property
     def exact_torch(self) -> str | None:
@@ -146,8 +150,10 @@ def parse_spec(
             raise SpecError(message, where=f"the environment variable {INDEX_URL_ENV}", hint=hint)
         raise r.fail("index-url", message, hint)
 
-    workflow = r.string(data, "workflow", "workflow") or DEFAULT_WORKFLOW
-    if not is_workflow_path(workflow):
+    file_hosts = _file_hosts(r, data, env)
+
+    workflow = r.string(data, "workflow", "workflow")  # None: named after the project's folder
+    if workflow is not None and not is_workflow_path(workflow):
         raise r.fail(
             "workflow",
             f"{quoted(workflow)} is not a .yml file directly in .github/workflows/: GitHub runs "
@@ -227,8 +233,36 @@ def parse_spec(
         selector=selector,
         default_group=default_group,
         other_platforms=other,
+        file_hosts=file_hosts,
     )
 
+
+def _file_hosts(r: Reader, data: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, ...]:
+    """`file-hosts` (or UVTORCH_FILE_HOSTS, space- or comma-separated): the URL prefixes, or bare
+    hosts (https), a mirror's pages link files under; each normalised to a URL prefix."""
+    from_env = env.get(FILE_HOSTS_ENV)
+    if from_env is not None:
+        items = tuple(item for item in re.split(r"[\s,]+", from_env) if item)
+    else:
+        items = r.strings(data, "file-hosts", "file-hosts") or ()
+    out = []
+    for i, item in enumerate(items):
+        url = item if "://" in item else f"https://{item}"
+        problem = index_url_problem(url)
+        if problem is None and not URL_PREFIX.fullmatch(url):
+            problem = (f"{quoted(item)} is not a host or an http(s) URL prefix", "")
+        if problem is not None:
+            hint = problem[1] or 'e.g. file-hosts = ["https://download-r2.pytorch.org/whl"]'
+            if from_env is not None:
+                raise SpecError(
+                    problem[0], where=f"the environment variable {FILE_HOSTS_ENV}", hint=hint
+                )
+            raise r.fail(f"file-hosts[{i}]", problem[0], hint)
+        out.append(url.rstrip("/"))
+    return tuple(dict.fromkeys(out))
+
+
+URL_PREFIX = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%+-]+)*/?")
 
 ACTION_HINT = 'e.g. "my-org/uvtorch-ci@<40-hex commit sha>" or "./" for this repository'
 

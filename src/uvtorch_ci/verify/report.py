@@ -18,8 +18,6 @@ def format_table(verdicts: Verdicts) -> str:
     for target in verdicts.targets:
         for package in target.packages:
             verdict = "ok" if package.ok else "FAIL"
-            if verdicts.stale:
-                verdict = "stale"
             rows.append(
                 (
                     target.name,
@@ -46,8 +44,15 @@ def format_table(verdicts: Verdicts) -> str:
         for package in target.packages
         for problem in package.problems
     ]
-    if problems and not verdicts.stale:
+    if problems:
         lines += ["", "problems:", *problems]
+    if verdicts.problems:
+        lines += [
+            "",
+            "files of the torch family that no target row shows, not where their index "
+            "serves them:",
+            *(f"  {problem}" for problem in verdicts.problems),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -58,11 +63,12 @@ def format_report(verdicts: Verdicts, *, sizes: bool = False) -> str:
     if verdicts.stale:
         out.append(
             f"{verdicts.lock_file} is stale: pyproject.toml changed since it was locked, so the "
-            "rows above show the old lock, not wrong builds.\n"
+            "rows above show what the old lock installs.\n"
             + "".join(f"  {reason}\n" for reason in verdicts.stale)
         )
     if sizes:
         out.append(format_sizes(verdicts))
+    out += [f"warning: {warning}\n" for warning in verdicts.warnings]
     out += [f"note: {note}\n" for note in verdicts.notes]
     out.append(summary(verdicts) + "\n")
     return "\n".join(part for part in out if part)
@@ -101,16 +107,24 @@ def _human(size: int) -> str:
 
 def summary(verdicts: Verdicts) -> str:
     checked = sum(len(t.packages) for t in verdicts.targets)
-    if verdicts.stale:
-        return f"stale: {verdicts.lock_file} predates pyproject.toml; {RUN_UV_LOCK}"
     failed = [t for t in verdicts.targets if not t.ok]
+    if verdicts.stale:
+        also = f" (and {len(failed)} of its target x Python environments FAIL)" if failed else ""
+        return f"stale: {verdicts.lock_file} predates pyproject.toml{also}; {RUN_UV_LOCK}"
+    count = len(verdicts.problems)
+    files = f"; {count} file{'' if count == 1 else 's'} not where its index serves it" * bool(count)
     if not failed:
+        if verdicts.problems:
+            return f"FAIL: every target gets its build, but{files[1:]}"
         return (
             f"ok: {len(verdicts.targets)} target x Python environments, {checked} packages, "
             "each the build the spec asks for"
         )
     names = ", ".join(dict.fromkeys(t.name for t in failed))
-    return f"FAIL: {len(failed)} of {len(verdicts.targets)} target x Python environments ({names})"
+    return (
+        f"FAIL: {len(failed)} of {len(verdicts.targets)} target x Python environments "
+        f"({names}){files}"
+    )
 
 
 def as_json(verdicts: Verdicts) -> dict[str, Any]:
@@ -120,6 +134,8 @@ def as_json(verdicts: Verdicts) -> dict[str, Any]:
         "ok": verdicts.ok,
         "stale": bool(verdicts.stale),
         "stale_reasons": list(verdicts.stale),
+        "problems": list(verdicts.problems),
+        "warnings": list(verdicts.warnings),
         "notes": list(verdicts.notes),
         "targets": [
             {

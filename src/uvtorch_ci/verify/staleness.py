@@ -1,29 +1,39 @@
-"""Pure: is uv.lock older than pyproject.toml? Compares what pyproject.toml declares now with
-what uv.lock records it was locked from (requires-dist, environments, conflicts)."""
+"""Pure: is uv.lock older than pyproject.toml, as `uv lock --check` would say?
+
+uv.lock records what it was locked from: the root's requires-dist (its dependencies and extras,
+each with the source uv lowered it to), requires-dev (each dependency group, includes expanded),
+[manifest] overrides and constraints, environments, conflicts and requires-python. Each is
+compared with what pyproject.toml declares now, for every target's platform and Python, by
+evaluating markers rather than comparing text: uv rewrites and merges markers (a source's marker
+joins the requirement's), so text would cry wolf.
+
+Sources follow uv's rules: the first entry whose marker holds applies, and an entry keyed by an
+extra (or group) applies only to the requirements listed in that extra (or group), never to the
+project's own dependencies (uv records a base `torch` next to extra-keyed sources without an
+index).
+"""
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
-from ..errors import LockError, PyprojectError
+from ..errors import LockError
 from ..lock.model import Lock, LockedPackage, Requested, evaluate
 from ..plan.planner import Plan
 from ..platforms import PLATFORMS
 
-# The static signal: the root's `[package.metadata] requires-dist` in uv.lock records each
-# torch-family requirement uv locked, with the index its source routed it to, split by marker.
-# For every target environment, the (specifier, index) pairs pyproject.toml declares now must
-# be the ones requires-dist records. Compared by evaluating both at the target's environment,
-# not as text: uv rewrites and reorders markers, so textual comparison would cry wolf.
-
-Want = frozenset[tuple[frozenset[Specifier], str | None, tuple[str, ...]]]
+Env = tuple[tuple[str, str], ...]
+# What one requirement asks uv for in one environment: name, specifier, source, extras.
+Want = tuple[str, frozenset[Specifier], str | None, tuple[str, ...]]
+BASE = ("", "")  # the project's own dependencies: no extra, no group
+DIRECT = ("git", "url", "path")  # sources that are not an index
 
 
 @dataclass(frozen=True)
@@ -41,8 +51,9 @@ class _Declared:
     name: str
     specifier: SpecifierSet
     marker: str | None
-    extra: str | None  # the optional-dependency extra it is listed under
+    direct: str | None  # "url", "git" or "path" for `name @ <url>`
     extras: tuple[str, ...]
+    scope: tuple[str, str]  # BASE, ("extra", name) or ("group", name)
 
 
 @dataclass(frozen=True)
@@ -53,15 +64,8 @@ class _Source:
     group: str | None
 
 
-def staleness(
-    plan: Plan, lock: Lock, pyproject_text: str, *, lock_file: str, pyproject_file: str
-) -> Staleness:
-    """Compare `pyproject_text` with what `lock` was locked from; PyprojectError when it is
-    not TOML."""
-    try:
-        pyproject = tomllib.loads(pyproject_text.removeprefix("\ufeff"))
-    except tomllib.TOMLDecodeError as error:
-        raise PyprojectError(f"not valid TOML: {error}", file=pyproject_file) from None
+def staleness(plan: Plan, lock: Lock, pyproject: Mapping[str, Any], *, lock_file: str) -> Staleness:
+    """Compare the parsed pyproject.toml with what `lock` was locked from."""
     name = _table(pyproject, "project").get("name")
     project = canonicalize_name(name) if isinstance(name, str) else None
     try:
@@ -74,11 +78,24 @@ def staleness(
 
 
 def allows_python(specifier: str, python: str) -> bool:
-    """True when the requires-python `specifier` admits Python `python` (or is unreadable)."""
+    """True when the requires-python `specifier` admits some release of Python `python`
+    ("3.13" under ">=3.13.4"), or is unreadable."""
     try:
-        return SpecifierSet(specifier).contains(f"{python}.0", prereleases=True)
-    except InvalidSpecifier:
+        allowed = SpecifierSet(specifier)
+        minor = Version(python)
+    except (InvalidSpecifier, InvalidVersion):
         return True
+    patches = {0, 99}
+    for item in allowed:
+        try:
+            version = Version(item.version.removesuffix(".*"))
+        except InvalidVersion:
+            continue
+        if version.release[:2] == minor.release[:2] and len(version.release) > 2:
+            patches.update(version.micro + step for step in (-1, 0, 1))
+    return any(
+        allowed.contains(f"{python}.{patch}", prereleases=True) for patch in patches if patch >= 0
+    )
 
 
 def normalized_url(url: str) -> str:
@@ -91,49 +108,50 @@ def _compare(
 ) -> tuple[list[str], list[str]]:
     stale: list[str] = []
     notes: list[str] = []
-    family = set(plan.packages)
-    declared = _declared(pyproject, family)
-    sources = _sources(pyproject, family)
+    project = _table(pyproject, "project")
     uv = _table(_table(pyproject, "tool"), "uv")
-    mismatches: dict[tuple[str, Want, Want], list[str]] = {}
-    for build in plan.builds:
-        extra = canonicalize_name(build.extra) if build.extra else ""
-        for python in plan.spec.python:
-            base = PLATFORMS[build.target.platform].marker_environment(python)
-            env = tuple(sorted({**base, "extra": extra}.items()))
-            for name in sorted(family):
-                if root.requires_dist is None:
-                    break
-                want = _want(declared, sources, name, env, extra)
-                have = _have(root.requires_dist, name, env)
-                if want != have:
-                    where = mismatches.setdefault((name, want, have), [])
-                    if build.target.name not in where:
-                        where.append(build.target.name)
-            for key, mine, theirs in (
-                ("environments", uv.get("environments"), lock.supported_markers),
-                ("required-environments", uv.get("required-environments"), lock.required_markers),
-            ):
-                if _any_marker(mine, env, key == "environments") != _any_marker(
-                    theirs, env, key == "environments"
-                ):
-                    reason = f"[tool.uv] {key} changed for {build.target.platform}"
-                    if reason not in stale:
-                        stale.append(reason)
+    envs = _environments(plan)
+    sources = _sources(uv)
+    dynamic = {str(d) for d in project.get("dynamic", []) if isinstance(d, str)}
+    declared = _declared(pyproject, dynamic)
     if root.requires_dist is None:
         notes.append(
             f"{lock_file} records no requires-dist for the project (an old uv wrote it): "
-            "staleness not checked"
+            "its requirements are not compared"
         )
-    for (name, want, have), where in mismatches.items():
-        stale.append(
-            f"{name} on {', '.join(where)}: pyproject.toml declares {_describe(name, want)}, "
-            f"{lock_file} was locked with {_describe(name, have)}"
-        )
-    requires = _table(pyproject, "project").get("requires-python")
+    else:
+        if dynamic & {"dependencies", "optional-dependencies"}:
+            notes.append(
+                "pyproject.toml leaves its dependencies to the build backend (dynamic): "
+                f"only {lock_file}'s dependency groups and settings are compared"
+            )
+        stale += _requirement_changes(declared, sources, root, envs, lock_file, dynamic)
+    extras = ["", *sorted({d.scope[1] for d in declared if d.scope[0] == "extra"})]
+    for key, locked in (
+        ("override-dependencies", lock.overrides),
+        ("constraint-dependencies", lock.constraints),
+    ):
+        mine = _listed(uv.get(key), ("manifest", key))
+        if any(
+            _wants(mine, sources, _with_extra(env, extra))
+            != _haves(locked, _with_extra(env, extra))
+            for env in envs.values()
+            for extra in extras
+        ):
+            stale.append(f"[tool.uv] {key} changed")
+    for key, mine_markers, theirs in (
+        ("environments", uv.get("environments"), lock.supported_markers),
+        ("required-environments", uv.get("required-environments"), lock.required_markers),
+    ):
+        for where, env in envs.items():
+            empty = key == "environments"
+            if _any_marker(mine_markers, env, empty) != _any_marker(theirs, env, empty):
+                stale.append(f"[tool.uv] {key} changed for {where[0]}")
+                break
+    requires = project.get("requires-python")
     for python in plan.spec.python:
-        mine = allows_python(requires, python) if isinstance(requires, str) else True
-        if lock.requires_python and mine != allows_python(lock.requires_python, python):
+        admits = allows_python(requires, python) if isinstance(requires, str) else True
+        if lock.requires_python and admits != allows_python(lock.requires_python, python):
             stale.append(
                 f"requires-python is {requires!r} in pyproject.toml, "
                 f"{lock.requires_python!r} in {lock_file}"
@@ -145,33 +163,137 @@ def _compare(
     return stale, notes
 
 
+def _environments(plan: Plan) -> dict[tuple[str, str], Env]:
+    """(platform, python) -> its marker environment, for every target of the plan."""
+    out: dict[tuple[str, str], Env] = {}
+    for build in plan.builds:
+        for python in plan.spec.python:
+            platform = build.target.platform
+            env = PLATFORMS[platform].marker_environment(python)
+            out[(platform, python)] = tuple(sorted(env.items()))
+    return out
+
+
+def _requirement_changes(
+    declared: list[_Declared],
+    sources: dict[str, list[_Source]],
+    root: LockedPackage,
+    envs: Mapping[tuple[str, str], Env],
+    lock_file: str,
+    dynamic: set[str],
+) -> list[str]:
+    """Per scope (the dependencies with each extra, each group) and environment, what
+    pyproject.toml declares against what uv.lock records; what the build backend provides
+    (`dynamic`) is left out, as uv reads it from the built metadata."""
+    extras = {d.scope[1] for d in declared if d.scope[0] == "extra"} | set(root.optional)
+    groups = {d.scope[1] for d in declared if d.scope[0] == "group"} | set(root.requires_dev)
+    scopes: list[tuple[str, str]] = []
+    if not dynamic & {"dependencies", "optional-dependencies"}:
+        scopes += [BASE, *(("extra", e) for e in sorted(extras))]
+    scopes += [("group", g) for g in sorted(groups)]
+    changed: dict[tuple[tuple[str, str], str, frozenset[Want], frozenset[Want]], list[str]] = {}
+    for scope in scopes:
+        for (platform, _), env in envs.items():
+            if scope[0] == "group":
+                mine = [d for d in declared if d.scope == scope]
+                want = _wants(mine, sources, env)
+                have = _haves(root.requires_dev.get(scope[1], ()), env)
+            else:
+                active = _with_extra(env, scope[1])
+                mine = [d for d in declared if d.scope in (BASE, scope)]
+                want = _wants(mine, sources, active)
+                have = _haves(root.requires_dist or (), active)
+            if want == have:
+                continue
+            for name in sorted({w[0] for w in want ^ have}):
+                mine_of = frozenset(w for w in want if w[0] == name)
+                theirs = frozenset(h for h in have if h[0] == name)
+                where = changed.setdefault((scope, name, mine_of, theirs), [])
+                if platform not in where:
+                    where.append(platform)
+    out = []
+    for (scope, name, mine_of, theirs), where in changed.items():
+        place = {"extra": f" (extra {scope[1]})", "group": f" (group {scope[1]})"}.get(scope[0], "")
+        declares = _describe(name, mine_of)
+        out.append(
+            f"{name}{place} on {_places(where)}: pyproject.toml declares {declares}, "
+            f"{lock_file} was locked with {_describe(name, theirs)}"
+        )
+    return out
+
+
+def _places(where: list[str]) -> str:
+    return ", ".join(where[:4]) + (f" and {len(where) - 4} more" if len(where) > 4 else "")
+
+
 def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = data.get(key)
     return value if isinstance(value, dict) else {}
 
 
-def _declared(pyproject: Mapping[str, Any], family: set[str]) -> list[_Declared]:
+def _declared(pyproject: Mapping[str, Any], dynamic: set[str]) -> list[_Declared]:
     project = _table(pyproject, "project")
-    listed: list[tuple[object, str | None]] = [(r, None) for r in project.get("dependencies", [])]
-    for optional, items in _table(project, "optional-dependencies").items():
-        if isinstance(items, list):
-            listed += [(r, canonicalize_name(optional)) for r in items]
+    out: list[_Declared] = []
+    if "dependencies" not in dynamic:
+        out += _listed(project.get("dependencies"), BASE)
+    if "optional-dependencies" not in dynamic:
+        for extra, items in _table(project, "optional-dependencies").items():
+            out += _listed(items, ("extra", canonicalize_name(extra)))
+    groups = _table(pyproject, "dependency-groups")
+    for group in groups:
+        items = _expand_group(groups, group, set())
+        out += _listed(items, ("group", canonicalize_name(group)))
+    legacy = _table(_table(pyproject, "tool"), "uv").get("dev-dependencies")
+    out += _listed(legacy, ("group", "dev"))
+    return out
+
+
+def _expand_group(groups: Mapping[str, Any], name: str, seen: set[str]) -> list[object]:
+    """A dependency group's requirements with its `{ include-group = ... }` entries expanded
+    (PEP 735), as uv records them."""
+    seen = seen | {canonicalize_name(name)}
+    items = groups.get(name)
+    out: list[object] = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("include-group"), str):
+            included = item["include-group"]
+            match = next(
+                (g for g in groups if canonicalize_name(g) == canonicalize_name(included)), None
+            )
+            if match is not None and canonicalize_name(match) not in seen:
+                out += _expand_group(groups, match, seen)
+        else:
+            out.append(item)
+    return out
+
+
+def _listed(items: object, scope: tuple[str, str]) -> list[_Declared]:
     out = []
-    for text, extra in listed:
+    for text in items if isinstance(items, list) else []:
         try:
             requirement = Requirement(str(text))
         except InvalidRequirement:
             continue  # uv would have refused the project; nothing to compare
-        name = canonicalize_name(requirement.name)
-        if name in family:
-            marker = str(requirement.marker) if requirement.marker else None
-            extras = tuple(sorted(canonicalize_name(e) for e in requirement.extras))
-            out.append(_Declared(name, requirement.specifier, marker, extra, extras))
+        direct = None
+        if requirement.url:
+            url = requirement.url
+            direct = (
+                "git" if url.startswith("git+") else "path" if url.startswith("file:") else "url"
+            )
+        out.append(
+            _Declared(
+                canonicalize_name(requirement.name),
+                requirement.specifier,
+                str(requirement.marker) if requirement.marker else None,
+                direct,
+                tuple(sorted(canonicalize_name(e) for e in requirement.extras)),
+                scope,
+            )
+        )
     return out
 
 
-def _sources(pyproject: Mapping[str, Any], family: set[str]) -> dict[str, list[_Source]]:
-    uv = _table(_table(pyproject, "tool"), "uv")
+def _sources(uv: Mapping[str, Any]) -> dict[str, list[_Source]]:
     urls: dict[object, str] = {
         entry.get("name"): str(entry.get("url", ""))
         for entry in uv.get("index", [])
@@ -179,80 +301,92 @@ def _sources(pyproject: Mapping[str, Any], family: set[str]) -> dict[str, list[_
     }
     out: dict[str, list[_Source]] = {}
     for raw_name, value in _table(uv, "sources").items():
-        name = canonicalize_name(raw_name)
-        if name not in family:
-            continue
         for entry in value if isinstance(value, list) else [value]:
             if not isinstance(entry, dict):
                 continue
             if "index" in entry:
                 target = normalized_url(urls.get(entry["index"]) or f"index:{entry['index']}")
             else:
-                target = next((k for k in ("git", "url", "path") if k in entry), "path")
-            extra = entry.get("extra")
-            out.setdefault(name, []).append(
+                target = next((k for k in ("git", "url") if k in entry), "path")
+            extra, group = entry.get("extra"), entry.get("group")
+            out.setdefault(canonicalize_name(raw_name), []).append(
                 _Source(
                     target,
-                    entry.get("marker"),
+                    entry.get("marker") if isinstance(entry.get("marker"), str) else None,
                     canonicalize_name(extra) if isinstance(extra, str) else None,
-                    entry.get("group"),
+                    canonicalize_name(group) if isinstance(group, str) else None,
                 )
             )
     return out
 
 
-def _want(
-    declared: list[_Declared],
-    sources: dict[str, list[_Source]],
-    name: str,
-    env: tuple[tuple[str, str], ...],
-    extra: str,
-) -> Want:
-    """What pyproject.toml asks uv to lock for `name` in `env`: uv applies the first source
-    whose marker and extra hold, else the default index."""
+def _with_extra(env: Env, extra: str) -> Env:
+    return tuple(sorted((dict(env) | {"extra": extra}).items()))
+
+
+def _applies(source: _Source, item: _Declared, env: Env) -> bool:
+    """Whether a source entry keyed by an extra or group applies to `item`: to what is listed in
+    that extra or group, and to an override or constraint while that extra is active."""
+    if item.scope[0] == "manifest":
+        return source.group is None and source.extra in (None, dict(env).get("extra"))
+    if source.extra is not None and item.scope != ("extra", source.extra):
+        return False
+    return source.group is None or item.scope == ("group", source.group)
+
+
+def _wants(
+    declared: Iterable[_Declared], sources: Mapping[str, list[_Source]], env: Env
+) -> frozenset[Want]:
+    """What pyproject.toml asks uv to lock in `env`: for each requirement whose marker holds,
+    its source is the first entry that applies to where it is listed and whose marker holds."""
     out = set()
     for item in declared:
-        if item.name != name or (item.extra is not None and item.extra != extra):
-            continue
         if item.marker and not evaluate(item.marker, env):
             continue
-        target = None
-        for source in sources.get(name, []):
-            if source.group is not None or (source.extra is not None and source.extra != extra):
-                continue
-            if source.marker is None or evaluate(source.marker, env):
-                target = source.target
-                break
-        out.add((frozenset(item.specifier), target, item.extras))
+        target = item.direct
+        if target is None:
+            for source in sources.get(item.name, []):
+                if not _applies(source, item, env):
+                    continue
+                if source.marker is None or evaluate(source.marker, env):
+                    target = source.target
+                    break
+        out.add((item.name, _specifiers(item.specifier, target), target, item.extras))
     return frozenset(out)
 
 
-def _have(requested: tuple[Requested, ...], name: str, env: tuple[tuple[str, str], ...]) -> Want:
+def _specifiers(specifier: SpecifierSet, source: str | None) -> frozenset[Specifier]:
+    """What uv records of a specifier: nothing where a git, URL or path source gives the
+    package (the source decides its version)."""
+    return frozenset() if source in DIRECT else frozenset(specifier)
+
+
+def _haves(requested: Iterable[Requested], env: Env) -> frozenset[Want]:
     out = set()
     for item in requested:
-        if item.name != name or (item.marker and not evaluate(item.marker, env)):
+        if item.marker and not evaluate(item.marker, env):
             continue
         try:
             specifier = SpecifierSet(item.specifier)
         except InvalidSpecifier:
             specifier = SpecifierSet()
         source = normalized_url(item.source) if item.source else None
-        out.add((frozenset(specifier), source, item.extras))
+        out.add((item.name, _specifiers(specifier, source), source, item.extras))
     return frozenset(out)
 
 
-def _describe(name: str, want: Want) -> str:
-    if not want:
+def _describe(name: str, wants: frozenset[Want]) -> str:
+    if not wants:
         return "nothing"
     parts = []
-    for specifiers, source, extras in sorted(want, key=str):
+    for _, specifiers, source, extras in sorted(wants, key=str):
         spec = ",".join(sorted(str(s) for s in specifiers))
         extra = f"[{','.join(extras)}]" if extras else ""
         parts.append(f"{name}{extra}{spec} from {source or 'the default index'}")
     return " and ".join(parts)
 
 
-def _any_marker(markers: object, env: tuple[tuple[str, str], ...], empty: bool) -> bool:
+def _any_marker(markers: object, env: Env, empty: bool) -> bool:
     items = [markers] if isinstance(markers, str) else markers
     if not isinstance(items, list | tuple) or not items:
         return empty

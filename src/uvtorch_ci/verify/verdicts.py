@@ -1,29 +1,46 @@
 """Pure: prove from uv.lock that every target x Python installs the torch build the spec asks
 for, or say why not, or that the lock is stale.
 
-Each torch-family package is judged by what a lock proves: the registry it was locked from and
-the URL of the file uv downloads (same scheme, host and path under the index base, and not
-under another backend's index), the version, and a wheel that fits the platform and Python.
-Then the local tag: the backend's own tag (+cu128 on the cu128 index) or none is right, because
-the PyTorch indexes tag irregularly (aarch64 torch is +cpu on the cpu index in recent
-releases, aarch64 torchvision is untagged even on CUDA indexes); another backend's tag is not."""
+Each torch-family package a target installs is judged by what a lock proves: the registry it was
+locked from and where its file is downloaded from (locations.py: the official index links its
+files on download.pytorch.org or download-r2.pytorch.org, in the backend's folder or the
+channel's root), the version, and a wheel that fits the platform and Python. Then the local tag:
+the backend's own (+cu128 on the cu128 index) or none is right, because the indexes tag
+irregularly; another backend's tag is not. The Triton build torch requires is judged by the lock
+itself: it must come from a PyTorch index where only those serve it. Every other file of the
+family, for Pythons and platforms outside the CI axis too, is judged in files.py.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from urllib.parse import unquote, urlsplit
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
 
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..lock.model import Artifact, Lock, LockedPackage
+from ..lock.model import Lock, LockedPackage, evaluate
 from ..lock.reader import parse_lock
 from ..plan.planner import Build, Plan
 from ..platforms import PLATFORMS
-from ..pyproject.data import is_pytorch_index
-from ..releases.table import BACKEND_PATTERN, ReleaseTable, accepted_tags, load_table, own_tag
+from ..pyproject.data import parse_toml
+from ..releases.table import Release, ReleaseTable, load_table, own_tag
+from .files import INDEX_ONLY_TRITONS, TRITONS, judge_files
+from .locations import PYPI_REGISTRIES, FileHosts, file_hosts, file_problem, other_backend_folder
+from .messages import (
+    index_label,
+    index_problem,
+    public_version,
+    tag_problem,
+    version_problem,
+    wheel_problem,
+    wheel_tag,
+)
 from .staleness import allows_python, normalized_url, staleness
 
-# uv sync installs the `dev` dependency group unless told otherwise.
+# uv sync installs the `dev` dependency group unless [tool.uv] default-groups says otherwise.
 DEFAULT_GROUPS = ("dev",)
 
 
@@ -39,6 +56,7 @@ class PackageVerdict:
     index_label: str  # "cu124", "cpu", "PyPI", or the URL
     wheel: str | None  # the file uv would install
     problems: tuple[str, ...]
+    expected_local_tag: str = ""  # the backend's own tag; no tag is right as well
 
     @property
     def ok(self) -> bool:
@@ -49,12 +67,10 @@ class PackageVerdict:
         """The locked version's local tag ("cu124"; "" untagged; None when nothing is locked)."""
         return _local(self.version) if self.version else None
 
-    expected_local_tag: str = ""  # the backend's own tag; no tag is right as well
-
     @property
     def wheel_tag(self) -> str | None:
         """The tags of the wheel uv would install ('cp312-cp312-manylinux_2_28_x86_64')."""
-        return _wheel_tag(self.wheel) if self.wheel else None
+        return wheel_tag(self.wheel) if self.wheel else None
 
 
 @dataclass(frozen=True)
@@ -65,9 +81,9 @@ class TargetVerdict:
     python: str
     packages: tuple[PackageVerdict, ...]
     problems: tuple[str, ...]  # about the environment as a whole
-    installed: int  # packages `uv sync` installs there
-    download_bytes: int  # the sizes uv.lock records for their files
-    unsized: int  # files whose size uv.lock does not record
+    # every package `uv sync` installs there (its files are read only when sizes are asked)
+    installs: tuple[LockedPackage, ...] = field(default=(), compare=False, repr=False)
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -77,23 +93,62 @@ class TargetVerdict:
     def name(self) -> str:
         return self.build.target.name
 
+    @property
+    def installed(self) -> int:
+        return len(self.installs)
+
+    @cached_property
+    def _sizes(self) -> tuple[int, int]:
+        """(bytes uv.lock records for the files `uv sync` downloads, files without a size)."""
+        platform = PLATFORMS[self.build.target.platform]
+        size, unsized = 0, 0
+        for package in self.installs:
+            if package.is_root or package.source.partition(":")[0] in ("editable", "directory"):
+                continue
+            artifact = package.best_artifact(platform, self.python)
+            if artifact is None or artifact.size is None:
+                unsized += 1
+            else:
+                size += artifact.size
+        return size, unsized
+
+    @property
+    def download_bytes(self) -> int:
+        return self._sizes[0]
+
+    @property
+    def unsized(self) -> int:
+        return self._sizes[1]
+
 
 @dataclass(frozen=True)
 class Verdicts:
-    """Everything `verify` found. `stale` non-empty: the lock predates pyproject.toml, and
-    the rows describe the old lock, not wrong builds."""
+    """Everything `verify` found. `stale` non-empty: the lock predates pyproject.toml, and the
+    rows describe the old lock. `problems`: files of the lock no target row names that are not
+    where their index serves them; `warnings`: what is worth knowing but proves nothing wrong
+    (files without a hash)."""
 
     lock_file: str
     targets: tuple[TargetVerdict, ...]
     stale: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
-        return not self.stale and all(t.ok for t in self.targets)
+        return not self.stale and not self.problems and all(t.ok for t in self.targets)
 
     def with_notes(self, *notes: str) -> Verdicts:
         return replace(self, notes=(*self.notes, *notes))
+
+    def with_findings(self, problems: tuple[str, ...], warnings: tuple[str, ...]) -> Verdicts:
+        """These verdicts with more lock-wide problems and warnings (`verify --online`)."""
+        return replace(
+            self,
+            problems=(*self.problems, *problems),
+            warnings=(*self.warnings, *warnings),
+        )
 
 
 def verify(
@@ -107,34 +162,100 @@ def verify(
 ) -> Verdicts:
     """Check uv.lock against the plan for every target x Python of the spec.
 
-    `pyproject_text` is the pyproject.toml the lock should have been made from (staleness).
-    Raises LockError (exit 2) when uv.lock is unreadable, PyprojectError when pyproject is.
+    `pyproject_text` is the pyproject.toml the lock should have been made from (staleness, the
+    default groups). Raises LockError (exit 2) when uv.lock is unreadable, PyprojectError when
+    pyproject.toml is.
     """
     table = table or load_table()
     lock = parse_lock(lock_text, lock_file)
-    stale = staleness(
-        plan, lock, pyproject_text, lock_file=lock_file, pyproject_file=pyproject_file
-    )
+    pyproject = parse_toml(pyproject_text, pyproject_file)
+    stale = staleness(plan, lock, pyproject, lock_file=lock_file)
+    hosts = file_hosts(plan.spec.index_url, plan.spec.file_hosts)
+    defaults = _default_groups(pyproject, lock, stale.project)
     targets = tuple(
-        _check_target(plan, lock, table, build, python, stale.project)
+        _check_target(plan, lock, table, hosts, build, python, stale.project, defaults)
         for build in plan.builds
         for python in plan.spec.python
     )
-    return Verdicts(lock_file, targets, stale.reasons, stale.notes)
+    files = judge_files(lock, plan.packages, hosts)
+    named = {p for t in targets for row in t.packages for p in row.problems}
+    problems = tuple(p for p in files.problems if p.partition(": ")[2] not in named)
+    notes = (*stale.notes, *dict.fromkeys(n for t in targets for n in t.notes))
+    return Verdicts(lock_file, targets, stale.reasons, notes, problems, files.warnings)
+
+
+# -- which groups a target's `uv sync` installs -----------------------------------------------
+
+
+def _default_groups(
+    pyproject: Mapping[str, Any], lock: Lock, project: str | None
+) -> tuple[str, ...]:
+    """[tool.uv] default-groups (uv's default: dev; "all": every group the lock holds)."""
+    tool = pyproject.get("tool")
+    uv = tool.get("uv") if isinstance(tool, dict) else None
+    value = uv.get("default-groups") if isinstance(uv, dict) else None
+    if value == "all":
+        try:
+            return tuple(lock.root(project).groups)
+        except Exception:
+            return ()
+    if isinstance(value, list):
+        return tuple(canonicalize_name(str(v)) for v in value)
+    return DEFAULT_GROUPS
+
+
+def _selection(
+    plan: Plan, build: Build, lock: Lock, root: str, defaults: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The extras and groups the target's job installs (its own extra or group, and the default
+    groups less the one the job leaves out with `--no-group`), and why uv would refuse that
+    selection: a default group that conflicts with what the job selects makes `uv sync` stop
+    ("... (enabled by default) are incompatible with the declared conflicts", uv 0.13). The
+    rows then show what the job would install with that group left out."""
+    extras = (build.extra,) if build.extra else ()
+    groups = [build.group] if build.group else []
+    selected = {(root, "extra", canonicalize_name(e)) for e in extras}
+    selected |= {(root, "group", canonicalize_name(g)) for g in groups}
+    left_out = plan.spec.default_group if build.group != plan.spec.default_group else None
+    problems = []
+    for group in defaults:
+        if group in groups or (build.group and group == left_out):
+            continue
+        me = (root, "group", group)
+        if any(me in conflict and conflict & selected for conflict in lock.conflicts):
+            what = f"extra {build.extra!r}" if build.extra else f"group {build.group!r}"
+            problems.append(
+                f"uv sync refuses this job: the default group {group!r} conflicts with the "
+                f"{what} in [tool.uv] conflicts; take it out of default-groups, or leave it "
+                f"out of this job (uv sync --no-group {group})"
+            )
+            continue
+        groups.append(group)
+    return extras, tuple(groups), tuple(problems)
 
 
 # -- one target x Python -------------------------------------------------------------------
 
 
 def _check_target(
-    plan: Plan, lock: Lock, table: ReleaseTable, build: Build, python: str, project: str | None
+    plan: Plan,
+    lock: Lock,
+    table: ReleaseTable,
+    hosts: FileHosts,
+    build: Build,
+    python: str,
+    project: str | None,
+    defaults: tuple[str, ...],
 ) -> TargetVerdict:
     platform = PLATFORMS[build.target.platform]
     environment = platform.marker_environment(python)
-    extras = (build.extra,) if build.extra else ()
-    groups = (build.group, *DEFAULT_GROUPS) if build.group else DEFAULT_GROUPS
+    try:
+        root = lock.root(project).name
+    except Exception:
+        root = project or ""
+    extras, groups, refused = _selection(plan, build, lock, root, defaults)
     installed = lock.resolve(environment, extras, groups, project=project)
-    problems: list[str] = []
+    problems: list[str] = list(refused)
     if not lock.covers(environment):
         problems.append(
             f"uv.lock does not cover {platform.name} with Python {python}: "
@@ -144,194 +265,184 @@ def _check_target(
         problems.append(f"uv.lock's requires-python ({lock.requires_python}) excludes {python}")
 
     torch = installed.get("torch")
-    versions, tritons = _expected_versions(plan, table, build, torch)
-    expected: list[tuple[str, str, bool]] = [(p, v, True) for p, v in versions.items()]
-    for name, version in tritons:
-        if name in installed or name in plan.packages:
-            expected.append((name, version, False))
-    packages = tuple(
-        _check_package(plan, build, python, name, version, exact, installed.get(name), torch)
-        for name, version, exact in expected
+    expected, notes = _expected_versions(plan, table, build, torch)
+    rows = [
+        _check_package(plan, lock, hosts, build, python, name, version, installed.get(name), torch)
+        for name, version in expected.items()
+    ]
+    if torch is not None:
+        rows += _triton_rows(lock, hosts, build, python, torch, (extras, groups, project))
+
+    return TargetVerdict(
+        build, python, tuple(rows), tuple(problems), tuple(installed.values()), notes
     )
 
-    size, unsized = 0, 0
-    for package in installed.values():
-        if package.is_root or package.source.partition(":")[0] in ("editable", "directory"):
-            continue
-        artifact = package.best_artifact(platform, python)
-        if artifact is None or artifact.size is None:
-            unsized += 1
-        else:
-            size += artifact.size
-    return TargetVerdict(build, python, packages, tuple(problems), len(installed), size, unsized)
+
+def _has_build(release: Release, build: Build) -> bool:
+    if build.from_pypi:
+        return build.target.platform in release.pypi
+    return release.publishes(build.target.platform, build.index.backend)
 
 
 def _expected_versions(
     plan: Plan, table: ReleaseTable, build: Build, torch: LockedPackage | None
-) -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
-    """package -> expected public version, and the (name, version) of each Triton
-    package a rocm/xpu build needs. For a torch specifier, any matching release that
-    publishes the target's build is right, with the companions of that release."""
-    versions = {p: _public(v) or v for p, v in build.versions.items()}
-    release = table.get(versions["torch"])
-    locked = _public(torch.version) if torch else None
-    if (
-        plan.spec.exact_torch is None
-        and locked
-        and plan.spec.torch.contains(locked, prereleases=True)
-    ):
-        candidate = table.get(locked)
-        if candidate and candidate.publishes(build.target.platform, build.index.backend):
-            release = candidate
-            versions = {p: candidate.companion(p) for p in versions}
-    return versions, release.tritons_for(build.index.backend) if release else ()
+) -> tuple[dict[str, str | None], tuple[str, ...]]:
+    """package -> the public version the target must have (None: any), and notes. For a torch
+    specifier, any release it admits that has the target's build is right, with that release's
+    companions; a release newer than the table is taken as the range admits it."""
+    versions: dict[str, str | None] = {p: public_version(v) or v for p, v in build.versions.items()}
+    locked = public_version(torch.version) if torch else None
+    if plan.spec.exact_torch is not None or not locked:
+        return versions, ()
+    if not plan.spec.torch.contains(locked, prereleases=True):
+        return versions, ()
+    candidate = table.get(locked)
+    if candidate is None:
+        note = (
+            f"torch {locked} is not in the release table: its build is judged by its index, "
+            "its companions' versions are not checked (`uvtorch-ci releases refresh` learns it)"
+        )
+        return {p: (locked if p == "torch" else None) for p in versions}, (note,)
+    # the companions go with the torch the lock holds; torch itself must have the build
+    companions = {p: candidate.companion(p) for p in versions if p != "torch"}
+    torch_version = locked if _has_build(candidate, build) else versions["torch"]
+    return {"torch": torch_version, **companions}, ()
 
 
 def _check_package(
     plan: Plan,
+    lock: Lock,
+    hosts: FileHosts,
     build: Build,
     python: str,
     name: str,
-    expected: str,
-    exact: bool,
+    expected: str | None,
     locked: LockedPackage | None,
     torch: LockedPackage | None,
 ) -> PackageVerdict:
     platform = PLATFORMS[build.target.platform]
     want_index = build.index.url
+    shown_expected = expected or "any"
     if locked is None:
         extra = f" with the extra {build.extra!r}" if build.extra else ""
+        problem = (
+            f"{name} is missing: nothing in uv.lock installs it on {platform.name} "
+            f"with Python {python}{extra}{_left_out(lock, name, python, platform.name)}"
+        )
         return PackageVerdict(
-            name,
-            expected,
-            want_index,
-            None,
-            None,
-            "-",
-            None,
-            (
-                f"{name} is missing: nothing in uv.lock installs it on {platform.name} "
-                f"with Python {python}{extra}",
-            ),
+            name, shown_expected, want_index, None, None, "-", None, (problem,), ""
         )
     problems: list[str] = []
     got_index = locked.source
     artifact = locked.best_artifact(platform, python)
     if build.from_pypi:  # the default index, whatever the project or uv sets it to
-        if is_pytorch_index(got_index, plan.spec.index_url) or ":" not in got_index:
-            problems.append(_index_problem(plan, build, got_index))
-        want_index = got_index if not problems else want_index
+        if hosts.folder_of(got_index) is not None or ":" not in got_index:
+            problems.append(index_problem(plan, build, got_index))
+        else:
+            want_index = got_index
     elif normalized_url(got_index) != normalized_url(want_index):
-        problems.append(_index_problem(plan, build, got_index))
-    elif artifact and (download := _download_problem(plan, build, artifact)):
-        problems.append(download)  # the right registry, and files fetched from elsewhere
-    if _public(locked.version) != _public(expected):
-        of = "the spec's torch"
-        if name != "torch":
-            of = f"the {name} of torch {_public(torch.version if torch else build.torch)}"
-        problems.append(f"version {_public(locked.version)}, expected {_public(expected)} ({of})")
+        problems.append(index_problem(plan, build, got_index))
+    elif artifact is not None:
+        download = file_problem(artifact.url, artifact.filename, got_index, hosts)
+        folder = other_backend_folder(artifact.url, build.index.backend)
+        if folder and not download:
+            download = f"{artifact.filename} comes from the {folder} folder: {artifact.url}"
+        if download:
+            problems.append(
+                f"{download}; expected a file of the {build.index.backend} index ({want_index})"
+            )
+    if expected is not None and public_version(locked.version) != expected:
+        problems.append(version_problem(plan, build, name, locked, torch, expected))
     wheel = locked.best_wheel(platform, python)
     if wheel is None:
-        problems.append(_wheel_problem(locked, platform.name, python))
+        problems.append(wheel_problem(locked, platform.name, python))
     own = own_tag(build.target.backend)
     got = _local(locked.version)
-    if exact and got not in ("", own):
-        problems.append(_tag_problem(got, build.target.backend))
+    if got not in ("", own):
+        problems.append(tag_problem(got, build.target.backend))
     return PackageVerdict(
         name,
-        _public(expected) or expected,
+        shown_expected,
         want_index,
         locked.version,
         got_index,
-        _index_label(plan, got_index),
+        index_label(plan, got_index),
         wheel.filename if wheel else None,
         tuple(problems),
-        own if exact else "",
+        own,
     )
 
 
-def _download_problem(plan: Plan, build: Build, artifact: Artifact) -> str | None:
-    """Why the file uv would download is not from the target's index, or None. It must share
-    the index base's scheme, host and path, and lie in the backend's own folder or directly
-    under the base (where the PyTorch index keeps files several indexes share)."""
-    url, name = artifact.url, artifact.filename
-    want = f"expected a file of the {build.index.backend} index ({build.index.url})"
-    if url is None:
-        return f"uv.lock records no URL for {name}; {want}"
-    if url.startswith("path:"):
-        return f"downloads {name} from a local path ({url[5:]}), not a registry; {want}"
-    got, base = urlsplit(url), urlsplit(plan.spec.index_url)
-    if got.scheme.lower() != base.scheme.lower():
-        return f"downloads {name} over {got.scheme or 'no scheme'} from {url}; {want}"
-    if got.netloc.lower() != base.netloc.lower():
-        return f"downloads {name} from another host ({got.netloc}): {url}; {want}"
-    prefix = base.path.rstrip("/") + "/"
-    if not got.path.startswith(prefix):
-        return f"downloads {name} from outside the PyTorch indexes ({url}); {want}"
-    folder, _, rest = got.path[len(prefix) :].partition("/")
-    if rest and unquote(folder) != build.index.backend:
-        return f"downloads {name} from the {unquote(folder)} index ({url}); {want}"
-    return None
+def _left_out(lock: Lock, name: str, python: str, platform: str) -> str:
+    """Why uv never installs `name` here, when an override says so (`torch; sys_platform ==
+    'never'`: the project leaves torch to its container)."""
+    environment = tuple(sorted(PLATFORMS[platform].marker_environment(python).items()))
+    for override in lock.overrides:
+        if override.name == name and override.marker and not evaluate(override.marker, environment):
+            return (
+                f": [tool.uv] override-dependencies replaces every requirement on it with "
+                f"{name}; {override.marker}, which excludes this platform"
+            )
+    return ""
 
 
-def _index_problem(plan: Plan, build: Build, got: str) -> str:
-    want = f"expected the {build.index.backend} index ({build.index.url})"
-    if build.from_pypi:
-        want = f"expected PyPI's {build.check_backend} build, from the default index"
-    if got.partition(":")[0] in ("git", "url", "path", "editable", "directory", "virtual"):
-        return f"comes from {got}, not from a registry; {want}"
-    if is_pytorch_index(got, plan.spec.index_url):
-        return f"comes from the {_index_label(plan, got)} index ({got}); {want}"
-    return (
-        f"comes from {got}, which is not a PyTorch index: {build.target.platform} falls back "
-        f"to the default index (PyPI); {want}"
-    )
-
-
-def _tag_problem(got: str, backend: str) -> str:
-    """Words for a local tag that is neither the backend's own nor absent."""
-    text = f"local tag +{got}, expected {accepted_tags(backend)}: "
-    if backend == "mps":
-        return text + "macOS builds are never tagged"
-    if BACKEND_PATTERN.fullmatch(got):
-        return text + f"built for {got}, not {backend}"
-    return text + f"a tag that names no backend (a stray build, not the {backend} build)"
-
-
-def _wheel_problem(package: LockedPackage, platform: str, python: str) -> str:
-    interpreter = "cp" + python.replace(".", "")
-    text = f"no wheel for {interpreter} on {platform} in uv.lock"
-    if not package.wheels:
-        if package.sdist is not None:
-            return text + f" (only an sdist: uv would build {package.name} from source)"
-        return text + " (it lists no files for this package)"
-    shown = sorted({_wheel_tag(w.filename) for w in package.wheels})
-    more = f" and {len(shown) - 6} more" if len(shown) > 6 else ""
-    return text + f" (it has {', '.join(shown[:6])}{more})"
-
-
-def _wheel_tag(filename: str) -> str:
-    """'cp312-cp312-manylinux_2_28_x86_64' from a wheel's file name."""
-    parts = filename.removesuffix(".whl").split("-")
-    return "-".join(parts[-3:])
-
-
-def _index_label(plan: Plan, url: str) -> str:
-    for index in plan.indexes:
-        if normalized_url(index.url) == normalized_url(url):
-            return index.backend
-    if is_pytorch_index(url, plan.spec.index_url):
-        return normalized_url(url).rsplit("/", 1)[-1]
-    if "://pypi.org/" in url or "://pypi.python.org/" in url:
-        return "PyPI"
-    return url
-
-
-def _public(version: str) -> str | None:
-    try:
-        return Version(version).public
-    except InvalidVersion:
-        return None
+def _triton_rows(
+    lock: Lock,
+    hosts: FileHosts,
+    build: Build,
+    python: str,
+    torch: LockedPackage,
+    selection: tuple[tuple[str, ...], tuple[str, ...], str | None],
+) -> list[PackageVerdict]:
+    """The Triton builds the locked torch requires in this environment, as the lock records
+    them (not as the release table guesses): each must be locked, from the target's PyTorch
+    index where only the PyTorch indexes serve it (PyPI's `triton` serves CUDA builds too)."""
+    platform = PLATFORMS[build.target.platform]
+    extras, groups, project = selection
+    environment = platform.marker_environment(python)
+    rows = []
+    for dependency, package in lock.requirements_in(torch, environment, extras, groups, project):
+        if dependency.name not in TRITONS:
+            continue
+        want = build.index.url
+        if package is None:
+            problem = f"torch requires {dependency.name}, which uv.lock does not hold"
+            rows.append(
+                PackageVerdict(dependency.name, "-", want, None, None, "-", None, (problem,))
+            )
+            continue
+        problems = []
+        registry = package.source
+        ours = hosts.folder_of(registry) is not None
+        from_pypi = registry.rstrip("/") in PYPI_REGISTRIES
+        # Triton files sit in the channel's root, which every backend's page links: from any
+        # of the spec's PyTorch indexes it is the same file
+        if dependency.name in INDEX_ONLY_TRITONS and not ours and not build.from_pypi:
+            problems.append(
+                f"comes from {registry}: only the PyTorch indexes serve {dependency.name} (the "
+                f"name elsewhere is someone else's package); expected the {build.index.backend} "
+                f"index ({want})"
+            )
+        elif not ours and not from_pypi and ":" in registry:
+            problems.append(f"comes from {registry}, neither a PyTorch index nor PyPI")
+        wheel = package.best_wheel(platform, python)
+        if wheel is None:
+            problems.append(wheel_problem(package, platform.name, python))
+        elif ours and (download := file_problem(wheel.url, wheel.filename, registry, hosts)):
+            problems.append(download)
+        rows.append(
+            PackageVerdict(
+                dependency.name,
+                public_version(package.version) or package.version,
+                want,
+                package.version,
+                registry,
+                "PyPI" if from_pypi else normalized_url(registry).rsplit("/", 1)[-1],
+                wheel.filename if wheel else None,
+                tuple(problems),
+            )
+        )
+    return rows
 
 
 def _local(version: str) -> str:
