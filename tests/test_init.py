@@ -550,23 +550,34 @@ def test_extras_mode_names_uvtorch_ci_sync(tmp_path: Path) -> None:
     ) in result.stderr
 
 
-def test_a_terminal_gets_the_questions(tmp_path: Path) -> None:
+def with_terminal(args: list[str], cwd: Path, answers: bytes) -> tuple[int, str]:
+    """`python -m uvtorch_ci ARGS` with a terminal attached that types `answers`: the exit
+    code and stderr."""
     master, slave = os.openpty()
     env = {k: v for k, v in os.environ.items() if k not in ("UVTORCH_INDEX_URL", "GITHUB_ACTIONS")}
     with subprocess.Popen(
-        [sys.executable, "-m", "uvtorch_ci", "init", "--torch", "2.5.0"],
-        cwd=tmp_path,
-        env=env,
+        [sys.executable, "-m", "uvtorch_ci", *args],
+        cwd=cwd,
+        env={**env, "UVTORCH_CI_CACHE_DIR": "off"},
         stdin=slave,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     ) as process:
         os.close(slave)
-        os.write(master, b"linux-x86_64:cu124, macos-arm64:mps\ntorchvision\n\n")
+        os.write(master, answers)
         _out, err = process.communicate(timeout=120)
     os.close(master)
-    assert process.returncode == 0, err
+    return process.returncode, err
+
+
+def test_a_terminal_gets_the_questions(tmp_path: Path) -> None:
+    code, err = with_terminal(
+        ["init", "--torch", "2.5.0"],
+        tmp_path,
+        b"linux-x86_64:cu124, macos-arm64:mps\ntorchvision\n\n",
+    )
+    assert code == 0, err
     assert "Targets (platform:backend[:runner], comma-separated) [" in err
     assert "torch version" not in err  # --torch was given
     spec = tomllib.loads((tmp_path / "pyproject.toml").read_text())["tool"]["uvtorch"]

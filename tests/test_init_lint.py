@@ -6,14 +6,13 @@ edgeTest range narrowed across the Triton rename."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 from test_corpus import FILES, needs_corpus
+from test_init_adopt import run
 
 from uvtorch_ci.errors import PyprojectError
 from uvtorch_ci.init.answers import Inferred
@@ -31,19 +30,6 @@ CU128 = (
 
 def infer_text(text: str) -> Inferred:
     return infer(tomllib.loads(text), text, "pyproject.toml", TABLE)
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("UVTORCH_INDEX_URL", "GITHUB_ACTIONS")}
-    return subprocess.run(
-        [sys.executable, "-m", "uvtorch_ci", *args],
-        cwd=cwd,
-        env={**env, "UVTORCH_CI_CACHE_DIR": "off"},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize(

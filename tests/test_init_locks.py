@@ -6,17 +6,15 @@ describes what the lock already installs."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 from shared import needs_shared, shared_files
-from test_init_adopt import Expected, strip
+from test_init import with_terminal
+from test_init_adopt import Expected, run, strip
 
 from uvtorch_ci.init.infer import infer
 from uvtorch_ci.init.locked import LockView
@@ -172,19 +170,6 @@ REFUSED = {
 # names it as the one thing the next `uv lock` changes.
 ROUTED_COMPANION = {"m-bain__whisperX": "torchvision", "matteospanio__torchfx": "torchaudio"}
 PROVEN = "this spec describes what uv.lock already installs: every target x Python"
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("UVTORCH_INDEX_URL", "GITHUB_ACTIONS")}
-    return subprocess.run(
-        [sys.executable, "-m", "uvtorch_ci", *args],
-        cwd=cwd,
-        env={**env, "UVTORCH_CI_CACHE_DIR": "off"},
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def copied(pair: Path, tmp_path: Path) -> Path:
@@ -358,22 +343,8 @@ def test_with_a_terminal_the_rewrite_is_confirmed_after_the_proof(
     """The proof is shown before the user accepts: declined, nothing is written."""
     pair = next(p for p in PAIRS if p.name == "noahpro99__latent-model-recreation")
     project = copied(pair, tmp_path)
-    master, slave = os.openpty()
-    env = {k: v for k, v in os.environ.items() if k not in ("UVTORCH_INDEX_URL", "GITHUB_ACTIONS")}
-    with subprocess.Popen(
-        [sys.executable, "-m", "uvtorch_ci", "init"],
-        cwd=project,
-        env={**env, "UVTORCH_CI_CACHE_DIR": "off"},
-        stdin=slave,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
-        os.close(slave)
-        os.write(master, answer)
-        _out, err = process.communicate(timeout=120)
-    os.close(master)
-    assert process.returncode == 0, err
+    code, err = with_terminal(["init"], project, answer)
+    assert code == 0, err
     assert err.index(PROVEN) < err.index("Write the spec and render? [Y/n]")
     changed = (project / "pyproject.toml").read_bytes() != (pair / "pyproject.toml").read_bytes()
     assert changed is written

@@ -31,7 +31,7 @@ from .answers import Inferred
 from .lint import Finding, markers_of
 from .locked import LockView
 from .requirements import BASE, Found, at, never_installed, requirements, spec_of, torch_pins
-from .sources import Route, line_of, read_routes, route_for
+from .sources import Route, line_of, read_routes, route_for, table_at
 from .targets import Targets, infer_targets, locked_versions, supported
 
 TRITONS = ("pytorch-triton-rocm", "triton-rocm", "pytorch-triton-xpu", "triton-xpu")
@@ -51,14 +51,14 @@ def infer(
     a pin, the torch floor."""
     lines = text.splitlines()
     found = Inferred()
-    extras = list(_table(data, "project", "optional-dependencies"))
+    extras = list(table_at(data, "project", "optional-dependencies"))
     never_installed(data, lines, file, extras)
     routes = {
         package: read_routes(data, lines, file, package, extras) for package in (*FAMILY, *TRITONS)
     }
     wanted = list(requirements(data, lines))
     found.has_torch = any(r.name == "torch" for r in wanted)
-    if routes["torch"] and "dependencies" in _list(_table(data, "project").get("dynamic")):
+    if routes["torch"] and "dependencies" in _list(table_at(data, "project").get("dynamic")):
         raise PyprojectError(
             "dependencies are dynamic, so init cannot read torch's requirement and uvtorch-ci "
             "cannot declare it",
@@ -84,7 +84,7 @@ def infer(
     if not found.has_torch:
         return found
     releases = _releases(found.torch, table)
-    platforms = supported(_table(data, "tool", "uv").get("environments"))
+    platforms = supported(table_at(data, "tool", "uv").get("environments"))
     if lock is not None:
         platforms = tuple(p for p in platforms if _covered(lock, p))
     if not routes["torch"]:
@@ -111,15 +111,6 @@ def infer(
     return found
 
 
-def _table(data: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
-    """data[k1][k2]... as a table; an empty one where a key is missing or not a table (the
-    merge names a value of the wrong shape)."""
-    for key in keys:
-        value = data.get(key)
-        data = value if isinstance(value, dict) else {}
-    return data
-
-
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
@@ -140,7 +131,7 @@ def _covered(lock: LockView, platform: str) -> bool:
 
 def _selector_places(data: Mapping[str, Any], routes: Mapping[str, Sequence[Route]]) -> set[str]:
     """The extras that select a backend: named after one, or keyed in a torch-family source."""
-    extras = _table(data, "project", "optional-dependencies")
+    extras = table_at(data, "project", "optional-dependencies")
     names = {e for e in extras if BACKEND_PATTERN.match(canonicalize_name(e).replace("-", "."))}
     names |= {r.extra for package in FAMILY for r in routes[package] if r.extra}
     known = {canonicalize_name(e): e for e in extras}
@@ -352,7 +343,7 @@ def _selector(found: Inferred, result: Targets, data: Mapping[str, Any]) -> None
     found.selector = result.selector
     if result.selector == "groups":
         found.notes.append("selector: groups, as the torch sources are keyed by group")
-        defaults = _table(data, "tool", "uv").get("default-groups")
+        defaults = table_at(data, "tool", "uv").get("default-groups")
         chosen = (
             [g for g in defaults if g in {t.group for t in found.targets}]
             if isinstance(defaults, list)
@@ -393,7 +384,7 @@ def _python(
 ) -> None:
     """The CI Python: the newest every target's locked build has a wheel for, when the lock
     says; else the newest both torch and requires-python allow (the spec's default)."""
-    requires = _table(data, "project").get("requires-python")
+    requires = table_at(data, "project").get("requires-python")
     if lock is not None and len(result.locked) == len(found.targets):
         common = set.intersection(*(set(b.pythons) for b in result.locked.values()))
         if common:
@@ -458,7 +449,7 @@ def _lint(
     for r in wanted:
         what = f"{r.requirement} in {r.place} is required on no platform"
         findings += markers_of([(r.marker, r.line)], file, what)
-    environments = _table(data, "tool", "uv").get("environments")
+    environments = table_at(data, "tool", "uv").get("environments")
     for marker in environments if isinstance(environments, list) else []:
         if isinstance(marker, str):
             what = "[tool.uv] environments admits no platform through it"

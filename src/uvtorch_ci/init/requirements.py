@@ -18,7 +18,7 @@ from ..errors import PyprojectError
 from ..platforms import PLATFORMS
 from ..pyproject.data import FAMILY
 from ..releases.table import ReleaseTable
-from .sources import line_of, marker_holds
+from .sources import line_of, marker_holds, table_at
 
 FLOOR = re.compile(r"^>=[0-9]+(\.[0-9]+)*$")
 BASE = "[project].dependencies"
@@ -58,7 +58,7 @@ def requirements(
 ) -> Iterator[Found]:
     """Every requirement of a package in `names` (the torch family) in dependencies, extras
     and dependency groups."""
-    project = _table(data, "project")
+    project = table_at(data, "project")
     places: list[tuple[str, Any, str | None, str | None]] = [
         (BASE, project.get("dependencies"), None, None)
     ]
@@ -90,7 +90,7 @@ def never_installed(
     """Refuse a project whose `[tool.uv] override-dependencies` keep uv from ever installing
     torch (`torch; sys_platform == 'never'`: the container provides it): there is no build for
     uvtorch-ci to route, and any spec would only claim one."""
-    overrides = _table(data, "tool", "uv").get("override-dependencies")
+    overrides = table_at(data, "tool", "uv").get("override-dependencies")
     for index, (item, line) in enumerate(_strings(overrides, lines)):
         try:
             requirement = Requirement(item)
@@ -190,10 +190,3 @@ def _answer(text: str) -> str:
     if len(parts) == 1 and parts[0].startswith("==") and "*" not in parts[0]:
         return parts[0][2:]
     return text
-
-
-def _table(data: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
-    for key in keys:
-        value = data.get(key)
-        data = value if isinstance(value, dict) else {}
-    return data

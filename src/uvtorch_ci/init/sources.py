@@ -90,8 +90,8 @@ def read_routes(
 ) -> tuple[Route, ...]:
     """`package`'s source entries, in the file's order; () when it has none. `extras` are the
     project's extras, for an entry that selects one through its marker (`extra == 'cu124'`)."""
-    uv = _table(data, "tool", "uv")
-    sources = _table(uv, "sources")
+    uv = table_at(data, "tool", "uv")
+    sources = table_at(uv, "sources")
     key = next((k for k in sources if canonicalize_name(k) == package), None)
     if key is None:
         return ()
@@ -216,8 +216,9 @@ def line_of(lines: Sequence[str], value: str, start: int = 0) -> int | None:
     return None
 
 
-def _table(data: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
-    """data[k1][k2]... as a table; an empty one where a key is missing or not a table."""
+def table_at(data: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
+    """data[k1][k2]... as a table; an empty one where a key is missing or not a table (the
+    merge names a value of the wrong shape)."""
     for key in keys:
         value = data.get(key)
         data = value if isinstance(value, dict) else {}
