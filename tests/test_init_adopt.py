@@ -1165,3 +1165,30 @@ def test_an_extras_project_with_torch_in_its_dependencies_is_told_what_changes()
         "platform the spec requires; so a bare `uv sync` or `uv run` installs no torch (before: "
         "PyPI's), and `uv sync --extra NAME` or `uvtorch-ci sync` installs a target's build"
     ) in found.notes
+
+
+def test_an_unpinned_torch_takes_what_uv_resolves_from_each_index(tmp_path: Path) -> None:
+    """No pin, a cu124 source: the cu124 index stops at 2.6.0, which uv resolves there; the
+    spec's floor says so, where the newest release (no cu124 build) would be refused."""
+    text = (
+        HEAD
+        + 'dependencies = ["torch"]\n\n[tool.uv.sources]\ntorch = [\n'
+        + '  { index = "pytorch-cu124", marker = "sys_platform == \'linux\'" },\n'
+        + '  { index = "pytorch-cpu", marker = "sys_platform != \'linux\'" },\n]\n'
+        + CPU
+        + CU128.replace("cu128", "cu124")
+    )
+    found = infer_text(text)
+    assert found.torch == ">=2.6.0"
+    assert (
+        "torch: >=2.6.0, no version pinned: uv resolves the newest release each index has, "
+        "and the cu124 index stops at 2.6.0"
+    ) in found.notes
+    assert targets(found) == ["linux-x86_64:cu124", "macos-arm64:cpu", "windows-x86_64:cpu"]
+    write(tmp_path, text)
+    result = run("init", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        tomllib.loads((tmp_path / "pyproject.toml").read_text())["tool"]["uvtorch"]["torch"]
+        == ">=2.6.0"
+    )

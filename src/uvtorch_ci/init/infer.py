@@ -100,7 +100,7 @@ def infer(
         return found
     found.targets = tuple(result.targets)
     if torch is None and pins.differ is None:
-        _torch_from_lock(found, result, pins.torch is None, lock)
+        _torch_from_lock(found, result, pins.torch is None, lock, releases)
         tritons = list(requirements(data, lines, TRITONS))
         _narrow_for_triton(found, result, table, tritons, file)
     _index_url(found, routes["torch"], result, lock)
@@ -157,14 +157,20 @@ def _no_target(warnings: Sequence[str]) -> str:
 
 
 def _torch_from_lock(
-    found: Inferred, result: Targets, unpinned: bool, lock: LockView | None
+    found: Inferred,
+    result: Targets,
+    unpinned: bool,
+    lock: LockView | None,
+    releases: tuple[Release, ...],
 ) -> None:
     """Without a pin, the lowest version uv.lock gives a target, as a floor: what the lock
-    already installs, and newer where the index has it, as an unpinned torch does."""
+    already installs, and newer where the index has it, as an unpinned torch does. Without a
+    lock, what uv would resolve: the newest release each target's index has (an index that
+    stopped at 2.6.0, as cu124 did, keeps its targets at 2.6.0)."""
     versions = locked_versions(result.locked)
     if lock is None or not versions:
         if unpinned:
-            found.notes.append("torch: no version pinned; the spec takes the newest release")
+            _torch_unpinned(found, releases)
         return
     try:
         admitted = SpecifierSet(spec_of(found.torch)) if found.torch else SpecifierSet()
@@ -182,6 +188,33 @@ def _torch_from_lock(
             f"torch: {found.torch}, no version pinned; {lock.file} installs "
             f"{', '.join(versions)} on the targets"
         )
+
+
+def _torch_unpinned(found: Inferred, releases: tuple[Release, ...]) -> None:
+    newest: dict[str, Release] = {}
+    for target in found.targets:
+        backend = target.backend
+        having = [r for r in releases if _has_backend(r, backend, target.platform)]
+        if having:
+            newest[backend] = having[-1]
+    oldest = min(newest.values(), key=lambda r: r.version, default=None)
+    if oldest is None or oldest.version == releases[-1].version:
+        found.notes.append("torch: no version pinned; the spec takes the newest release")
+        return
+    found.torch = f">={oldest.torch}"
+    behind = sorted(b for b, r in newest.items() if r.version == oldest.version)
+    found.notes.append(
+        f"torch: {found.torch}, no version pinned: uv resolves the newest release each index "
+        f"has, and the {', '.join(behind)} index stops at {oldest.torch}"
+    )
+
+
+def _has_backend(release: Release, backend: str, platform: str) -> bool:
+    """Whether the release's index for `backend` has it (on any platform: uv resolves the
+    newest version the index has); PyPI: for `platform`."""
+    if backend == "pypi":
+        return platform in release.pypi
+    return any(release.publishes(p, backend) for p in release.builds)
 
 
 def _narrow_for_triton(
