@@ -3,9 +3,8 @@
 package) it came from.
 
 The torch version or range comes from the pins (requirements.py); without a pin, from what the
-lock installs (its lowest version as a floor); a range whose rocm or xpu builds span the
-Triton rename is narrowed to the side the lock (or the Triton package the project requires)
-is on. The targets come from torch's sources (targets.py), checked against the lock or the
+lock installs or uv would resolve (version.py), which also narrows a range across the Triton
+rename. The targets come from torch's sources (targets.py), checked against the lock or the
 release table. The companions come from every place they are required, the Python axis from
 the Pythons every target's locked build has wheels for, the index base of a mirror from the
 sources' URLs. Mistakes the author made (lint.py) are warnings. What it cannot infer it names
@@ -28,11 +27,12 @@ from ..pyproject.data import FAMILY
 from ..releases.table import BACKEND_PATTERN, COMPANIONS, Release, ReleaseTable
 from ..spec.parse import DEFAULT_INDEX_URL
 from .answers import Inferred
-from .lint import Finding, markers_of
+from .lint import lint_project
 from .locked import LockView
 from .requirements import BASE, Found, at, never_installed, requirements, spec_of, torch_pins
-from .sources import Route, line_of, read_routes, route_for, table_at
-from .targets import Targets, infer_targets, locked_versions, supported
+from .sources import Route, read_routes, table_at
+from .targets import Targets, infer_targets, supported
+from .version import narrow_for_triton, torch_from_lock
 
 TRITONS = ("pytorch-triton-rocm", "triton-rocm", "pytorch-triton-xpu", "triton-xpu")
 
@@ -66,7 +66,7 @@ def infer(
             where="[project].dynamic",
             hint="list dependencies in [project].dependencies instead",
         )
-    found.warnings = [str(f) for f in _lint(data, lines, file, routes, wanted, lock)]
+    found.warnings = [str(f) for f in lint_project(data, lines, file, routes, wanted, lock)]
     pins = torch_pins(wanted, _selector_places(data, routes), file, table)
     found.torch = torch if torch is not None else pins.torch
     if torch is None and pins.note:
@@ -100,9 +100,9 @@ def infer(
         return found
     found.targets = tuple(result.targets)
     if torch is None and pins.differ is None:
-        _torch_from_lock(found, result, pins.torch is None, lock, releases)
+        torch_from_lock(found, result, pins.torch is None, lock, releases)
         tritons = list(requirements(data, lines, TRITONS))
-        _narrow_for_triton(found, result, table, tritons, file)
+        narrow_for_triton(found, result, table, tritons, file)
     _index_url(found, routes["torch"], result, lock)
     _companions(found, routes, result, file, lock)
     _selector(found, result, data)
@@ -151,149 +151,6 @@ def _no_target(warnings: Sequence[str]) -> str:
             f"{where} never applies (see the warning above)"
         )
     return "no torch source routes a platform to a PyTorch index that publishes this release"
-
-
-# -- the torch version from the lock ---------------------------------------------------------
-
-
-def _torch_from_lock(
-    found: Inferred,
-    result: Targets,
-    unpinned: bool,
-    lock: LockView | None,
-    releases: tuple[Release, ...],
-) -> None:
-    """Without a pin, the lowest version uv.lock gives a target, as a floor: what the lock
-    already installs, and newer where the index has it, as an unpinned torch does. Without a
-    lock, what uv would resolve: the newest release each target's index has (an index that
-    stopped at 2.6.0, as cu124 did, keeps its targets at 2.6.0)."""
-    versions = locked_versions(result.locked)
-    if lock is None or not versions:
-        if unpinned:
-            _torch_unpinned(found, releases)
-        return
-    try:
-        admitted = SpecifierSet(spec_of(found.torch)) if found.torch else SpecifierSet()
-    except InvalidSpecifier:
-        return
-    outside = [v for v in versions if not admitted.contains(v, prereleases=True)]
-    if outside:
-        found.notes.append(
-            f"torch: {lock.file} installs {', '.join(outside)}, which the pins do not admit: "
-            "the lock predates pyproject.toml (run `uv lock`)"
-        )
-    if unpinned:
-        found.torch = f">={versions[0]}"
-        found.notes.append(
-            f"torch: {found.torch}, no version pinned; {lock.file} installs "
-            f"{', '.join(versions)} on the targets"
-        )
-
-
-def _torch_unpinned(found: Inferred, releases: tuple[Release, ...]) -> None:
-    newest: dict[str, Release] = {}
-    for target in found.targets:
-        backend = target.backend
-        having = [r for r in releases if _has_backend(r, backend, target.platform)]
-        if having:
-            newest[backend] = having[-1]
-    oldest = min(newest.values(), key=lambda r: r.version, default=None)
-    if oldest is None or oldest.version == releases[-1].version:
-        found.notes.append("torch: no version pinned; the spec takes the newest release")
-        return
-    found.torch = f">={oldest.torch}"
-    behind = sorted(b for b, r in newest.items() if r.version == oldest.version)
-    found.notes.append(
-        f"torch: {found.torch}, no version pinned: uv resolves the newest release each index "
-        f"has, and the {', '.join(behind)} index stops at {oldest.torch}"
-    )
-
-
-def _has_backend(release: Release, backend: str, platform: str) -> bool:
-    """Whether the release's index for `backend` has it (on any platform: uv resolves the
-    newest version the index has); PyPI: for `platform`."""
-    if backend == "pypi":
-        return platform in release.pypi
-    return any(release.publishes(p, backend) for p in release.builds)
-
-
-def _narrow_for_triton(
-    found: Inferred, result: Targets, table: ReleaseTable, tritons: Sequence[Found], file: str
-) -> None:
-    """A range whose rocm or xpu builds need differently named Triton packages (the rename at
-    2.11), which one lock cannot route: narrowed to the side uv.lock installs, or the side
-    whose Triton package the project requires, or the newest; the note says why."""
-    if found.torch is None:
-        return
-    for backend in sorted({t.backend for t in found.targets if t.backend[:4] in ("rocm", "xpu")}):
-        platforms = {t.platform for t in found.targets if t.backend == backend}
-        releases = [
-            r
-            for r in table.matching(SpecifierSet(spec_of(found.torch)))
-            if any(r.publishes(p, backend) for p in platforms)
-        ]
-        sides: dict[tuple[str, ...], list[Release]] = {}
-        for release in releases:
-            names = _triton_names(release, backend, platforms)
-            if names:
-                sides.setdefault(names, []).append(release)
-        if len(sides) < 2:
-            continue
-        names, why = _chosen_side(sides, backend, result, table, tritons, file)
-        chosen, others = sides[names], [r for n, rs in sides.items() if n != names for r in rs]
-        if all(o.version > chosen[-1].version for o in others):
-            bound = f"<{min(o.version for o in others)}"
-        elif all(o.version < chosen[0].version for o in others):
-            bound = f">={chosen[0].torch}"
-        else:
-            found.missing["--torch"] = f"{found.torch} mixes {backend} builds of both Triton names"
-            return
-        old = found.torch
-        found.torch = f"{spec_of(old)},{bound}"
-        shown = "; ".join(
-            f"{' + '.join(n)} in {rs[0].torch} ... {rs[-1].torch}" for n, rs in sides.items()
-        )
-        found.notes.append(
-            f"torch: {found.torch}, narrowed from {old}: its {backend} builds need differently "
-            f"named Triton packages ({shown}), which one lock cannot route; kept the side {why}"
-        )
-
-
-def _triton_names(release: Release, backend: str, platforms: set[str]) -> tuple[str, ...]:
-    """The Triton packages `release`'s `backend` builds require on `platforms` (confirmed or
-    named only, as the planner routes them)."""
-    entry = release.triton_entry(backend)
-    if entry is None:
-        return ()
-    pythons = release.python
-    return tuple(
-        sorted({r.name for r in entry.requires if any(r.holds(p, pythons) for p in platforms)})
-    )
-
-
-def _chosen_side(
-    sides: Mapping[tuple[str, ...], list[Release]],
-    backend: str,
-    result: Targets,
-    table: ReleaseTable,
-    tritons: Sequence[Found],
-    file: str,
-) -> tuple[tuple[str, ...], str]:
-    """The Triton names of the side to keep, and why (for the note)."""
-    for choice, locked in result.locked.items():
-        release = table.get(locked.torch.public)
-        if choice.backend == backend and release is not None:
-            names = _triton_names(release, backend, {choice.platform})
-            if names in sides:
-                return names, f"uv.lock installs (torch {locked.torch.version})"
-    for names in sides:
-        required = next((w for w in tritons if w.name in names), None)
-        if required is not None:
-            return names, (
-                f"whose Triton package the project requires ({required.name}, {required.at(file)})"
-            )
-    newest = max(sides, key=lambda n: sides[n][-1].version)
-    return newest, "uv resolves today (the newest releases)"
 
 
 # -- the rest of the spec: index base, companions, selector, Pythons -------------------------
@@ -433,73 +290,3 @@ def _python(
             f"python: the newest Python both torch and requires-python ({requires}) allow, "
             "unless --python says"
         )
-
-
-# -- what the author wrote ---------------------------------------------------------------
-
-
-def _lint(
-    data: Mapping[str, Any],
-    lines: Sequence[str],
-    file: str,
-    routes: Mapping[str, Sequence[Route]],
-    wanted: Sequence[Found],
-    lock: LockView | None,
-) -> list[Finding]:
-    """Markers that are never true and sources naming an undefined index, each with what the
-    project really installs because of it."""
-    findings: list[Finding] = []
-    for package, entries in routes.items():
-        for route in entries:
-            what = f"the {package} source to {route.index!r} never applies"
-            if package == "torch":
-                what += _fallback(entries, route, lock)
-            findings += markers_of([(route.marker, route.line)], file, what)
-            if route.kind == "missing":
-                findings.append(
-                    Finding(
-                        at(file, route.line),
-                        f"the {package} source names the index {route.index!r}, which no "
-                        "[[tool.uv.index]] defines: uv refuses to lock the project",
-                    )
-                )
-    named = {r.extra or r.group for r in routes["torch"]}
-    for r in wanted:
-        selector = r.extra or r.group
-        kind = "extra" if r.extra else "group"
-        backend_named = bool(selector and BACKEND_PATTERN.match(selector.replace("-", ".")))
-        if r.name == "torch" and backend_named and selector not in named and routes["torch"]:
-            findings.append(
-                Finding(
-                    r.at(file),
-                    f"the {kind} {selector} holds torch, but no torch source names it, so it "
-                    f"installs PyPI's build, not {selector}'s; the spec adopts it as a `pypi` "
-                    f'target of that name (a source with {kind} = "{selector}" routes it to '
-                    f"the {selector} index instead)",
-                )
-            )
-            named.add(selector)
-    for r in wanted:
-        what = f"{r.requirement} in {r.place} is required on no platform"
-        findings += markers_of([(r.marker, r.line)], file, what)
-    environments = table_at(data, "tool", "uv").get("environments")
-    for marker in environments if isinstance(environments, list) else []:
-        if isinstance(marker, str):
-            what = "[tool.uv] environments admits no platform through it"
-            findings += markers_of([(marker, line_of(lines, marker))], file, what)
-    return findings
-
-
-def _fallback(routes: Sequence[Route], dead: Route, lock: LockView | None) -> str:
-    """What the platforms a dead torch source was meant for get instead, in words."""
-    from ..platforms import PLATFORMS
-
-    pypi = [p for p in PLATFORMS if route_for(routes, p, dead.extra, dead.group) is None]
-    if not pypi:
-        return ""
-    text = f": {', '.join(pypi)} install PyPI's torch"
-    if lock is not None:
-        locked = lock.torch(pypi[0], dead.extra, dead.group)
-        if locked is not None:
-            text += f" ({lock.file}: {locked.torch.shown(lock.file)} on {pypi[0]})"
-    return text

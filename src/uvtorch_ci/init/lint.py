@@ -1,17 +1,24 @@
 """Pure: mistakes in what the author wrote about torch that uv accepts silently: markers that
 are never true (`platform_system == 'linux'`: the value is `Linux`; `sys_platform == 'win'`: it
 is `win32`; `platform_machine == 'arm64'` on Linux, where it is `aarch64`), and sources that
-name an index no [[tool.uv.index]] defines. Each finding names the file and line."""
+name an index no [[tool.uv.index]] defines, and an extra named after a backend that no source
+routes. Each finding names the file and line, and what the project installs because of it."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from packaging.markers import InvalidMarker, Marker
 
 from ..errors import did_you_mean
+from ..platforms import PLATFORMS
+from ..releases.table import BACKEND_PATTERN
+from .locked import LockView
+from .requirements import Found, at
+from .sources import Route, line_of, route_for, table_at
 
 # The values each platform variable takes on the machines wheels are built for; a comparison
 # with any other value is never true (`never` is uv's own idiom for "nowhere", left alone).
@@ -140,3 +147,68 @@ def markers_of(
         if why is not None:
             where = f"{file} line {line}" if line else file
             yield Finding(where, f"{why}; so {what}")
+
+
+def lint_project(
+    data: Mapping[str, Any],
+    lines: Sequence[str],
+    file: str,
+    routes: Mapping[str, Sequence[Route]],
+    wanted: Sequence[Found],
+    lock: LockView | None,
+) -> list[Finding]:
+    """Markers that are never true and sources naming an undefined index, each with what the
+    project really installs because of it."""
+    findings: list[Finding] = []
+    for package, entries in routes.items():
+        for route in entries:
+            what = f"the {package} source to {route.index!r} never applies"
+            if package == "torch":
+                what += _fallback(entries, route, lock)
+            findings += markers_of([(route.marker, route.line)], file, what)
+            if route.kind == "missing":
+                findings.append(
+                    Finding(
+                        at(file, route.line),
+                        f"the {package} source names the index {route.index!r}, which no "
+                        "[[tool.uv.index]] defines: uv refuses to lock the project",
+                    )
+                )
+    named = {r.extra or r.group for r in routes["torch"]}
+    for r in wanted:
+        selector = r.extra or r.group
+        kind = "extra" if r.extra else "group"
+        backend_named = bool(selector and BACKEND_PATTERN.match(selector.replace("-", ".")))
+        if r.name == "torch" and backend_named and selector not in named and routes["torch"]:
+            findings.append(
+                Finding(
+                    r.at(file),
+                    f"the {kind} {selector} holds torch, but no torch source names it, so it "
+                    f"installs PyPI's build, not {selector}'s; the spec adopts it as a `pypi` "
+                    f'target of that name (a source with {kind} = "{selector}" routes it to '
+                    f"the {selector} index instead)",
+                )
+            )
+            named.add(selector)
+    for r in wanted:
+        what = f"{r.requirement} in {r.place} is required on no platform"
+        findings += markers_of([(r.marker, r.line)], file, what)
+    environments = table_at(data, "tool", "uv").get("environments")
+    for marker in environments if isinstance(environments, list) else []:
+        if isinstance(marker, str):
+            what = "[tool.uv] environments admits no platform through it"
+            findings += markers_of([(marker, line_of(lines, marker))], file, what)
+    return findings
+
+
+def _fallback(routes: Sequence[Route], dead: Route, lock: LockView | None) -> str:
+    """What the platforms a dead torch source was meant for get instead, in words."""
+    pypi = [p for p in PLATFORMS if route_for(routes, p, dead.extra, dead.group) is None]
+    if not pypi:
+        return ""
+    text = f": {', '.join(pypi)} install PyPI's torch"
+    if lock is not None:
+        locked = lock.torch(pypi[0], dead.extra, dead.group)
+        if locked is not None:
+            text += f" ({lock.file}: {locked.torch.shown(lock.file)} on {pypi[0]})"
+    return text
