@@ -86,7 +86,7 @@ def infer(
     releases = _releases(found.torch, table)
     platforms = supported(table_at(data, "tool", "uv").get("environments"))
     if lock is not None:
-        platforms = tuple(p for p in platforms if _covered(lock, p))
+        platforms = tuple(p for p in platforms if lock.covers(p))
     if not routes["torch"]:
         found.missing["--target"] = (
             "torch has no source in [tool.uv.sources], so it comes from PyPI on every platform, "
@@ -121,12 +121,6 @@ def _releases(torch: str | None, table: ReleaseTable) -> tuple[Release, ...]:
     except InvalidSpecifier:
         specifier = None  # the spec reader names a bad --torch
     return (table.matching(specifier) if specifier else ()) or table.releases
-
-
-def _covered(lock: LockView, platform: str) -> bool:
-    from ..platforms import PLATFORMS
-
-    return any(lock.lock.covers(PLATFORMS[platform].marker_environment(p)) for p in lock.pythons)
 
 
 def _selector_places(data: Mapping[str, Any], routes: Mapping[str, Sequence[Route]]) -> set[str]:

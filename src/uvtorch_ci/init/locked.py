@@ -66,6 +66,12 @@ class LockView:
         """The Pythons the lock's requires-python admits (some patch of each)."""
         return tuple(p for p in PYTHONS if _patch(self.lock.requires_python, p) is not None)
 
+    def covers(self, platform: str) -> bool:
+        """Whether the lock's environments admit `platform` with one of its Pythons."""
+        return any(
+            self.lock.covers(PLATFORMS[platform].marker_environment(p)) for p in self.pythons
+        )
+
     def torch(
         self, platform: str, extra: str | None = None, group: str | None = None
     ) -> LockedTorch | None:
