@@ -66,7 +66,9 @@ def test_the_check_action_installs_what_the_package_depends_on() -> None:
     dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     assert listed.replace("\\", "").split() == dependencies
     assert '"$GITHUB_ACTION_PATH/.."' in script
-    assert "python -m uvtorch_ci" in script
+    assert 'python -I -c "$launch" "$source" "$project"' in script  # isolated from the project
+    assert '(cd "$RUNNER_TEMP" &&' in script
+    assert "--no-config" in script
     assert "uvtorch render --check\n" in script
     assert script.rstrip().endswith("uvtorch verify --online")
 
@@ -185,7 +187,9 @@ def run_step(
     spec = step(name)
     script = cwd / f"step-{spec['name'].replace(' ', '-')}.sh"
     script.write_text(spec["run"])
+    # GitHub's Ubuntu runners set LANG=C.UTF-8, in which [[:alnum:]] matches non-ASCII letters
     environment = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/")}
+    environment["LANG"] = "C.UTF-8"
     if path is not None:
         environment["PATH"] = f"{path}{os.pathsep}{environment['PATH']}"
     for variable, value in spec.get("env", {}).items():
@@ -283,6 +287,14 @@ def test_validation_accepts(tmp_path: Path, name: str, value: str) -> None:
         ("platform", "linux"),
         ("platform", "linux-x86_64; id"),
         ("platform", "Linux-x86_64"),
+        ("platform", "linux-arm64"),  # Linux calls it aarch64
+        ("platform", "macos-aarch64"),  # macOS calls it arm64
+        ("platform", "windows-arm64"),  # no such platform in the release table
+        ("torch-version", "2.5.0+cu\u00e9"),
+        ("torch-version", "2.5.0\u0663"),  # an Arabic-Indic digit
+        ("python-version", "3.12\u00e9"),
+        ("uv-version", "0.13.9\u00e9"),
+        ("sync-args", "--extra cu\u00e9"),
     ],
 )
 def test_validation_rejects(tmp_path: Path, name: str, value: str) -> None:

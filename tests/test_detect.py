@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -589,3 +590,104 @@ def test_in_a_project_it_answers_for_the_specs_torch(tmp_path: Path) -> None:
     (project / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "0"\n')
     bare = run_cli_in(project, "--json", **machine)
     assert json.loads(bare.stdout)["torch"] == load_table().newest().torch
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# --- hostile machines: every reading bounded ---------------------------------------------------
+
+HUGE = "5" * 5000  # digits: more than int() converts
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [(DRIVER_ENV, HUGE), (DRIVER_ENV, f"580.{HUGE}"), (ROCM_ENV, f"6.{HUGE}"), (ROCM_ENV, HUGE)],
+)
+def test_an_override_of_thousands_of_digits_is_malformed(name: str, value: str) -> None:
+    with pytest.raises(DetectError) as raised:
+        read_machine({PLATFORM_ENV: "linux-x86_64", name: value}, Path("/nonexistent"), smi=no_smi)
+    assert raised.value.where == name
+    assert len(str(raised.value)) < 300
+
+
+@pytest.mark.parametrize("command", [["detect"], ["sync", "--dry-run"], ["run", "--", "true"]])
+def test_the_commands_refuse_a_huge_override_cleanly(tmp_path: Path, command: list[str]) -> None:
+    shutil.copytree(ROOT / "examples" / "seed", tmp_path / "seed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UVTORCH_")}
+    env.update({PLATFORM_ENV: "linux-x86_64", DRIVER_ENV: HUGE, "UVTORCH_CI_CACHE_DIR": "off"})
+    done = subprocess.run(
+        [sys.executable, "-m", "uvtorch_ci", *command],
+        cwd=tmp_path / "seed",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "error: UVTORCH_CUDA_DRIVER_VERSION: '5555" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr) < 500
+
+
+def test_a_version_file_of_thousands_of_digits_is_no_version(tmp_path: Path) -> None:
+    write(tmp_path, "sys/module/nvidia/version", HUGE + "\n")
+    write(tmp_path, "proc/driver/nvidia/version", f"NVRM version: Kernel Module  {HUGE}.1  x\n")
+    write(tmp_path, "opt/rocm/.info/version", f"6.{HUGE}\n")
+    assert read_driver(tmp_path, "linux", no_smi) == (None, None)
+    assert read_rocm(tmp_path) is None
+    write(tmp_path, "sys/class/drm/card0/device/vendor", "0x" + "f" * 5000 + "\n")
+    write(tmp_path, "sys/class/drm/card0/device/device", "0x56a0\n")
+    assert read_gpus(tmp_path) == ()
+
+
+# Run apart, with a timeout (a read that blocks would hang the suite) and 150 MB of address
+# space (reading a 300 MB file or 800 MB of output whole is a MemoryError there).
+LIMITED = """
+import resource, sys
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_AS, (150 << 20, 150 << 20))
+from uvtorch_ci.detect.machine import read_machine, run_nvidia_smi
+if sys.argv[2] == "tree":
+    readings = read_machine({"UVTORCH_PLATFORM": "linux-x86_64", "PATH": ""}, Path(sys.argv[1]))
+    print(readings.driver_version, readings.rocm_version)
+else:
+    print(run_nvidia_smi(path=sys.argv[1], root=Path(sys.argv[1]), timeout=60))
+"""
+
+
+def limited(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", LIMITED, *args], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIFOs, sparse files, rlimits: POSIX")
+@pytest.mark.parametrize(
+    "relative",
+    ["proc/driver/nvidia/version", "sys/module/nvidia/version", "opt/rocm/.info/version"],
+)
+@pytest.mark.parametrize("kind", ["fifo", "300 MB"])
+def test_a_fifo_or_a_huge_file_is_no_reading(tmp_path: Path, relative: str, kind: str) -> None:
+    """Nothing blocks on a FIFO and nothing reads 300 MB: the reading is simply not there
+    (and the other places are still read)."""
+    path = tmp_path / relative
+    path.parent.mkdir(parents=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        with open(path, "wb") as file:
+            file.truncate(300 << 20)  # sparse: nothing to write, all of it to read
+    if not relative.startswith("proc"):
+        write(tmp_path, "proc/driver/nvidia/version", PROC_OPEN)
+    expected = "None None" if relative.startswith("proc") else "580.65.06 None"
+    assert limited(str(tmp_path), "tree") == expected
+
+
+@posix_only
+@pytest.mark.parametrize("body", ["head -c 800000000 /dev/zero\n", "yes 580.65.06\n"])
+def test_nvidia_smi_writing_without_end_is_cut_off(tmp_path: Path, body: str) -> None:
+    """800 MB of output (or an endless stream) is no MemoryError: the tool reads 64 KiB of it
+    at most, stops the program and takes no driver from it."""
+    assert limited(fake_smi(tmp_path, body), "smi") == "None"

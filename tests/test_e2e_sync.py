@@ -107,6 +107,21 @@ def test_dry_run_prints_the_command_and_installs_nothing(
     assert not (directory / ".venv").exists()
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="the mirror's wheels here are Linux x86_64")
+def test_a_project_folder_named_like_an_option_is_a_folder_to_uv(
+    project: tuple[Path, dict[str, str]],
+) -> None:
+    """`--project -x` reaches uv as the folder ./-x, never as its option -x."""
+    directory, env = project
+    env["UVTORCH_CUDA_DRIVER_VERSION"] = "570.86.10"
+    dashed = directory.parent / "-x"
+    directory.rename(dashed)
+    result = uvtorch(["run", "--dry-run", "--project", "-x", "--", "pytest"], dashed.parent, env)
+    assert result.stdout == "uv run --project ./-x --extra cu128 -- pytest\n"
+    uvtorch(["sync", "--project", "-x", "--", "--locked"], dashed.parent, env)
+    assert installed(dashed) == "2.9.1+cu128"
+
+
 def test_a_platform_without_a_target_is_bad_input(project: tuple[Path, dict[str, str]]) -> None:
     directory, env = project
     env["UVTORCH_PLATFORM"] = "windows-x86_64"

@@ -140,7 +140,7 @@ def test_a_standalone_spec_file_is_an_input(seed: Path, tmp_path: Path) -> None:
 
 
 def test_the_fast_path_loads_nothing_heavy(seed: Path, tmp_path: Path) -> None:
-    """Compared with a bare interpreter, an up-to-date check imports only our four small
+    """Compared with a bare interpreter, an up-to-date check imports only our five small
     modules and CPython's built-in sha256: no click, Jinja2, tomlkit, packaging, tomllib,
     pathlib or re."""
     cache = tmp_path / "cache"
@@ -170,6 +170,7 @@ def test_the_fast_path_loads_nothing_heavy(seed: Path, tmp_path: Path) -> None:
         "uvtorch_ci.commands.entry",
         "uvtorch_ci.commands.fastcheck",
         "uvtorch_ci.commands.paths",
+        "uvtorch_ci.reading",
         "uvtorch_ci.resources",
         "_sha2",
         "_sha256",
@@ -357,3 +358,39 @@ def test_a_check_that_found_drift_records_nothing(seed: Path, tmp_path: Path) ->
         assert drift.returncode == 1, drift.stderr
         assert FAST not in drift.stderr
         assert "pyproject.toml: would change" in drift.stderr
+
+
+def test_an_edited_template_is_never_answered_from_an_old_record(tmp_path: Path) -> None:
+    """The tool installed as a wheel lays it out (templates inside the package): after its
+    workflow template changes, the same project's record no longer answers, and the full
+    render finds the workflow out of date."""
+    site = tmp_path / "site"
+    package = site / "uvtorch_ci"
+    shutil.copytree(resources.PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(resources.templates_folder(), package / "templates")
+    project = tmp_path / "seed"
+    shutil.copytree(ROOT / "examples" / "seed", project)
+    cache = tmp_path / "cache"
+    env = {**os.environ, "UVTORCH_CI_CACHE_DIR": str(cache), "PYTHONPATH": str(site)}
+    env.pop("UVTORCH_INDEX_URL", None)
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "uvtorch_ci", "render", "--check"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    assert check().returncode == 0  # the full render records
+    assert FAST in check().stderr
+    template = package / "templates" / "workflow.yml.j2"
+    text = template.read_text()
+    assert "    name: lock is current\n" in text
+    template.write_text(text.replace("    name: lock is current\n", "    name: lock checked\n"))
+    after = check()
+    assert FAST not in after.stderr
+    assert after.returncode == 1
+    assert ".github/workflows/torch.yml: would change" in after.stderr

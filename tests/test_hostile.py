@@ -408,3 +408,260 @@ def test_two_outputs_made_one_file_by_a_link_are_refused(tmp_path: Path) -> None
         "  hint: each file uvtorch-ci writes must be a file of its own; remove the link\n"
     )
     assert tree(tmp_path) == before
+
+
+# --- the repository root is a boundary -------------------------------------------------------
+
+ROOT_HINT = (
+    "  hint: render writes the workflow at the repository's root, so uvtorch-ci uses only "
+    "the repository of a regular checkout: remove what git found, or run in a clone\n"
+)
+
+
+def git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def clone_at(tmp_path: Path, depth: int) -> tuple[Path, Path]:
+    """A git repository `depth` folders below tmp_path/top holding the seed project at its
+    root, whose spec leaves the repository root to git: (the repository, the project)."""
+    repository = tmp_path.joinpath("top", *["d"] * depth, "clone")
+    shutil.copytree(SEED, repository)
+    git("init", "-q", ".", cwd=repository)
+    pyproject = repository / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('repository-root = "."\n', ""))
+    return repository, repository
+
+
+def test_repository_root_cannot_lead_above_the_clone(tmp_path: Path) -> None:
+    """The issue's case: a cloned project's spec names a folder three above the repository;
+    render (as the pre-commit hook runs it) writes nothing anywhere."""
+    _, project = clone_at(tmp_path, 1)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'torch = "2.5.0"\n', 'torch = "2.5.1"\nrepository-root = "../../.."\n'
+        )
+    )
+    before = tree(tmp_path)
+    for args in (["render"], ["render", "--check"], ["upgrade", "--torch", "2.9.1", "--write"]):
+        result = run(args, project, clean_env(tmp_path))
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == (
+            "error: pyproject.toml: tool.uvtorch.repository-root: names "
+            f"{tmp_path}, above the root of the git repository that holds the project "
+            f"({project})\n"
+            "  hint: the repository root holds the project and lies within its git checkout: "
+            'at most ".", or leave repository-root out (git decides)\n'
+        ), args
+        assert tree(tmp_path) == before
+
+
+def test_repository_root_above_a_project_outside_git_is_refused(tmp_path: Path) -> None:
+    project = seed(tmp_path)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('repository-root = "."', 'repository-root = ".."')
+    )
+    before = tree(tmp_path)
+    result = run(["render"], project, clean_env(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: pyproject.toml: tool.uvtorch.repository-root: names {tmp_path}, above the "
+        "project, which is in no git repository\n"
+        "  hint: the repository root holds the project and lies within its git checkout: "
+        '"." (or leave repository-root out)\n'
+    )
+    assert tree(tmp_path) == before
+
+
+def bare_repository_in(folder: Path, tmp_path: Path, *, bare: bool) -> None:
+    """A repository's own files (HEAD, config, objects/, refs/), committed as plain files into
+    `folder`, whose config sends git's top level three folders up."""
+    made = tmp_path / "made.git"
+    git("init", "-q", "--bare", str(made), cwd=tmp_path)
+    shutil.copytree(made, folder, dirs_exist_ok=True)
+    shutil.rmtree(made)
+    config = folder / "config"
+    config.write_text(
+        config.read_text().replace("bare = true", f"bare = {str(bare).lower()}")
+        + "\tworktree = ../../..\n"
+    )
+
+
+@pytest.mark.parametrize("bare", [True, False])
+def test_a_repository_committed_into_the_project_is_refused(tmp_path: Path, bare: bool) -> None:
+    repository, _ = clone_at(tmp_path, 2)
+    project = repository / "project"
+    shutil.copytree(SEED, project)
+    bare_repository_in(project, tmp_path, bare=bare)
+    before = tree(tmp_path)
+    for args in (["render"], ["init", "--torch", "2.5.0", "--target", "linux-x86_64:cu124"]):
+        if args[0] == "init":  # a project without its spec yet: init would add it
+            pyproject = project / "pyproject.toml"
+            pyproject.write_text(pyproject.read_text().split("[tool.uvtorch]")[0])
+            before = tree(tmp_path)
+        result = run(args, project, clean_env(tmp_path))
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.endswith(  # init says what it inferred first
+            f"error: {project}: git found a bare repository for the project and refuses it "
+            f"(safe.bareRepository=explicit): cannot use bare repository '{project}' "
+            f"(safe.bareRepository is 'explicit')\n{ROOT_HINT}"
+        )
+        assert tree(tmp_path) == before
+
+
+def test_a_git_folder_inside_the_project_naming_an_ancestor_is_refused(tmp_path: Path) -> None:
+    """A .git folder in the project's folder (a tarball can hold one) whose core.worktree
+    makes git name a folder above as the top level: the repository is not the checkout's."""
+    repository, _ = clone_at(tmp_path, 1)
+    project = repository / "sub"
+    shutil.copytree(SEED, project)
+    git("init", "-q", ".", cwd=project)
+    git("config", "core.worktree", "../../..", cwd=project)
+    before = tree(tmp_path)
+    result = run(["render"], project, clean_env(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: {project}: git found the repository {project}/.git, which is not the .git of "
+        f"the checkout it names ({tmp_path / 'top' / 'd'}): a repository inside the project is not "
+        f"trusted\n{ROOT_HINT}"
+    )
+    assert tree(tmp_path) == before
+
+
+def test_a_worktree_and_a_subfolder_project_keep_to_their_repository(tmp_path: Path) -> None:
+    """What git names in a regular checkout stays the root: a worktree (its .git a file), and
+    a project in a subfolder with repository-root up to the repository's root."""
+    main, _ = clone_at(tmp_path, 0)
+    git("add", "-A", cwd=main)
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "seed", cwd=main)
+    worktree = tmp_path / "worktree"
+    git("worktree", "add", "-q", str(worktree), cwd=main)
+    (worktree / WORKFLOW).unlink()
+    assert run(["render"], worktree, clean_env(tmp_path)).returncode == 0
+    assert (worktree / WORKFLOW).is_file()
+    project = main / "LLM" / "PyTorch"
+    shutil.copytree(SEED, project)
+    for root, workflow in (
+        ("..", "LLM/.github/workflows/torch-PyTorch.yml"),
+        ("../..", ".github/workflows/torch-LLM-PyTorch.yml"),
+    ):
+        pyproject = project / "pyproject.toml"
+        pyproject.write_text((SEED / "pyproject.toml").read_text().replace('"."', f'"{root}"'))
+        result = run(["render"], project, clean_env(tmp_path))
+        assert result.returncode == 0, result.stderr
+        assert (main / workflow).is_file(), result.stderr
+
+
+def test_a_sibling_whose_name_starts_with_the_projects_is_outside(tmp_path: Path) -> None:
+    """`project-x` begins with `project` but is not inside it: a link there is refused by
+    render, and the fast check does not answer for a pyproject.toml linked there."""
+    project = seed(tmp_path)
+    sibling = tmp_path / "project-x"
+    shutil.copytree(project / ".github", sibling / ".github")
+    shutil.rmtree(project / ".github")
+    (project / ".github").symlink_to(Path("..") / "project-x" / ".github")
+    before = tree(tmp_path)
+    result = run(["render"], project, clean_env(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: {WORKFLOW}: leads outside the project: .github is a symbolic link to "
+        f"../project-x/.github\n{POLICY_HINT}"
+    )
+    assert tree(tmp_path) == before
+
+    project = seed(tmp_path / "again")
+    sibling = tmp_path / "again" / "project-x"
+    sibling.mkdir()
+    env = clean_env(tmp_path, cache=str(tmp_path / "cache"))
+    assert run(["render"], project, env).returncode == 0
+    assert "up to date (unchanged)" in run(["render", "--check"], project, env).stderr
+    shutil.move(project / "pyproject.toml", sibling / "pyproject.toml")
+    (project / "pyproject.toml").symlink_to(Path("..") / "project-x" / "pyproject.toml")
+    result = run(["render", "--check"], project, env)
+    assert result.returncode == 2
+    assert "outside the project" in result.stderr
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def test_a_byte_order_mark_is_kept_by_every_writer(tmp_path: Path) -> None:
+    """uv reads past a UTF-8 BOM; every command that rewrites pyproject.toml keeps it (and
+    the CRLF line endings): render and its --diff, upgrade --write, init."""
+    project = seed(tmp_path)
+    pyproject = project / "pyproject.toml"
+    crlf = pyproject.read_text().replace('torch = "2.5.0"', 'torch = "2.5.1"').replace("\n", "\r\n")
+    pyproject.write_bytes(BOM + crlf.encode("utf-8"))
+    diff = run(["render", "--check", "--diff"], project, clean_env(tmp_path))
+    assert diff.returncode == 1
+    assert "[project]" not in diff.stdout  # the first line, BOM and all, does not change
+    assert run(["render"], project, clean_env(tmp_path)).returncode == 0
+    assert pyproject.read_bytes().startswith(BOM + b"[project]\r\n")
+    upgrade = run(["upgrade", "--torch", "2.9.1", "--write"], project, clean_env(tmp_path))
+    assert upgrade.returncode == 0, upgrade.stderr
+    written = pyproject.read_bytes()
+    assert written.startswith(BOM + b"[project]\r\n")
+    assert b'torch = "2.9.1"\r\n' in written
+    assert run(["render", "--check"], project, clean_env(tmp_path)).returncode == 0
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    head = '[project]\nname = "fresh"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+    (fresh / "pyproject.toml").write_bytes(BOM + head.encode())
+    init = run(
+        ["init", "--torch", "2.5.0", "--target", "linux-x86_64:cu124"], fresh, clean_env(tmp_path)
+    )
+    assert init.returncode == 0, init.stderr
+    assert (fresh / "pyproject.toml").read_bytes().startswith(BOM + b"[project]\n")
+
+
+LOCK_HEAD = """\
+version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[[package]]
+name = "seed"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [{ name = "torch" }]
+"""
+TORCH_ENTRY = """
+[[package]]
+name = "torch"
+version = "2.5.0"
+source = { registry = "https://download.pytorch.org/whl/cpu" }
+wheels = [
+    { url = "https://download.pytorch.org/whl/cpu/torch-2.5.0-cp312-none-macosx_11_0_arm64.whl" },
+]
+"""
+
+
+@pytest.mark.parametrize(
+    ("lock", "message"),
+    [
+        (
+            LOCK_HEAD + TORCH_ENTRY * 20_000,
+            "error: uv.lock: package[2] (torch): is a [[package]] entry uv would not write (the "
+            "same package as package[1]: torch 2.5.0 from https://download.pytorch.org/whl/cpu)\n"
+            "  hint: run `uv lock` to write it again\n",
+        ),
+        (
+            LOCK_HEAD + TORCH_ENTRY.replace('url = "', "url = [" + "0," * 1_000_000 + '], x = "'),
+            "error: uv.lock: package[1] (torch): is a [[package]] entry uv would not write "
+            "(wheels[0]'s url must be a string, not [0, 0, 0, 0, 0, 0, ...])\n"
+            "  hint: run `uv lock` to write it again\n",
+        ),
+    ],
+    ids=["20000-duplicate-torch-entries", "a-million-element-value"],
+)
+def test_a_huge_lock_is_refused_in_a_few_lines(tmp_path: Path, lock: str, message: str) -> None:
+    project = seed(tmp_path)
+    (project / "uv.lock").write_text(lock)
+    before = tree(tmp_path)
+    result = run(["verify"], project, clean_env(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr == message
+    assert tree(tmp_path) == before

@@ -554,6 +554,23 @@ def test_a_markerless_inline_table_routes_every_platform_the_index_serves() -> N
     assert any(n.startswith("macos-x86_64: the cpu index has no torch") for n in found.notes)
 
 
+def test_only_the_first_markerless_source_counts_as_uv_takes_the_first_match() -> None:
+    """Two markerless sources for torch: uv installs from the first on every platform (it
+    takes the first entry whose marker matches), so the second routes nothing and makes no
+    target, not even where the first index has no build."""
+    text = (
+        HEAD
+        + 'dependencies = ["torch==2.9.1"]\n\n[tool.uv.sources]\n'
+        + 'torch = [{ index = "pytorch-cu128" }, { index = "pytorch-cpu" }]\n'
+        + CU128
+        + CPU
+    )
+    found = infer_text(text)
+    assert targets(found) == ["linux-x86_64:cu128", "linux-aarch64:cu128", "windows-x86_64:cu128"]
+    assert found.selector is None
+    assert any(n.startswith("macos-arm64: the cu128 index has no torch") for n in found.notes)
+
+
 def test_the_uv_docs_extras_give_extras_mode_with_those_backends() -> None:
     text = (
         HEAD

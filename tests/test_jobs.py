@@ -26,6 +26,8 @@ from runner import Job, Machine
 from validators import actionlint, schema, zizmor
 from wheels import installed_closure, repack_installed
 
+from uvtorch_ci.github.workflow import CHECKOUT, SETUP_UV
+
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(
@@ -325,6 +327,49 @@ def test_the_readmes_own_workflow_runs_on_the_matrix(
         job = repo.machine.run_job(own, "torch", entry, {"matrix": matrix})
         passed(job)
         assert f"2.9.1+{entry['backend']}" in job.steps[-1].log  # the user's own step
+
+
+CHECK_ONLY = f"""\
+on: push
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    timeout-minutes: 10
+    steps:
+      - uses: {CHECKOUT}
+        with:
+          persist-credentials: false
+      - uses: {SETUP_UV}
+      - uses: my-org/uvtorch-ci/check@{SHA}
+"""
+
+
+def test_the_check_action_runs_nothing_of_the_project_it_checks(
+    tmp_path: Path, mirror: Mirror, wheels: Path
+) -> None:
+    """A project that ships its own uvtorch_ci/ (or click.py, or a sitecustomize.py, or an
+    executable .venv/bin/python) cannot stand in for the checker: the check action's step
+    runs uvtorch-ci's own code, and the project's never."""
+    repo = repository(tmp_path, SHAPES["action"], mirror, wheels)
+    ran = tmp_path / "hostile-ran"
+    hostile = f"import pathlib\npathlib.Path({str(ran)!r}).write_text(__name__)\n"
+    hostile += "raise SystemExit(0)\n"
+    for relative in ("uvtorch_ci/__init__.py", "uvtorch_ci/__main__.py", "click.py"):
+        (repo.project / relative).parent.mkdir(parents=True, exist_ok=True)
+        (repo.project / relative).write_text(hostile)
+    (repo.project / "sitecustomize.py").write_text(hostile)
+    venv = repo.project / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (venv / "bin" / "python").write_text(f"#!/bin/sh\necho venv > {ran}\nexit 1\n")
+    (venv / "bin" / "python").chmod(0o755)
+    workflow = tmp_path / "check-only.yml"
+    workflow.write_text(CHECK_ONLY)
+    check = repo.machine.run_job(workflow, "check")
+    passed(check)
+    assert "workflows/torch.yml: up to date" in check.log
+    assert "each the build the spec asks for" in check.log
+    assert not ran.exists(), ran.read_text()
 
 
 def test_the_device_check_runs_on_python_3_8(tmp_path: Path) -> None:

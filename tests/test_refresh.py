@@ -529,7 +529,7 @@ def test_an_index_that_never_answers_times_out(
         )
     err = capsys.readouterr().err
     assert code == 2
-    assert f"error: {url}/: no answer within 0.3 s" in err
+    assert f"error: {url}/: no whole answer within 0.3 s" in err
 
 
 @pytest.mark.parametrize(

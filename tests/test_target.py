@@ -153,3 +153,24 @@ def test_no_target_for_this_platform_lists_the_targets() -> None:
     assert "no target for this machine's platform, windows-x86_64" in text
     assert "linux-x86_64-cu128 (linux-x86_64, cu128)" in text
     assert text.startswith("pyproject.toml: tool.uvtorch.targets:")
+
+
+@pytest.mark.parametrize(
+    ("targets", "uv_args"),
+    [
+        ((*EXTRAS, "macos-arm64:mps"), ("--extra", "cpu")),  # extras mode: the cpu index's extra
+        (("linux-x86_64:cu126", "macos-arm64:mps"), ()),  # markers mode: the markers select it
+    ],
+)
+def test_backend_mps_asks_for_the_macos_target_and_its_cpu_index(
+    targets: tuple[str, ...], uv_args: tuple[str, ...]
+) -> None:
+    """`sync --backend mps`: MPS ships inside the cpu index's macOS build, so the target is
+    the spec's mps one and uv gets what selects the cpu index."""
+    choice = choose_target(
+        plan("2.9.1", *targets), machine("macos-arm64"), load_table(), backend="mps"
+    )
+    assert choice.build.target.backend == "mps"
+    assert choice.build.index.backend == "cpu"
+    assert choice.uv_args == uv_args
+    assert "asked for with --backend" in describe(choice)

@@ -140,7 +140,7 @@ def test_rewrite_changes_only_the_specs_values() -> None:
         )
     ).replace("\n", "\r\n")
     upgrade = upgrade_text(text, "2.9.1")
-    new = rewrite_spec(text, "tool.uvtorch", upgrade)
+    new = rewrite_spec(text, "tool.uvtorch", upgrade, "pyproject.toml")
     removed, added = [], []
     for line in difflib.ndiff(text.splitlines(True), new.splitlines(True)):
         if line.startswith("- "):

@@ -85,6 +85,20 @@ TARGETS = {
         platform = "macos-arm64"
         backend = "mps"
         """,
+    "action-this-repository": """
+        torch = "2.13.0"
+        action = "./"
+        [[targets]]
+        platform = "linux-x86_64"
+        backend = "cpu"
+        """,
+    "action-this-repository-subfolder": """
+        torch = "2.13.0"
+        action = "./tools/uvtorch"
+        [[targets]]
+        platform = "linux-x86_64"
+        backend = "cpu"
+        """,
     "range": """
         torch = ">=2.12,<2.14"
         [[targets]]

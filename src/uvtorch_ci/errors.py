@@ -29,8 +29,29 @@ class UvtorchError(Exception):
 
     def __str__(self) -> str:
         place = ": ".join(part for part in (self.file, self.where) if part)
-        text = f"{place}: {self.message}" if place else self.message
-        return f"{text}\n  hint: {self.hint}" if self.hint else text
+        message = _bounded(self.message)
+        text = f"{place}: {message}" if place else message
+        return f"{text}\n  hint: {_bounded(self.hint)}" if self.hint else text
+
+
+MAX_MESSAGE = 2000  # characters: a message quoting a huge value shows its start, not 3 MB
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= MAX_MESSAGE:
+        return text
+    return f"{text[:MAX_MESSAGE]}... ({len(text) - MAX_MESSAGE} more characters left out)"
+
+
+def shown(value: object) -> str:
+    """`value` as a message quotes it: its repr, with long strings and containers cut short
+    (a value of a million elements is named by its first few)."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = 80
+    short.maxlist = short.maxdict = short.maxtuple = 6
+    return short.repr(value)
 
 
 class SpecError(UvtorchError):
@@ -79,6 +100,16 @@ def toml_error_place(error: tomllib.TOMLDecodeError, text: str) -> tuple[str, st
 
 
 NESTING_MESSAGE = "arrays or inline tables nested too deeply to read"
+HUGE_NUMBER_MESSAGE = "a number of more digits than Python converts (4300)"
+
+
+def toml_huge_number_line(text: str) -> int:
+    """The line of the first run of digits too long for int() (tomllib raises a plain
+    ValueError for it, without a place)."""
+    import re
+
+    found = re.search(r"[0-9_]{4300,}", text)
+    return text.count("\n", 0, found.start()) + 1 if found else 1
 
 
 def toml_deepest_line(text: str) -> int:

@@ -35,6 +35,7 @@ class ProjectTexts:
     # the root, or no git), and the names of the folders above it, for `repository-root`
     location: str = ""
     parents: tuple[str, ...] = field(default=())
+    in_git: bool = False  # whether git knows a repository holding the project
 
 
 @dataclass(frozen=True)
@@ -181,10 +182,30 @@ def project_location(plan: Plan, texts: ProjectTexts) -> str:
     depth = plan.spec.root_depth
     if depth is None:
         return texts.location
-    if depth > len(texts.parents):
+    # The boundary: render writes there, so it must lie within git's top level (a clone's
+    # spec cannot send the workflow above the repository it came in).
+    git_depth = len(texts.location.split("/")) if texts.location else 0
+    if depth > git_depth:
+        named = "/" + "/".join(texts.parents[: max(len(texts.parents) - depth, 0)])
+        top = "/" + "/".join(texts.parents[: len(texts.parents) - git_depth])
         raise SpecError(
-            f"leads above the file system's root ({depth} folders up)",
+            f"names {named}, above "
+            + (
+                f"the root of the git repository that holds the project ({top})"
+                if texts.in_git
+                else "the project, which is in no git repository"
+            ),
             file=plan.spec.file,
             where=plan.spec.key("repository-root"),
+            hint="the repository root holds the project and lies within its git checkout: "
+            + (
+                f"at most {_up(git_depth)}, or leave repository-root out (git decides)"
+                if texts.in_git
+                else '"." (or leave repository-root out)'
+            ),
         )
     return "/".join(texts.parents[len(texts.parents) - depth :]) if depth else ""
+
+
+def _up(depth: int) -> str:
+    return '"' + ("/".join([".."] * depth) or ".") + '"'

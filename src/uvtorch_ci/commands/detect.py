@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import EXIT_OK
-from .terminal import safe
+from .terminal import safe, safe_json
 from .workspace import read_project
 
 
@@ -46,7 +46,7 @@ def detect_command(
             click.echo(safe(f"uvtorch-ci detect: for torch {torch}, the spec's ({file})"), err=True)
     detection = detect(env, torch=torch)
     click.echo(  # the report quotes what the machine's files say: escaped
-        json.dumps(detection_json(detection), indent=2)
+        safe_json(json.dumps(detection_json(detection), indent=2))
         if as_json
         else safe(format_report(detection))
     )

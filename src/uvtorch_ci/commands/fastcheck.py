@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import sys
 
+from ..reading import NotRegular, TooLarge, read_regular
 from ..resources import PACKAGE_DIR, SMOKE_FILE, TABLE_FILE, dist_info_folder, templates_folder
 from .paths import display_path
 
@@ -86,35 +87,19 @@ def cache_dir(env: Mapping[str, str]) -> str | None:
 
 
 MAX_READ = 64 << 20  # the most any input is read (files.py's bound too)
-_REGULAR, _TYPE = 0o100000, 0o170000  # S_IFREG and S_IFMT: no stat module on this path
 
 
 def _read(path: str, root: str | None = None) -> bytes | None:
     """A regular file's bytes; None for anything else. Never blocks (a FIFO is refused
-    before it is opened), never reads past MAX_READ, and with `root` (the project, real)
-    never follows a link out of it: such a project is left to the full render to refuse."""
+    before it is opened), never reads past MAX_READ (reading.py), and with `root` (the
+    project, real) never follows a link out of it: such a project is left to the full
+    render to refuse."""
     if root is not None and not os.path.realpath(path).startswith(root + os.sep):
         return None
     try:
-        if os.stat(path).st_mode & _TYPE != _REGULAR:
-            return None
-        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except (OSError, ValueError):
+        return read_regular(path, MAX_READ)
+    except (OSError, ValueError, NotRegular, TooLarge):  # ValueError: a NUL in the name
         return None
-    try:
-        if os.fstat(handle).st_mode & _TYPE != _REGULAR:
-            return None
-        chunks, size = [], 0
-        while chunk := os.read(handle, MAX_READ + 1 - size):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > MAX_READ:
-                return None
-        return b"".join(chunks)
-    except OSError:
-        return None
-    finally:
-        os.close(handle)
 
 
 def _file_digest(path: str, root: str | None = None) -> str | None:
@@ -272,6 +257,11 @@ def _unlink(path: str) -> None:
         pass
 
 
+# what terminal.py would escape or redact in a printable ASCII name: the runner's commands
+# (a `::` anywhere covers a leading one) and a URL
+_ESCAPED = ("::", "##[", "://")
+
+
 def main(args: list[str]) -> int | None:
     """Answer `render --check [--project D] [--spec F]` when the record says up to date;
     None for anything else (the full CLI decides)."""
@@ -294,7 +284,7 @@ def main(args: list[str]) -> int | None:
     if not up_to_date(project, spec, os.environ):
         return None
     label = display_path(os.path.join(project, "pyproject.toml"))
-    if not label.isprintable() or label.lstrip().startswith("::"):
-        return None  # the full CLI prints such a name escaped (terminal.py)
+    if not label.isascii() or not label.isprintable() or any(m in label for m in _ESCAPED):
+        return None  # the full CLI prints such a name escaped and redacted (terminal.py)
     print(f"{label} and the generated files: up to date (unchanged)", file=sys.stderr)
     return 0

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PyprojectError, UvtorchError, WriteError
+from ..reading import NotRegular, TooLarge, read_regular
 
 
 class PathError(UvtorchError):
@@ -77,60 +78,31 @@ def read_text(path: Path, label: str, *, root: Path | None = None) -> str | None
 
 def _read_bytes(path: str, label: str) -> bytes | None:
     """The bytes of a regular file, or None when there is none; never blocks, never reads
-    more than MAX_READ bytes."""
+    more than MAX_READ bytes (reading.py)."""
     try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        return None
+        return read_regular(path, MAX_READ)
+    except NotRegular as error:
+        _check_regular(error.mode, label, PyprojectError)
+        raise  # not reached: _check_regular raised for a mode that is not a regular file's
+    except TooLarge:
+        raise PathError(
+            f"is larger than {MAX_READ >> 20} MiB, more than uvtorch-ci reads",
+            file=label,
+            hint="is it the file you meant?",
+        ) from None
     except NotADirectoryError:  # a directory on its path is a file: it can be neither read
         raise PyprojectError(  # nor written
             "cannot be read or written: a directory on its path is a file",
             file=label,
             hint="move that file away, or choose another path",
         ) from None
-    except OSError as error:
-        raise PyprojectError(f"cannot be read: {error.strerror}", file=label) from None
-    _check_regular(info.st_mode, label, PyprojectError)
-    try:  # O_NONBLOCK: what was swapped for a FIFO since the stat must not block the open
-        handle = os.open(path, os.O_RDONLY | _NONBLOCK | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        return None
     except PermissionError:
         raise PyprojectError("cannot be read (permission denied)", file=label) from None
     except OSError as error:
         raise PyprojectError(f"cannot be read: {error.strerror}", file=label) from None
-    try:
-        opened = os.fstat(handle)
-        _check_regular(opened.st_mode, label, PyprojectError)
-        if opened.st_size > MAX_READ:  # refused before a byte is read
-            raise _too_large(label)
-        chunks: list[bytes] = []
-        size = 0
-        while chunk := os.read(handle, min(1 << 20, MAX_READ + 1 - size)):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > MAX_READ:  # it grew while being read
-                raise _too_large(label)
-    except OSError as error:
-        raise PyprojectError(f"cannot be read: {error.strerror}", file=label) from None
-    finally:
-        os.close(handle)
-    return b"".join(chunks)
 
 
 MAX_READ = 64 << 20  # bytes: far above any real pyproject.toml, spec or uv.lock
-
-
-def _too_large(label: str) -> PathError:
-    return PathError(
-        f"is larger than {MAX_READ >> 20} MiB, more than uvtorch-ci reads",
-        file=label,
-        hint="is it the file you meant?",
-    )
-
-
-# O_NOCTTY: a terminal swapped in after the stat never becomes our controlling terminal
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 _KINDS = (
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
     (stat.S_ISCHR, "a character device"),

@@ -30,8 +30,10 @@ from .toolsource import tool_requirement
 from .uv import find_uv
 from .verify import lock_and_verify
 from .workspace import ci_outputs, echo_builds, tree_root
+from .writelock import writes_project
 
 
+@writes_project()
 def init_command(
     directory: Path,
     *,
@@ -50,6 +52,7 @@ def init_command(
     Flags left out are asked for when `interactive`, else take their defaults. Everything is
     validated and rendered in memory first: on exit 2 nothing on disk has changed. `uv lock`
     failing, or the lock failing verification, is exit 1 (the files are written by then).
+    All of it holds the project's writer lock (writelock.py).
     """
 
     def ask(question: str, default: str, check: Callable[[str], object]) -> str:
@@ -94,7 +97,7 @@ def init_command(
     if project_lock is not None and project_lock.note:
         click.echo(safe(f"note: {project_lock.note}"), err=True)
     if inferred is not None and inferred.notes:
-        click.echo(
+        click.echo(  # the notes quote the project's names and URLs
             safe(
                 f"{label}: inferred from the project's torch setup"
                 + (f" and {project_lock.label}" if project_lock and project_lock.view else "")
@@ -198,9 +201,11 @@ def init_command(
         after = read_text(directory / "uv.lock", display_path(directory / "uv.lock"))
         if before is not None and after is not None and code == EXIT_OK:
             rows = init_compare.compare_locks(rendered.plan, before, after)
-            click.echo(
-                "builds before and after init:\n"
-                + "".join(f"  {line}\n" for line in init_compare.comparison_lines(rows)),
+            click.echo(  # the lines name indexes and versions from the locks
+                safe(
+                    "builds before and after init:\n"
+                    + "".join(f"  {line}\n" for line in init_compare.comparison_lines(rows))
+                ),
                 err=True,
                 nl=False,
             )
@@ -236,9 +241,11 @@ def _lock_as_it_was(uv: str, directory: Path, old: str, env: Mapping[str, str]) 
         except OSError as error:
             reason = f"uv lock could not run: {error}"
         if reason:
-            click.echo(
-                f"note: the project as it was does not lock ({reason}), so there are no builds "
-                "to compare with",
+            click.echo(  # the reason quotes uv's last line
+                safe(
+                    f"note: the project as it was does not lock ({reason}), so there are no "
+                    "builds to compare with"
+                ),
                 err=True,
             )
             return None

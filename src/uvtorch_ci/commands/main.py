@@ -49,6 +49,13 @@ def spec_option(function: F) -> F:
     )(function)
 
 
+def finite(param: click.Parameter, value: float) -> float:
+    """`value`, unless it is NaN (which passes every range)."""
+    if value != value:
+        raise click.BadParameter(f"{value} is not a number of seconds.", param=param)
+    return value
+
+
 def help_width() -> int:
     """The width click gives help (the terminal's, at most 78 columns, at least 50), found
     without click's way, which loads shutil (and zlib, bz2, lzma) on every --help."""
@@ -119,10 +126,11 @@ def matrix_command(project_dir: Path, spec_file: Path | None) -> None:
     import json
 
     from ..github.workflow import matrix
+    from .terminal import safe_json
     from .workspace import load_and_render
 
     rendered, _ = load_and_render(project_dir, spec_file, os.environ)
-    click.echo(json.dumps({"include": matrix(rendered.plan)}, indent=2))
+    click.echo(safe_json(json.dumps({"include": matrix(rendered.plan)}, indent=2)))
 
 
 @cli.command(
@@ -393,8 +401,15 @@ def releases_cli(ctx: click.Context, torch_spec: str | None, as_json: bool) -> N
             raise click.UsageError("--torch and --json show the table; give them without refresh")
         return
     from .releases import releases_command
+    from .terminal import safe, safe_json
 
-    sys.exit(releases_command(torch_spec, json_output=as_json, echo=click.echo))
+    sys.exit(
+        releases_command(
+            torch_spec,
+            json_output=as_json,
+            echo=lambda text: click.echo(safe_json(text) if as_json else safe(text)),
+        )
+    )
 
 
 @releases_cli.command("refresh")
@@ -422,11 +437,12 @@ def releases_cli(ctx: click.Context, torch_spec: str | None, as_json: bool) -> N
 @click.option("--write", is_flag=True, help="Write the table when it changed (else only diff).")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1),
+    type=click.FloatRange(min=0.1, max=3600),
+    callback=lambda ctx, param, value: finite(param, value),
     metavar="SECONDS",
     default=30.0,
     show_default=True,
-    help="Seconds to wait for each answer.",
+    help="Seconds each answer may take, whole (the refresh stops after 15 minutes).",
 )
 def releases_refresh_cli(
     index_url: str | None,

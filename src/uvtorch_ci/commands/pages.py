@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 from .. import __version__
 from ..errors import UvtorchError
+from ..redaction import redact_url as shown
 from ..releases.pages import SIMPLE_JSON, SimplePage, parse_simple_page
-from ..spec.values import redact as shown
 
 ACCEPT = f"{SIMPLE_JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 MAX_PAGES = 256
@@ -40,7 +40,7 @@ class _SameHost(urllib.request.HTTPRedirectHandler):
         old, new = urlsplit(req.full_url), urlsplit(newurl)
         if (old.scheme, old.netloc) != (new.scheme, new.netloc):
             raise PageError(
-                f"{shown(req.full_url)} redirects to another host ({new.netloc})", hint=HINT
+                f"{shown(req.full_url)} redirects to another host ({shown(new.netloc)})", hint=HINT
             )
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 

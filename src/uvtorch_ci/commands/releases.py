@@ -9,13 +9,13 @@ from datetime import date
 from pathlib import Path
 
 from ..errors import EXIT_OK, EXIT_PROBLEM
+from ..redaction import holds_secret, redact_url
 from ..releases.fetch import Fetcher, RefreshError, observe
 from ..releases.refresh import build_table, summarize
 from ..releases.table import TABLE_PATH, dump_table, load_table, parse_table
 from ..releases.view import as_json, as_text, select
 from ..spec.parse import DEFAULT_INDEX_URL, INDEX_URL_ENV
 from ..spec.reader import quoted
-from ..spec.values import redact
 from .files import Output, read_text, write_atomic
 from .paths import display_path
 
@@ -56,13 +56,13 @@ def refresh_command(
         raise RefreshError(f"not a release table: {error}", file=label) from None
     pypi_url = pypi_url or DEFAULT_PYPI_URL
     for url, where in ((index_url, index_place), (pypi_url, "--pypi-url")):
-        if redact(url) != url:  # refresh prints every URL it fetches: never a secret
+        if holds_secret(url):  # refresh prints every URL it fetches: never a secret
             raise RefreshError(
-                f"{quoted(redact(url))} holds credentials, a query or a fragment",
+                f"{quoted(redact_url(url))} holds credentials, a query or a fragment",
                 where=where,
                 hint="refresh reads public indexes; give the URL without them",
             )
-    fetcher = Fetcher(timeout=timeout, progress=progress)
+    fetcher = Fetcher(timeout=timeout, progress=progress, hosts=(index_url, pypi_url))
     observed = observe(fetcher, index_url, pypi_url, previous)
     refreshed = build_table(observed, previous, date.today().isoformat())
     for note in refreshed.notes:

@@ -7,7 +7,9 @@ under --check, which writes nothing)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 
 import click
@@ -27,6 +29,7 @@ from .workspace import (
     sync_commands,
     tree_root,
 )
+from .writelock import project_lock
 
 
 def render_command(
@@ -40,10 +43,35 @@ def render_command(
     lock: bool = False,
     allow_unpinned: bool = False,
 ) -> int:
-    """Render; with `lock`, then run `uv lock` and verify the result."""
+    """Render; with `lock`, then run `uv lock` and verify the result. Writing holds the
+    project's writer lock (writelock.py), from reading the project to the last write."""
+    uv = find_uv(env) if lock and not check else None
+    with project_lock(project_dir, display_path(project_dir)) if not check else nullcontext():
+        code, record = _render(
+            project_dir, spec_file, check, show_diff, env, force, allow_unpinned, uv is not None
+        )
+    if record is not None:  # the cache's record, outside the lock: it checks the disk itself
+        record()
+    if uv is not None and code == EXIT_OK:
+        return lock_and_verify(uv, project_dir, spec_file, env)
+    return code
+
+
+def _render(
+    project_dir: Path,
+    spec_file: Path | None,
+    check: bool,
+    show_diff: bool,
+    env: Mapping[str, str],
+    force: bool,
+    allow_unpinned: bool,
+    locking: bool,
+) -> tuple[int, Callable[[], None] | None]:
+    """The exit code, and when everything is current the record to leave for the fast
+    check (fastcheck.remember, bound to what this render read and left); `locking`: uv lock
+    runs next."""
     from ..spec.parse import unpinned_action
 
-    uv = find_uv(env) if lock and not check else None
     texts = read_project(project_dir, spec_file)
     rendered, outputs = load_and_render(project_dir, spec_file, env, texts=texts)
     root = tree_root(project_dir, rendered)
@@ -71,7 +99,7 @@ def render_command(
                 "`uvtorch-ci render --force` overwrites it",
                 err=True,
             )
-        return EXIT_PROBLEM
+        return EXIT_PROBLEM, None
     if show_diff:
         for output in changed:
             click.echo(safe(output.diff()), nl=False)
@@ -100,11 +128,12 @@ def render_command(
             state = "updated" if output.old is not None else "created"
         click.echo(safe(f"{output.label}: {state}"), err=True)
     if check and (changed or retired):
-        return EXIT_PROBLEM
+        return EXIT_PROBLEM, None
     from .fastcheck import remember
 
     left = [output.new if output.changed else output.old or "" for output in outputs]
-    remember(  # all current now: what this render read and left
+    record = partial(
+        remember,  # all current now: what this render read and left
         project_dir,
         spec_file,
         env,
@@ -113,11 +142,9 @@ def render_command(
         generated=dict(zip(rendered.ci_files, left[1:], strict=True)),
     )
     if not check:
-        for line in sync_commands(rendered.plan, locked=uv is not None):
+        for line in sync_commands(rendered.plan, locked=locking):
             click.echo(safe(line), err=True)
-    if uv is not None:
-        return lock_and_verify(uv, project_dir, spec_file, env)
-    return EXIT_OK
+    return EXIT_OK, record
 
 
 def leftovers(

@@ -4,6 +4,7 @@ and why in one line, then run `uv sync` or `uv run` with the arguments that sele
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -52,7 +53,10 @@ def uv_command(
     click.echo(safe(describe(choice)), err=True)
     for note in choice.notes:
         click.echo(safe(f"  note: {note}"), err=True)
-    project = [] if project_dir == Path() else ["--project", display_path(project_dir)]
+    folder = display_path(project_dir)
+    if folder.startswith("-"):  # "-x" would be an option to uv: "./-x" is the same folder
+        folder = f".{os.sep}{folder}"
+    project = [] if project_dir == Path() else ["--project", folder]
     if verb == "run":
         return ["run", *project, *choice.uv_args, "--", *args]
     return ["sync", *project, *choice.uv_args, *args]
@@ -82,11 +86,11 @@ def sync_command(
     try:
         result = subprocess.run([uv, *uv_args], env=dict(env), check=False)
     except OSError as error:
-        click.echo(f"error: uv {verb} could not run: {error}", err=True)
+        click.echo(safe(f"error: uv {verb} could not run: {error}"), err=True)
         return EXIT_PROBLEM
     if verb == "run":
         return result.returncode
     if result.returncode != 0:
-        click.echo(f"error: uv sync failed (exit {result.returncode})", err=True)
+        click.echo(safe(f"error: uv sync failed (exit {result.returncode})"), err=True)
         return EXIT_PROBLEM
     return EXIT_OK

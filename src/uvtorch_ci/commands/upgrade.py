@@ -16,10 +16,12 @@ from .files import write_all
 from .terminal import safe
 from .toolsource import tool_requirement
 from .workspace import ci_outputs, hand_edited, read_project
+from .writelock import writes_project
 
 LATEST = "latest"
 
 
+@writes_project(when=lambda options: bool(options["write"]))
 def upgrade_command(
     project_dir: Path,
     spec_file: Path | None,
@@ -30,7 +32,9 @@ def upgrade_command(
     env: Mapping[str, str],
 ) -> int:
     """Print the plan (exit 0); with `write`, also write and render it (render's exit code),
-    with `lock` then `uv lock` and verify. Bad input (exit 2) changes nothing on disk."""
+    with `lock` then `uv lock` and verify. Bad input (exit 2) changes nothing on disk.
+    Writing holds the project's writer lock (writelock.py) from reading the spec to the end
+    of the render, so that no render in between leaves a workflow of the old spec."""
     from ..detect.choice import select_release
     from ..project import render_project
     from ..resources import smoke_source
@@ -44,6 +48,7 @@ def upgrade_command(
         raise UvtorchError("--lock needs --write", where="--lock", hint="upgrade --write --lock")
     if lock:
         find_uv(env)  # before anything is written
+
     table = load_table()
     release = select_release(table, None if torch in (None, LATEST) else torch)
     texts = read_project(project_dir, spec_file)
@@ -51,6 +56,12 @@ def upgrade_command(
     upgrade = plan_upgrade(
         spec, table, release, requires_python=requires, python_written=python_written
     )
+    in_pyproject = spec.file == texts.pyproject_label
+    old_text = texts.pyproject if in_pyproject else texts.spec
+    assert old_text is not None  # the spec was read from it
+    # a file tomlkit cannot edit is refused before the plan is printed
+    changing = write and upgrade.changed
+    new_text = rewrite_spec(old_text, spec.prefix, upgrade, spec.file) if changing else old_text
     click.echo(safe(format_upgrade(upgrade)), nl=False)
     if not write:
         if upgrade.changed:
@@ -60,10 +71,6 @@ def upgrade_command(
         click.echo("\nthe spec is already there: nothing to write")
         return EXIT_OK
 
-    in_pyproject = spec.file == texts.pyproject_label
-    old_text = texts.pyproject if in_pyproject else texts.spec
-    assert old_text is not None  # the spec was read from it
-    new_text = rewrite_spec(old_text, spec.prefix, upgrade)
     new_texts = (
         replace(texts, pyproject=new_text) if in_pyproject else replace(texts, spec=new_text)
     )

@@ -19,7 +19,7 @@ from ..errors import (
 from ..releases.table import load_table
 from .files import PathError, read_text
 from .paths import display_path
-from .terminal import annotation, safe
+from .terminal import annotation, safe, safe_json
 from .workspace import load_and_render, pyproject_output, read_project
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def explain_command(
 
     verdicts = verify_project(project_dir, spec_file, env)
     if as_json:
-        click.echo(json.dumps(verdicts_json(verdicts), indent=2))
+        click.echo(safe_json(json.dumps(verdicts_json(verdicts), indent=2)))
     else:
         click.echo(safe(format_report(verdicts, sizes=True)), nl=False)
     return EXIT_OK
@@ -174,9 +174,9 @@ def lock_and_verify(
     try:
         result = subprocess.run([uv, "lock"], cwd=project_dir, env=dict(env), check=False)
     except OSError as error:
-        click.echo(f"error: uv lock could not run: {error}", err=True)
+        click.echo(safe(f"error: uv lock could not run: {error}"), err=True)
         return EXIT_PROBLEM
     if result.returncode != 0:
-        click.echo(f"error: uv lock failed (exit {result.returncode})", err=True)
+        click.echo(safe(f"error: uv lock failed (exit {result.returncode})"), err=True)
         return EXIT_PROBLEM
     return verify_command(project_dir, spec_file, env=env)

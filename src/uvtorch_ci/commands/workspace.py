@@ -43,9 +43,16 @@ def read_project(project_dir: Path, spec_file: Path | None, *, locate: bool = Tr
             file=spec_label,
             hint="--spec names a uvtorch.toml; without it [tool.uvtorch] in pyproject.toml is used",
         )
-    location, parents = git_location(project_dir, os.environ) if locate else ("", ())
+    location, parents, in_git = git_location(project_dir, os.environ) if locate else ("", (), False)
     return ProjectTexts(
-        text, pyproject_label, spec_text, spec_label, explicit, location=location, parents=parents
+        text,
+        pyproject_label,
+        spec_text,
+        spec_label,
+        explicit,
+        location=location,
+        parents=parents,
+        in_git=in_git,
     )
 
 

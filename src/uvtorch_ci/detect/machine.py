@@ -3,6 +3,7 @@ and the GPUs under /sys/class/drm, or the UVTORCH_* overrides that stand in for 
 
 from __future__ import annotations
 
+import os
 import platform as host
 import re
 import shutil
@@ -11,8 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UvtorchError, did_you_mean, one_of
+from ..errors import UvtorchError, did_you_mean, one_of, shown
 from ..platforms import PLATFORMS
+from ..reading import NotRegular, TooLarge, read_regular
 
 PLATFORM_ENV = "UVTORCH_PLATFORM"
 DRIVER_ENV = "UVTORCH_CUDA_DRIVER_VERSION"  # as uv's UV_CUDA_DRIVER_VERSION
@@ -23,11 +25,16 @@ SYS_DRIVER = "sys/module/nvidia/version"
 PROC_DRIVER = "proc/driver/nvidia/version"
 ROCM_INFO = "opt/rocm/.info/version"
 NVIDIA_SMI = ("nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader")
-DRIVER_VERSION = re.compile(r"^[0-9]+(\.[0-9]+){0,3}$")
-ROCM_VERSION = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)*$")
+# Every number is a few digits long: a version of 5,000 digits is malformed, never an int()
+# too large to convert.
+DRIVER_VERSION = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6}){0,3}")
+ROCM_VERSION = re.compile(r"[0-9]{1,4}\.[0-9]{1,4}(\.[0-9]{1,6}){0,2}")
 # "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.65.06  Sun Jul 27 ..." and the open
 # modules' "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.65.06  Release Build".
-PROC_LINE = re.compile(r"Kernel Module\b.*?\s([0-9]+\.[0-9]+(?:\.[0-9]+)*)(?:\s|$)")
+PROC_LINE = re.compile(r"Kernel Module\b.*?\s([0-9]{1,6}\.[0-9]{1,6}(?:\.[0-9]{1,6}){0,2})(?:\s|$)")
+PCI_ID = re.compile(r"0x[0-9a-fA-F]{1,4}")  # /sys/class/drm/card0/device/vendor: "0x10de"
+READ_LIMIT = 64 << 10  # bytes of a version or id file read at most: a few dozen are real
+OUTPUT_LIMIT = 64 << 10  # bytes of nvidia-smi's output read at most
 AMD, INTEL = 0x1002, 0x8086
 
 
@@ -83,10 +90,13 @@ def platform_of(system: str, machine: str) -> str | None:
 
 
 def _read(path: Path) -> str | None:
+    """A small regular file's text (reading.py: a FIFO or a device is never opened, a file
+    larger than READ_LIMIT never read); None for anything else."""
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        data = read_regular(str(path), READ_LIMIT)
+    except (OSError, ValueError, NotRegular, TooLarge):
         return None
+    return None if data is None else data.decode("utf-8", errors="replace")
 
 
 def parse_proc_version(text: str) -> str | None:
@@ -109,16 +119,50 @@ def run_nvidia_smi(
         binary = str(root / "usr/lib/wsl/lib/nvidia-smi")
     if binary is None:
         return None
-    try:
-        done = subprocess.run(
-            [binary, *NVIDIA_SMI[1:]], capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
+    ran = bounded_output([binary, *NVIDIA_SMI[1:]], timeout=timeout, limit=OUTPUT_LIMIT)
+    if ran is None:
         return None
-    lines = [line.strip() for line in done.stdout.splitlines() if line.strip()]
-    if done.returncode != 0 or not lines or not DRIVER_VERSION.fullmatch(lines[0]):
+    code, output = ran
+    lines = [line.strip() for line in output.decode(errors="replace").splitlines() if line.strip()]
+    if code != 0 or not lines or not DRIVER_VERSION.fullmatch(lines[0]):
         return None
     return lines[0]
+
+
+def bounded_output(command: list[str], *, timeout: float, limit: int) -> tuple[int, bytes] | None:
+    """(exit code, stdout) of `command`; None when it cannot run, runs past `timeout`
+    seconds or writes more than `limit` bytes (it is then killed: its output never fills
+    memory)."""
+    import threading
+
+    try:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+    except (OSError, ValueError):
+        return None
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        handle, size = process.stdout.fileno(), 0
+        while size <= limit and (chunk := os.read(handle, 1 << 16)):
+            chunks.append(chunk)
+            size += len(chunk)
+
+    with process:
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(timeout)
+        try:
+            finished = not reader.is_alive() and sum(map(len, chunks)) <= limit
+            code = process.wait(timeout=max(timeout / 10, 0.1)) if finished else None
+        except subprocess.TimeoutExpired:
+            code = None
+        if code is None:
+            process.kill()
+            return None
+    return code, b"".join(chunks)
 
 
 def read_driver(
@@ -141,7 +185,9 @@ def read_driver(
 
 def read_rocm(root: Path) -> str | None:
     """The installed ROCm major.minor[.patch] from /opt/rocm/.info/version ('6.2.4-120')."""
-    found = re.match(r"\s*([0-9]+\.[0-9]+(?:\.[0-9]+)?)", _read(root / ROCM_INFO) or "")
+    found = re.match(
+        r"\s*([0-9]{1,4}\.[0-9]{1,4}(?:\.[0-9]{1,6})?)\b", _read(root / ROCM_INFO) or ""
+    )
     return found.group(1) if found else None
 
 
@@ -150,12 +196,10 @@ def read_gpus(root: Path) -> tuple[Gpu, ...]:
     for card in sorted((root / "sys/class/drm").glob("card*")):
         if not re.fullmatch(r"card[0-9]+", card.name):
             continue
-        try:
-            vendor = int((_read(card / "device/vendor") or "").strip(), 16)
-            device = int((_read(card / "device/device") or "").strip(), 16)
-        except ValueError:
-            continue
-        gpus.append(Gpu(card.name, vendor, device))
+        vendor = (_read(card / "device/vendor") or "").strip()
+        device = (_read(card / "device/device") or "").strip()
+        if PCI_ID.fullmatch(vendor) and PCI_ID.fullmatch(device):
+            gpus.append(Gpu(card.name, int(vendor, 16), int(device, 16)))
     return tuple(gpus)
 
 
@@ -168,7 +212,7 @@ def _override(
         return None
     if not pattern.fullmatch(value):
         raise DetectError(
-            f'"{env[name]}" is not {what}',
+            f"{shown(env[name])} is not {what}",
             where=name,
             hint=f'e.g. {example}, or "{NONE}" for none; unset it to read this machine',
         )

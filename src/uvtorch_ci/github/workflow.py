@@ -76,6 +76,12 @@ def check_job_count(plan: Plan) -> None:
         )
 
 
+# An action of this repository is `uses: ./...`: GitHub's newer `$/...` (which zizmor's
+# self-repository audit asks for) is refused by actionlint and older GitHub Enterprise
+# Servers, so the generated line says why it keeps `./`.
+SELF_REPOSITORY = " # zizmor: ignore[self-repository] actionlint and GHES read ./ but not $/ yet"
+
+
 def check_action(action: str | None) -> str | None:
     """The check-mode action beside `action` (OWNER/REPO[/PATH]@REF -> OWNER/REPO[/PATH]/check@REF):
     it runs `render --check` and `verify` from the action's own checkout, no PyPI release."""
@@ -143,6 +149,7 @@ def render_workflow(plan: Plan, location: str = "", tool: str = "") -> str:
         groups=job_groups(plan),
         action=spec.action,
         check_action=check_action(spec.action),
+        self_repository=SELF_REPOSITORY if (spec.action or "").startswith("./") else "",
         smoke_path=SMOKE_PATH,
         timeout_minutes=spec.timeout_minutes,
         working_directory=location,

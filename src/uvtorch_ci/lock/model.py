@@ -11,7 +11,7 @@ from packaging import tags
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.utils import canonicalize_name
 
-from ..errors import LockError
+from ..errors import LockError, shown
 from ..platforms import Platform
 from .wheel_tags import compatible_tags, wheel_tags
 
@@ -269,7 +269,7 @@ def parse_marker(text: str) -> Marker:
     try:
         return Marker(text)
     except InvalidMarker:
-        raise LockError(f"holds a marker uv would not write: {text!r}") from None  # parse_lock
+        raise LockError(f"holds a marker uv would not write: {shown(text)}") from None  # parse_lock
         # checks every marker first and names the file
 
 
@@ -279,4 +279,6 @@ def evaluate(marker: str, environment: Environment) -> bool:
     try:
         return parse_marker(marker).evaluate(dict(environment))
     except (UndefinedComparison, UndefinedEnvironmentName) as error:
-        raise LockError(f"holds a marker that cannot be evaluated: {marker!r} ({error})") from None
+        raise LockError(
+            f"holds a marker that cannot be evaluated: {shown(marker)} ({error})"
+        ) from None

@@ -9,9 +9,17 @@ from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
-from ..errors import LockError, toml_error_place
+from ..errors import (
+    HUGE_NUMBER_MESSAGE,
+    LockError,
+    shown,
+    toml_error_place,
+    toml_huge_number_line,
+)
 from .layout import PACKAGE, Scanned, ScannedDependency, scan, split
 from .model import Artifact, Dependency, Files, Lock, LockedPackage, Requested, parse_marker
 
@@ -35,7 +43,7 @@ def _array(raw: object, what: str) -> list[Any]:
 
 def _text(raw: object, what: str) -> str:
     if not isinstance(raw, str):
-        raise _Malformed(f"{what} must be a string, not {raw!r}")
+        raise _Malformed(f"{what} must be a string, not {shown(raw)}")
     return raw
 
 
@@ -50,7 +58,7 @@ def _source(raw: object, what: str) -> str | None:
     if len(table) != 1:
         raise _Malformed(
             f"{what}'s source must name one kind (registry, virtual, editable, git ...), "
-            f"not {dict(table)!r}"
+            f"not {shown(dict(table))}"
         )
     kind, value = next(iter(table.items()))
     value = _text(value, f"{what}'s source {kind}")
@@ -87,7 +95,7 @@ def _artifact(raw: object, what: str) -> Artifact:
     location = url or path or filename or ""
     size = table.get("size")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
-        raise _Malformed(f"{what}'s size must be a whole number of bytes, not {size!r}")
+        raise _Malformed(f"{what}'s size must be a whole number of bytes, not {shown(size)}")
     return Artifact(
         filename=unquote(location.rsplit("/", 1)[-1]),
         size=size,
@@ -121,12 +129,27 @@ def _requested(items: object, what: str = "requires-dist") -> tuple[Requested, .
     return tuple(out)
 
 
+def _version_problem(version: str) -> str | None:
+    """What is wrong with a package's version as uv writes it: a PEP 440 version (a newline
+    or a workflow command in it would end up in verify's table), or none (a dynamic one)."""
+    if not version:
+        return None
+    try:
+        Version(version)
+    except InvalidVersion:
+        return f"version {shown(version)} is not a version (PEP 440)"
+    return None
+
+
 def _package(raw: Mapping[str, Any]) -> LockedPackage:
     metadata = raw.get("metadata")
     sdist = raw.get("sdist")
+    version = str(raw.get("version", ""))
+    if (problem := _version_problem(version)) is not None:
+        raise _Malformed(problem)
     return LockedPackage(
         name=canonicalize_name(raw["name"]),
-        version=str(raw.get("version", "")),
+        version=version,
         source=_source(raw.get("source"), "the package") or "",
         files=Files(
             tuple(_artifact(w, f"wheels[{i}]") for i, w in enumerate(raw.get("wheels", []))),
@@ -177,6 +200,11 @@ def parse_lock(text: str, file: str = "uv.lock", *, by_layout: bool = True) -> L
     except tomllib.TOMLDecodeError as error:
         message, where = toml_error_place(error, text)
         raise LockError(f"not valid TOML: {message} (at {where})", file=file, hint=HINT) from None
+    except ValueError:  # int() refused a number of thousands of digits
+        where = f"line {toml_huge_number_line(text)}"
+        raise LockError(
+            f"not valid TOML here: {HUGE_NUMBER_MESSAGE}", file=file, where=where, hint=HINT
+        ) from None
     if not isinstance(data.get("version"), int) or not isinstance(data.get("package"), list):
         raise LockError("is not a uv lock file (no version or [[package]])", file=file, hint=HINT)
     packages = tuple(_entry(raw, i, file) for i, raw in enumerate(data["package"]))
@@ -187,7 +215,7 @@ def _from_layout(header: str, blocks: list[str], file: str) -> Lock | None:
     """The Lock of a text in uv's layout, or None when the text is not (tomllib decides)."""
     try:
         data = tomllib.loads(header)
-    except tomllib.TOMLDecodeError:
+    except ValueError:  # a TOMLDecodeError, or a number too long: tomllib reports it whole
         return None
     if not blocks or not isinstance(data.get("version"), int) or "package" in data:
         return None
@@ -199,7 +227,7 @@ def _from_layout(header: str, blocks: list[str], file: str) -> Lock | None:
             continue
         try:
             tables = tomllib.loads(f"{PACKAGE}\n{block}")["package"]
-        except (tomllib.TOMLDecodeError, KeyError):
+        except (ValueError, KeyError):  # ValueError: a TOMLDecodeError, or a number too long
             return None
         if not isinstance(tables, list) or len(tables) != 1:
             return None
@@ -218,10 +246,14 @@ def _entry(raw: object, i: int, file: str) -> LockedPackage:
         except (KeyError, TypeError, AttributeError, ValueError) as error:
             problem = _what_is_wrong(error)
     name = raw.get("name") if isinstance(raw, dict) else None
-    raise LockError(
+    raise _refused(problem, i, name if isinstance(name, str) else None, file)
+
+
+def _refused(problem: str, i: int, name: str | None, file: str) -> LockError:
+    return LockError(
         f"is a [[package]] entry uv would not write ({problem})",
         file=file,
-        where=f"package[{i}]" + (f" ({name})" if isinstance(name, str) else ""),
+        where=f"package[{i}]" + (f" ({name})" if name is not None else ""),
         hint=HINT,
     )
 
@@ -230,12 +262,17 @@ def _scanned(scanned: Scanned, i: int, file: str) -> LockedPackage:
     """A package read by layout: its files read from their lines when first asked for."""
 
     def read() -> tuple[tuple[Artifact, ...], Artifact | None]:
+        lines = "\n".join(scanned.files)
         try:
-            raw = tomllib.loads("\n".join(scanned.files))
+            raw = tomllib.loads(lines)
         except tomllib.TOMLDecodeError:
             raw = {"wheels": None}  # reported below as uv would not write it
+        except ValueError:  # int() refused a number of thousands of digits
+            raise _refused(HUGE_NUMBER_MESSAGE, i, scanned.name, file) from None
         return _entry({"name": scanned.name, **raw}, i, file).files.get()
 
+    if (problem := _version_problem(scanned.version)) is not None:
+        raise _refused(problem, i, scanned.name, file)
     source = None
     if scanned.source is not None:
         kind, value = scanned.source
@@ -276,9 +313,9 @@ def _canonical(name: str) -> str:
 
 def _lock(data: Mapping[str, Any], packages: tuple[LockedPackage, ...], file: str) -> Lock:
     """The Lock of a parsed header and its packages; LockError for what uv would not write."""
+    _refuse_duplicates(packages, file)
     try:
-        requires_python = data.get("requires-python", "")
-        _text(requires_python, "requires-python")
+        requires_python = _requires_python(data.get("requires-python", ""))
         markers = {key: _markers(data, key) for key in ("supported-markers", "required-markers")}
     except _Malformed as error:
         raise LockError(str(error), file=file, hint=HINT) from None
@@ -370,6 +407,32 @@ def _markers(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
             raise _Malformed(f"{key}[{i}] is {error.message.removeprefix('holds ')}") from None
         out.append(marker)
     return tuple(out)
+
+
+def _requires_python(raw: object) -> str:
+    """The lock's requires-python: a specifier set, as uv writes it (">=3.11")."""
+    text = _text(raw, "requires-python")
+    try:
+        SpecifierSet(text)
+    except InvalidSpecifier:
+        raise _Malformed(
+            f"requires-python {shown(text)} is not a version specifier (PEP 440)"
+        ) from None
+    return text
+
+
+def _refuse_duplicates(packages: tuple[LockedPackage, ...], file: str) -> None:
+    """uv writes each package (name, version, source) once; a second entry would be
+    judged as if it were another build."""
+    seen: dict[tuple[str, str, str], int] = {}
+    for i, package in enumerate(packages):
+        key = (package.name, package.version, package.source)
+        if key in seen:
+            same = f"{package.name} {package.version or ''} from {package.source or 'no source'}"
+            raise _refused(
+                f"the same package as package[{seen[key]}]: {same}", i, package.name, file
+            )
+        seen[key] = i
 
 
 def _what_is_wrong(error: Exception) -> str:

@@ -11,7 +11,14 @@ import tomllib
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import NESTING_MESSAGE, PyprojectError, toml_deepest_line, toml_error_place
+from ..errors import (
+    HUGE_NUMBER_MESSAGE,
+    NESTING_MESSAGE,
+    PyprojectError,
+    toml_deepest_line,
+    toml_error_place,
+    toml_huge_number_line,
+)
 
 FAMILY = ("torch", "torchvision", "torchaudio")
 BOM = "\ufeff"  # a UTF-8 byte order mark, as decoded
@@ -31,6 +38,12 @@ def parse_toml(text: str, file: str) -> dict[str, Any]:
         raise PyprojectError(f"not valid TOML: {message}", file=file, where=where) from None
     except RecursionError:
         raise nesting_error(text, file) from None
+    except ValueError:  # int() refused a number of thousands of digits
+        raise PyprojectError(
+            f"not valid TOML here: {HUGE_NUMBER_MESSAGE}",
+            file=file,
+            where=f"line {toml_huge_number_line(text)}",
+        ) from None
 
 
 def nesting_error(text: str, file: str) -> PyprojectError:

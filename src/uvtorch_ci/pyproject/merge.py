@@ -129,13 +129,8 @@ class _Merge:
         visible, hidden = hide_arrays_of_tables(self.old_text)
         try:
             doc = tomlkit.parse(visible)
-        except tomlkit.exceptions.ParseError as error:  # what tomllib reads and tomlkit not:
-            raise self.fail(  # nesting past tomlkit's 100 levels
-                f"line {error.line}, column {error.col}",
-                "uvtorch-ci cannot edit this file: tomlkit, which it edits TOML with, "
-                f"refuses it ({re.sub(r' at line [0-9]+ col [0-9]+$', '', str(error))})",
-                "nest fewer levels" if "nested" in str(error) else "",
-            ) from None
+        except tomlkit.exceptions.ParseError as error:
+            raise tomlkit_refusal(error, self.file) from None
         written = tomlkit.dumps(doc)
         if written != visible:
             raise self._layout_error(unhide(written, hidden) or written)
@@ -204,3 +199,15 @@ class _Merge:
         merged = merged and all(names.count(i["name"]) == 1 for i in self.new_indexes)
         if not merged:
             raise self.fail("", "could not merge the torch entries here (please report this)")
+
+
+def tomlkit_refusal(error: tomlkit.exceptions.ParseError, file: str) -> PyprojectError:
+    """The error for what tomllib reads and tomlkit does not (nesting past its 100 levels):
+    every writer that edits a file with tomlkit refuses it so."""
+    return PyprojectError(
+        "uvtorch-ci cannot edit this file: tomlkit, which it edits TOML with, "
+        f"refuses it ({re.sub(r' at line [0-9]+ col [0-9]+$', '', str(error))})",
+        file=file,
+        where=f"line {error.line}, column {error.col}",
+        hint="nest fewer levels" if "nested" in str(error) else "",
+    )

@@ -6,15 +6,17 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 from .. import __version__
-from ..errors import UvtorchError
+from ..errors import UvtorchError, shown
 from .pages import (
     SIMPLE_JSON,
     SimplePage,
@@ -46,6 +48,13 @@ class Response:
 
 _HINT = "check the URL and the network (HTTPS_PROXY is honoured); --timeout SECONDS waits longer"
 
+# What one refresh reads at most: the real indexes and PyPI ask for about 300 answers of a
+# few MB at most, within a couple of minutes. A server that asks for more is refused (exit 2).
+MAX_RESPONSE = 32 << 20  # bytes of one answer
+MAX_REQUESTS = 2000  # answers in all
+MAX_BACKENDS = 200  # backend indexes a root listing may name
+TOTAL_DEADLINE = 900.0  # seconds for the whole refresh
+
 
 def _reason(reason: object) -> str:
     if isinstance(reason, OSError) and reason.strerror:
@@ -53,18 +62,63 @@ def _reason(reason: object) -> str:
     return str(reason)
 
 
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+class _SameHosts(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only within the hosts refresh was pointed at (the index's and
+    PyPI's) or the host that answered: never off to another host or scheme."""
+
+    def __init__(self, allowed: frozenset[tuple[str, str]]) -> None:
+        super().__init__()
+        self.allowed = allowed
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        target = urljoin(req.full_url, newurl)
+        if _origin(target) not in self.allowed | {_origin(req.full_url)}:
+            raise RefreshError(
+                f"{req.full_url}: redirects to {target}, on another host; refresh follows "
+                "redirects only within the hosts of --index-url and --pypi-url",
+                hint="give the URL the index really serves",
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 class Fetcher:
-    """Reads URLs with urllib: one timeout for every request, a missing page (404, 403, 410) as
-    None where a page may not exist, every other failure a RefreshError (exit 2)."""
+    """Reads URLs with urllib, bounded: each answer whole within `timeout` seconds (a server
+    dripping a byte at a time is cut off) and MAX_RESPONSE bytes, MAX_REQUESTS answers and
+    TOTAL_DEADLINE seconds in all, redirects only within `hosts` (and the answering host).
+    A missing page (404, 403, 410) is None where a page may not exist; every other failure
+    a RefreshError (exit 2)."""
 
     def __init__(
-        self, *, timeout: float, progress: Callable[[str], None], workers: int = 8
+        self,
+        *,
+        timeout: float,
+        progress: Callable[[str], None],
+        workers: int = 8,
+        hosts: Iterable[str] = (),
+        deadline: float = TOTAL_DEADLINE,
     ) -> None:
         self.timeout = timeout
         self.workers = workers
         self._progress = progress
         self._lock = threading.Lock()
-        self._opener = urllib.request.build_opener()
+        self._allowed = frozenset(_origin(url) for url in hosts)
+        self._opener = urllib.request.build_opener(_SameHosts(self._allowed))
+        self._deadline = time.monotonic() + deadline
+        self._total = deadline
+        self.requests = 0
 
     def progress(self, message: str) -> None:
         with self._lock:
@@ -73,12 +127,15 @@ class Fetcher:
     def get(
         self, url: str, accept: str, *, missing_ok: bool = False, announce: bool = False
     ) -> Response | None:
+        self._spend(url)
         if announce:
             self.progress(f"reading {url}")
         request = urllib.request.Request(url, headers={"Accept": accept, "User-Agent": USER_AGENT})
+        until = min(time.monotonic() + self.timeout, self._deadline)
         try:
-            with self._opener.open(request, timeout=self.timeout) as answer:
-                body = answer.read()
+            wait = max(until - time.monotonic(), 0.01)
+            with self._opener.open(request, timeout=wait) as answer:
+                body = self._body(answer, url, until)
                 return Response(answer.geturl(), body, answer.headers.get("Content-Type", ""))
         except urllib.error.HTTPError as error:
             if missing_ok and error.code in (403, 404, 410):
@@ -93,8 +150,56 @@ class Fetcher:
         except (OSError, http.client.HTTPException) as error:
             raise RefreshError(f"cannot read {url}: {_reason(error)}", hint=_HINT) from None
 
+    def _spend(self, url: str) -> None:
+        """Count one request against the budget, before it is made."""
+        if _origin(url)[0] not in {scheme for scheme, _ in self._allowed} | {"https", "http"}:
+            raise RefreshError(f"{url}: refresh reads only http(s) URLs (and file URLs given)")
+        with self._lock:
+            self.requests += 1
+            spent = self.requests
+        if spent > MAX_REQUESTS:
+            raise RefreshError(
+                f"{url}: one more answer than the {MAX_REQUESTS} a refresh reads",
+                hint="the indexes list far more than PyTorch's do: is the URL right?",
+            )
+        if time.monotonic() > self._deadline:
+            raise self._late(url)
+
+    def _body(self, answer: Any, url: str, until: float) -> bytes:
+        """The answer's body, read a chunk at a time: cut off past `until` or MAX_RESPONSE."""
+        length = answer.headers.get("Content-Length")
+        digits = (length or "").strip()
+        if (
+            digits.isascii()
+            and digits.isdigit()
+            and (len(digits) > 12 or int(digits) > MAX_RESPONSE)
+        ):
+            raise self._too_large(url)
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := answer.read1(1 << 16):
+            size += len(chunk)
+            if size > MAX_RESPONSE:
+                raise self._too_large(url)
+            chunks.append(chunk)
+            if time.monotonic() > until:
+                raise self._late(url) if until >= self._deadline else self._timeout(url)
+        return b"".join(chunks)
+
     def _timeout(self, url: str) -> RefreshError:
-        return RefreshError(f"{url}: no answer within {self.timeout:g} s", hint=_HINT)
+        return RefreshError(f"{url}: no whole answer within {self.timeout:g} s", hint=_HINT)
+
+    def _late(self, url: str) -> RefreshError:
+        return RefreshError(
+            f"{url}: the refresh has run for {self._total:g} s, as long as it may",
+            hint="the indexes answer too slowly: try again later",
+        )
+
+    def _too_large(self, url: str) -> RefreshError:
+        return RefreshError(
+            f"{url}: the answer is larger than {MAX_RESPONSE >> 20} MiB, more than refresh reads",
+            hint="is the URL that of a PyTorch index (or PyPI)?",
+        )
 
     def get_many(
         self, urls: Iterable[str], accept: str, *, missing_ok: bool = False, announce: bool = False
@@ -109,11 +214,17 @@ class Fetcher:
 
 
 def _parse(answer: Response, parse: Callable[[Response], T], what: str) -> T:
-    """Run a parser on an answer; anything unexpected becomes a RefreshError naming the URL."""
+    """Run a parser on an answer; anything unexpected becomes a RefreshError naming the URL
+    (JSON nested past the interpreter's depth too)."""
     try:
         return parse(answer)
+    except RecursionError:
+        raise RefreshError(f"{answer.url}: not {what} (nested too deeply to read)") from None
     except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise RefreshError(f"{answer.url}: not {what} ({type(error).__name__}: {error})") from None
+        message = shown(str(error))
+        raise RefreshError(
+            f"{answer.url}: not {what} ({type(error).__name__}: {message})"
+        ) from None
 
 
 def _simple(answer: Response) -> SimplePage:
@@ -133,6 +244,12 @@ def observe(fetcher: Fetcher, index_url: str, pypi_url: str, previous: ReleaseTa
     observed = Observed()
     root = fetcher.get(f"{index_url}/", ACCEPT_SIMPLE, missing_ok=True, announce=True)
     backends = listed_backends(_simple(root)) if root is not None else ()
+    if len(backends) > MAX_BACKENDS:
+        raise RefreshError(
+            f"{index_url}/ lists {len(backends)} backend indexes, more than the "
+            f"{MAX_BACKENDS} refresh reads",
+            hint="PyTorch's index lists a few dozen: is --index-url right?",
+        )
     if backends:
         fetcher.progress(f"the listing names {len(backends)} backend indexes")
     else:

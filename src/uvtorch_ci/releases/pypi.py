@@ -15,6 +15,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..platforms import PLATFORMS
+from .table import COMPANIONS
 from .triton import TritonRequirement
 
 # A requirement that pins the CUDA runtime a PyPI build links: nvidia-cuda-runtime-cu12==12.4.127
@@ -47,11 +48,27 @@ class PyPIRelease:
 
 
 def parse_pypi_release(data: Any) -> PyPIRelease:
+    """ValueError for a torch-family requirement pinned to what is no version (`torch
+    (===notaversion)`): the table pairs companions by those pins."""
     info = data["info"]
-    return PyPIRelease(
+    release = PyPIRelease(
         tuple(str(r) for r in info.get("requires_dist") or ()),
         str(info["requires_python"]) if info.get("requires_python") else None,
     )
+    for requirement in _requirements(release.requires_dist):
+        pinned = (
+            _pin(requirement)
+            if canonicalize_name(requirement.name) in ("torch", *COMPANIONS)
+            else None
+        )
+        if pinned is not None:
+            try:
+                Version(pinned)
+            except InvalidVersion:
+                raise ValueError(
+                    f"requires_dist {str(requirement)!r} pins {pinned!r}, which is no version"
+                ) from None
+    return release
 
 
 def _requirements(lines: Iterable[str]) -> Iterable[Requirement]:

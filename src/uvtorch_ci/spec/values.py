@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 
+from ..redaction import redact_url
 from ..releases.table import BACKEND_PATTERN
 
 PYTHON_VERSION = re.compile(r"3\.[0-9]{1,2}")
@@ -97,9 +98,9 @@ CREDENTIALS_HINT = (
 
 def index_url_problem(url: str) -> tuple[str, str] | None:
     """What makes `url` unusable as the base of the PyTorch indexes, as (message, hint), or
-    None. The message never holds a secret (see redact): uvtorch-ci writes this URL into
-    pyproject.toml, which is committed, and uv keeps credentials out of uv.lock, so a lock
-    made with such a URL would look stale forever."""
+    None. The message never holds a secret (see redaction.redact_url): uvtorch-ci writes
+    this URL into pyproject.toml, which is committed, and uv keeps credentials out of
+    uv.lock, so a lock made with such a URL would look stale forever."""
     from urllib.parse import urlsplit
 
     try:
@@ -113,31 +114,19 @@ def index_url_problem(url: str) -> tuple[str, str] | None:
         or (parts is None and "@" in url)
     ):
         return (
-            f"{_quoted(redact(url))} holds credentials; they would be written into pyproject.toml",
+            f"{_quoted(redact_url(url))} holds credentials; "
+            "they would be written into pyproject.toml",
             CREDENTIALS_HINT,
         )
     if "?" in url or "#" in url:
         return (
-            f"{_quoted(redact(url))} has a query or a fragment; the index of each backend is "
+            f"{_quoted(redact_url(url))} has a query or a fragment; the index of each backend is "
             "<index-url>/<backend>, so there is nowhere for one to go",
             "give the URL without ?... or #...; credentials go to uv's own settings",
         )
     if URL.fullmatch(url) is None or parts is None or not url.isprintable():
-        return f"{_quoted(redact(url))} is not an http(s) or file URL", ""
+        return f"{_quoted(redact_url(url))} is not an http(s) or file URL", ""
     return None
-
-
-def redact(url: str) -> str:
-    """`url` as a message may show it: what comes before an @ (user, password, token) and
-    any query or fragment (?token=...) replaced by ***."""
-    for mark in ("?", "#"):
-        head, found, _ = url.partition(mark)
-        url = f"{head}{mark}***" if found else url
-    if "@" not in url:
-        return url
-    scheme, sep, _ = url.partition("://")
-    host = url.rpartition("@")[2]
-    return f"{scheme}{sep}***@{host}" if sep else f"***@{host}"
 
 
 def _quoted(text: str) -> str:

@@ -9,13 +9,20 @@ from typing import Any
 import tomlkit
 from tomlkit.items import Array, String
 
+from ..pyproject.data import BOM
+from ..pyproject.merge import tomlkit_refusal
 from .moves import Upgrade
 
 
-def rewrite_spec(text: str, prefix: str, upgrade: Upgrade) -> str:
+def rewrite_spec(text: str, prefix: str, upgrade: Upgrade, file: str) -> str:
     """`text` (pyproject.toml, or a standalone uvtorch.toml when `prefix` is "") with the
-    spec's values moved to `upgrade`'s."""
-    document = tomlkit.parse(text)
+    spec's values moved to `upgrade`'s; PyprojectError (exit 2) for a file tomlkit cannot
+    edit (`file` names it)."""
+    bom = BOM if text.startswith(BOM) else ""  # uv reads past it, tomlkit not; it stays
+    try:
+        document = tomlkit.parse(text.removeprefix(bom))
+    except tomlkit.exceptions.ParseError as error:
+        raise tomlkit_refusal(error, file) from None
     table: Any = document
     for part in prefix.split(".") if prefix else ():
         table = table[part]
@@ -27,7 +34,7 @@ def rewrite_spec(text: str, prefix: str, upgrade: Upgrade) -> str:
     if upgrade.python_written and upgrade.python_old != upgrade.python_new:
         _set_python(table, upgrade.python_new)
     result: str = document.as_string()
-    return result
+    return bom + result
 
 
 def _set_string(table: Any, key: str, value: str) -> None:

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from ..spec.values import redact as shown
+from ..redaction import redact_url as shown
 
 OFFICIAL_INDEX = "https://download.pytorch.org/whl"
 # The hosts the official index links its files on: its own, and Cloudflare R2 since 2026

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from packaging.utils import canonicalize_name
 
 from ..lock.model import Artifact, Lock
+from ..redaction import redact_url as shown
 from ..releases.pages import IndexFile, SimplePage
-from ..spec.values import redact as shown
 from .files import TRITONS
 from .locations import BadUrl, FileHosts, place
 
