@@ -152,6 +152,10 @@ def render_project(
         file=texts.pyproject_label,
         pytorch_base=plan.spec.index_url,
         environments=environments,
+        known={
+            package: tuple(dict.fromkeys(r.companion(package) for r in table.releases))
+            for package in ("torch", "torchvision", "torchaudio")
+        },
     )
     if check_owned:
         from .pyproject.routes import check_routes

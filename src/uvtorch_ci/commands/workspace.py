@@ -124,6 +124,11 @@ def echo_builds(rendered: Rendered, indent: str = "") -> None:
         )
         tags = accepted_tags(build.target.backend)
         line = f"{indent}{build.target.name}: {packages} (local tag {tags}) from {build.index.url}"
+        if build.from_pypi:
+            line = (
+                f"{indent}{build.target.name}: {packages}, PyPI's build ({build.check_backend} "
+                "there), from the default index"
+            )
         click.echo(safe(line), err=True)
     for note in rendered.pyproject.notes:  # they quote the user's names and URLs
         click.echo(safe(f"  {note}"), err=True)
