@@ -202,7 +202,11 @@ def test_init_lock_adopts_the_project_with_the_same_builds(
     before = {p: resolved(project, p, "3.12") for p in ("linux-x86_64", "windows-x86_64")}
 
     result = uvtorch(["init", "--lock"], project, env)
-    assert "inferred from the project's torch setup" in result.stderr
+    assert "inferred from the project's torch setup and uv.lock" in result.stderr
+    # before anything is written or locked: the spec, proven against the lock real uv made
+    proof = "this spec describes what uv.lock already installs: every target x Python"
+    assert proof in result.stderr, result.stderr
+    assert result.stderr.index(proof) < result.stderr.index("pyproject.toml: spec added")
     spec = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["uvtorch"]
     assert spec["targets"] == targets
     assert "builds before and after init:\n  every target x Python" in result.stderr, result.stderr
@@ -221,9 +225,15 @@ def test_init_lock_lists_each_build_a_flag_changes(
     project = tmp_path / "switched"
     project.mkdir()
     (project / "pyproject.toml").write_text(cpu_only(mirror))
+    run([str(uv_binary()), "lock"], project, env)  # the project's own lock, to prove against
     args = ["init", "--lock", "--target", "linux-x86_64:cu126", "--target", "macos-arm64:cpu"]
     result = uvtorch([*args, "--python", "3.12"], project, env)
     cpu, cu126 = mirror.index_url("cpu"), mirror.index_url("cu126")
+    # the proof against the project's own lock says what the next `uv lock` changes
+    assert (
+        "uv.lock differs from this spec in 1 of 2 target x Python environments; after "
+        "`uv lock`:\n  linux-x86_64-cu126, Python 3.12: torch: comes from the cpu index"
+    ) in result.stderr
     assert (
         "builds before and after init:\n"
         f"  linux-x86_64-cu126-py3.12: torch 2.13.0+cpu from {cpu} -> 2.13.0+cu126 from {cu126}\n"
@@ -429,3 +439,75 @@ def test_a_corpus_project_adopts_with_identical_builds(
     else:
         assert "gets the same builds, from the same indexes" in result.stderr, result.stderr
     uvtorch(["verify"], project, env)
+
+
+def test_a_dead_marker_is_named_with_what_the_lock_installs(
+    mirror: Mirror, env: dict[str, str], tmp_path: Path
+) -> None:
+    """`platform_system == 'linux'` is never true (it is 'Linux'): real uv locks PyPI's torch
+    everywhere; init names the marker, the line, and what uv.lock installs because of it."""
+    project = tmp_path / "dead"
+    project.mkdir()
+    text = (
+        HEAD
+        + """dependencies = ["torch==2.9.1"]
+
+[tool.uv.sources]
+torch = [{ index = "pytorch-cu126", marker = "platform_system == 'linux'" }]
+"""
+        + index("pytorch-cu126", mirror.index_url("cu126"))
+    )
+    (project / "pyproject.toml").write_text(text)
+    run([str(uv_binary()), "lock"], project, env)
+    result = uvtorch(["init"], project, env, code=2)
+    assert (
+        "warning: pyproject.toml line 8: `platform_system == 'linux'` is never true: "
+        "platform_system is never 'linux' (it is 'Linux': the comparison is case-sensitive); "
+        "so the torch source to 'pytorch-cu126' never applies: linux-x86_64, linux-aarch64, "
+        "macos-arm64, macos-x86_64, windows-x86_64 install PyPI's torch (uv.lock: torch 2.9.1 "
+        f"from {mirror.pypi_url}"
+    ) in result.stderr
+    assert "error: --target: cannot infer it: no torch source routes a platform" in result.stderr
+    assert (project / "pyproject.toml").read_text() == text
+
+
+def test_a_base_torch_beside_selecting_extras_does_not_lock(
+    mirror: Mirror, env: dict[str, str], tmp_path: Path
+) -> None:
+    """Why render takes torch out of [project].dependencies in extras mode (and init says what
+    a bare `uv sync` then installs): beside the extras, with the required environments the
+    spec adds, real uv finds no solution for the extra whose source leaves macOS to PyPI when it
+    locks afresh; the project init renders locks."""
+    project = tmp_path / "base"
+    project.mkdir()
+    text = (
+        HEAD
+        + """dependencies = ["torch==2.9.1"]
+
+[project.optional-dependencies]
+cpu = ["torch==2.9.1"]
+cu126 = ["torch==2.9.1"]
+
+[tool.uv]
+conflicts = [[{ extra = "cpu" }, { extra = "cu126" }]]
+
+[tool.uv.sources]
+torch = [
+  { index = "pytorch-cpu", extra = "cpu" },
+  { index = "pytorch-cu126", extra = "cu126", marker = "sys_platform == 'linux'" },
+]
+"""
+        + index("pytorch-cpu", mirror.index_url("cpu"))
+        + index("pytorch-cu126", mirror.index_url("cu126"))
+    )
+    (project / "pyproject.toml").write_text(text)
+    run([str(uv_binary()), "lock"], project, env)  # as it is: it locks
+    result = uvtorch(["init", "--lock", "--python", "3.12"], project, env)
+    assert "removed 'torch==2.9.1' from [project].dependencies" in result.stderr
+    assert "so a bare `uv sync` or `uv run` installs no torch (before: PyPI's)" in result.stderr
+    rendered = (project / "pyproject.toml").read_text()
+    kept = rendered.replace("dependencies = []", 'dependencies = ["torch==2.9.1"]', 1)
+    (project / "pyproject.toml").write_text(kept)
+    (project / "uv.lock").unlink()  # a fresh lock (an old one steers uv to a solution)
+    failed = run([str(uv_binary()), "lock"], project, env, code=1)
+    assert "No solution found" in failed.stderr

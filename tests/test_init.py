@@ -417,6 +417,7 @@ def test_next_steps() -> None:
     assert next_steps(plan, cd=None, locked=True) == [
         "uv sync --extra cpu    # linux-x86_64-cpu",
         "uv sync --extra cu126    # linux-x86_64-cu126, windows-x86_64-cu126",
+        "uvtorch-ci sync    # or: the target this machine runs, chosen for you",
     ]
 
 
@@ -501,23 +502,82 @@ def test_no_terminal_means_no_prompt_and_the_defaults(tmp_path: Path) -> None:
     assert spec["torch"] == TABLE.newest().torch
 
 
-def test_a_terminal_gets_the_questions(tmp_path: Path) -> None:
+def test_no_terminal_lists_each_default_it_took_and_why(tmp_path: Path) -> None:
+    """Nothing chosen silently: the newest torch, each platform's backend with what it asks of
+    the machine (CUDA 13 builds: driver 580, no GPU below compute capability 7.5), no
+    companions, the Python; each with the flag that chooses otherwise."""
+    result = run_init("init", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    newest = TABLE.newest()
+    cuda = max((b for b in newest.backends("linux-x86_64") if b.startswith("cu")), key=_number)
+    assert (
+        "defaults taken (no terminal to ask; the flags choose otherwise):\n"
+        f"  torch {newest.torch}: the newest release in uvtorch-ci's table (--torch VERSION for "
+        "another)\n"
+    ) in result.stderr
+    assert (
+        f"  linux-x86_64: {cuda}, the newest CUDA build torch {newest.torch} publishes there; it "
+        "needs an NVIDIA driver >= 580 (CUDA 13.x) and drops GPUs below compute capability 7.5 "
+        "(Maxwell, Pascal, Volta); --target linux-x86_64:cu126 for an older driver\n"
+    ) in result.stderr
+    assert "  macos-arm64: mps, the macOS build, with Metal (MPS) built in\n" in result.stderr
+    assert "  packages: none (--package torchvision, --package torchaudio to add them)\n" in (
+        result.stderr
+    )
+    assert f"  python: 3.14, the newest Python torch {newest.torch} has wheels for" in (
+        result.stderr
+    )
+    given = run_init(
+        "init", "again", "--torch", "2.9.1", "--target", "linux-x86_64:cu128", cwd=tmp_path
+    )
+    assert given.returncode == 0, given.stderr
+    assert "torch 2.9.1: the newest" not in given.stderr
+    assert "linux-x86_64: cu128" not in given.stderr  # given, not defaulted
+
+
+def _number(backend: str) -> int:
+    return int(backend[2:])
+
+
+def test_extras_mode_names_uvtorch_ci_sync(tmp_path: Path) -> None:
+    args = ["--torch", "2.9.1", "--target", "linux-x86_64:cpu", "--target", "linux-x86_64:cu128"]
+    result = run_init("init", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "  uv sync --extra cpu    # linux-x86_64-cpu\n"
+        "  uv sync --extra cu128    # linux-x86_64-cu128\n"
+        "  uvtorch-ci sync    # or: the target this machine runs, chosen for you\n"
+    ) in result.stderr
+
+
+def with_terminal(args: list[str], cwd: Path, answers: bytes) -> tuple[int, str]:
+    """`python -m uvtorch_ci ARGS` with a terminal attached that types `answers`: the exit
+    code and stderr."""
     master, slave = os.openpty()
     env = {k: v for k, v in os.environ.items() if k not in ("UVTORCH_INDEX_URL", "GITHUB_ACTIONS")}
     with subprocess.Popen(
-        [sys.executable, "-m", "uvtorch_ci", "init", "--torch", "2.5.0"],
-        cwd=tmp_path,
-        env=env,
+        [sys.executable, "-m", "uvtorch_ci", *args],
+        cwd=cwd,
+        env={**env, "UVTORCH_CI_CACHE_DIR": "off"},
         stdin=slave,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     ) as process:
         os.close(slave)
-        os.write(master, b"linux-x86_64:cu124, macos-arm64:mps\ntorchvision\n\n")
+        os.write(master, answers)
         _out, err = process.communicate(timeout=120)
     os.close(master)
-    assert process.returncode == 0, err
+    return process.returncode, err
+
+
+def test_a_terminal_gets_the_questions(tmp_path: Path) -> None:
+    code, err = with_terminal(
+        ["init", "--torch", "2.5.0"],
+        tmp_path,
+        b"linux-x86_64:cu124, macos-arm64:mps\ntorchvision\n\n",
+    )
+    assert code == 0, err
     assert "Targets (platform:backend[:runner], comma-separated) [" in err
     assert "torch version" not in err  # --torch was given
     spec = tomllib.loads((tmp_path / "pyproject.toml").read_text())["tool"]["uvtorch"]

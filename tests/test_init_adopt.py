@@ -73,8 +73,10 @@ class Expected:
 # spec, or the flag init must be given (the pins differ, no source routes torch, a source
 # init cannot read, groups).
 EXPECTED: dict[str, Expected | str] = {
+    # ">=2.7.0" spans the rename of the xpu Triton package (2.11): one lock cannot route both,
+    # so the range is narrowed to the side whose package the project requires
     "Gary0255__edgeTest": Expected(
-        torch=">=2.7.0",
+        torch=">=2.7.0,<2.11.0",
         packages=("torchvision",),
         selector="extras",
         targets=(
@@ -307,6 +309,11 @@ EXPECTED: dict[str, Expected | str] = {
             "windows-x86_64:cu118",
             "linux-x86_64:cu121",
             "windows-x86_64:cu121",
+            # the cu124 extra holds torch and no source names it: PyPI's build, as it is
+            "linux-x86_64:pypi@cu124",
+            "linux-aarch64:pypi@cu124",
+            "macos-arm64:pypi@cu124",
+            "windows-x86_64:pypi@cu124",
         ),
     ),
     "tonnetonne814__ML-Dev-Kit": "--torch",
@@ -331,8 +338,6 @@ EXPECTED: dict[str, Expected | str] = {
 }
 # Inferred, but the plan refuses it: init exits 2 naming the flag.
 REFUSED = {
-    # ">=2.7.0" spans the rename of the xpu Triton package (2.11): one lock cannot route both
-    "Gary0255__edgeTest": "--torch",
     # requires-python = ">=3.8" admits a Python torch 2.5.1 has no wheels for: `uv lock`
     # would fail, so render (and init with it) names the key and the floor that works
     "ekg__grufinity": "pyproject.toml: project.requires-python",
@@ -719,7 +724,7 @@ def test_the_floors_of_backend_extras_give_the_lowest() -> None:
         ),
         (
             'torch = { url = "https://example.com/torch.whl" }\n',
-            "is not a PyTorch index uvtorch-ci can read",
+            "names a direct url source (https://example.com/torch.whl), not an index",
         ),
     ],
 )
@@ -1019,7 +1024,8 @@ def test_init_adopts_a_groups_project_and_render_keeps_it(tmp_path: Path) -> Non
     assert data["tool"]["uvtorch"]["default-group"] == "cu128"
     assert data["tool"]["uv"]["default-groups"] == ["dev", "cu128"]
     assert data["dependency-groups"]["dev"] == ["pytest"]
-    assert data["dependency-groups"]["cu128"] == ["torch>=2.9.1", "torchvision>=0.24.1,<=0.29.2"]
+    # torchvision>=0.24.1 admits the same releases as the spec's companion range: kept so
+    assert data["dependency-groups"]["cu128"] == ["torch>=2.9.1", "torchvision>=0.24.1"]
     assert '    { group = "cu128" },  # the GPU build\n' in text
     assert "uv sync --no-group cu128 --group cpu    # linux-x86_64-cpu" in result.stderr
     assert run("render", "--check", cwd=tmp_path).returncode == 0
@@ -1125,15 +1131,20 @@ def test_other_platforms_get_one_source_that_leaves_the_targets_out() -> None:
 
 @needs_corpus
 def test_a_torch_flag_recomputes_what_the_release_publishes(tmp_path: Path) -> None:
-    """docling-serve with --torch 2.9.1: no rocm7.2 build then, so its rocm72 group would lose
-    its route; init says so, naming the group, and writes nothing."""
+    """docling-serve with --torch 2.9.1: its cpu group's exclusion of torchvision 0.24.0 and
+    0.24.1 on Linux x86_64 then leaves no build (and there is no rocm7.2 build either); init
+    says so, naming the requirement, and writes nothing."""
     path = next(p for p in FILES if p.stem == "docling-project__docling-serve")
     original = path.read_text()
     write(tmp_path, original)
     result = run("init", "--torch", "2.9.1", cwd=tmp_path)
     assert result.returncode == 2
     assert "linux-x86_64: the rocm7.2 index has no torch 2.9.1 build for it" in result.stderr
-    assert "error: pyproject.toml: [dependency-groups].rocm72[0]: holds torch" in result.stderr
+    assert (
+        'error: pyproject.toml: [dependency-groups].cpu[2]: "torchvision!=0.24.1,!=0.24.0; '
+        "sys_platform == 'linux' and platform_machine == 'x86_64'\" excludes every version the "
+        "spec allows (torchvision==0.24.1)"
+    ) in result.stderr
     assert (tmp_path / "pyproject.toml").read_text() == original
 
 
@@ -1165,4 +1176,36 @@ def test_an_extras_project_with_torch_in_its_dependencies_is_told_what_changes()
     text += '  { index = "pytorch-cu128", extra = "cu128" },\n]\n' + CPU + CU128
     found = infer_text(text)
     assert found.selector == "extras"
-    assert any("a bare `uv sync` no longer installs it" in n for n in found.notes)
+    assert (
+        "torch is in [project].dependencies too (torch==2.7.0, pyproject.toml line 5): the spec "
+        "keeps torch in its extras only, as uv cannot lock it there beside them for every "
+        "platform the spec requires; so a bare `uv sync` or `uv run` installs no torch (before: "
+        "PyPI's), and `uv sync --extra NAME` or `uvtorch-ci sync` installs a target's build"
+    ) in found.notes
+
+
+def test_an_unpinned_torch_takes_what_uv_resolves_from_each_index(tmp_path: Path) -> None:
+    """No pin, a cu124 source: the cu124 index stops at 2.6.0, which uv resolves there; the
+    spec's floor says so, where the newest release (no cu124 build) would be refused."""
+    text = (
+        HEAD
+        + 'dependencies = ["torch"]\n\n[tool.uv.sources]\ntorch = [\n'
+        + '  { index = "pytorch-cu124", marker = "sys_platform == \'linux\'" },\n'
+        + '  { index = "pytorch-cpu", marker = "sys_platform != \'linux\'" },\n]\n'
+        + CPU
+        + CU128.replace("cu128", "cu124")
+    )
+    found = infer_text(text)
+    assert found.torch == ">=2.6.0"
+    assert (
+        "torch: >=2.6.0, no version pinned: uv resolves the newest release each index has, "
+        "and the cu124 index stops at 2.6.0"
+    ) in found.notes
+    assert targets(found) == ["linux-x86_64:cu124", "macos-arm64:cpu", "windows-x86_64:cpu"]
+    write(tmp_path, text)
+    result = run("init", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        tomllib.loads((tmp_path / "pyproject.toml").read_text())["tool"]["uvtorch"]["torch"]
+        == ">=2.6.0"
+    )

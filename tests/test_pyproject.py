@@ -209,10 +209,12 @@ def test_hand_written_torch_setup_is_taken_over_without_duplicates() -> None:
     assert data["project"]["dependencies"] == ["torch==2.5.0", "torchvision==0.20.0"]
     sources = data["tool"]["uv"]["sources"]
     assert sources["triton"] == {"index": "pytorch-cu124"}  # retargeted to the same URL
-    assert [i["name"] for i in data["tool"]["uv"]["index"]] == ["pytorch-cpu", "pytorch-cu124"]
-    assert data["tool"]["uv"]["index"][0]["explicit"] is True
+    # the index of the same URL is rewritten where it was, under the tool's name: the comment
+    # above it stays (it still says what the index serves)
+    assert [i["name"] for i in data["tool"]["uv"]["index"]] == ["pytorch-cu124", "pytorch-cpu"]
+    assert data["tool"]["uv"]["index"][1]["explicit"] is True
     assert "# nightly for experiments" not in new  # an unused PyTorch index goes with its comment
-    assert "# CUDA 12.4 builds" not in new
+    assert '# CUDA 12.4 builds\n[[tool.uv.index]]\nname = "pytorch-cu124"' in new
     assert (
         "removed duplicate \"torch>=2; sys_platform == 'win32'\" from [project].dependencies"
         in notes

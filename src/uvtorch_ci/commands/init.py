@@ -20,7 +20,9 @@ from ..releases.table import load_table
 from ..resources import smoke_source
 from ..spec.reader import quoted
 from ..spec.values import is_project_name
+from .adopt import prove, read_project_lock
 from .files import Output, read_text, write_all, write_atomic
+from .init_defaults import default_lines
 from .paths import display_path
 from .repository import git_location
 from .terminal import safe
@@ -79,15 +81,35 @@ def init_command(
             raise SpecError(
                 f"{label} already names the project", where="--name", hint="leave --name out"
             )
+    project_lock = read_project_lock(directory, existing) if existing is not None else None
     inferred = (
-        init_infer.infer(existing, old or "", label, table, torch) if existing is not None else None
+        init_infer.infer(
+            existing,
+            old or "",
+            label,
+            table,
+            torch,
+            project_lock.view if project_lock is not None else None,
+        )
+        if existing is not None
+        else None
     )
+    if project_lock is not None and project_lock.note:
+        click.echo(safe(f"note: {project_lock.note}"), err=True)
     if inferred is not None and inferred.notes:
         click.echo(  # the notes quote the project's names and URLs
             safe(
-                f"{label}: inferred from the project's torch setup:\n"
+                f"{label}: inferred from the project's torch setup"
+                + (f" and {project_lock.label}" if project_lock and project_lock.view else "")
+                + ":\n"
                 + "".join(f"  {note}\n" for note in inferred.notes)
             ),
+            err=True,
+            nl=False,
+        )
+    if inferred is not None and inferred.warnings:
+        click.echo(
+            safe("".join(f"warning: {warning}\n" for warning in inferred.warnings)),
             err=True,
             nl=False,
         )
@@ -142,6 +164,21 @@ def init_command(
             )
         outputs.append(output)
     uv = find_uv(env) if lock else None
+    if answers.defaults:
+        click.echo(
+            safe(
+                "defaults taken (no terminal to ask; the flags choose otherwise):\n"
+                + "".join(f"  {line}\n" for line in default_lines(answers, rendered.plan, table))
+            ),
+            err=True,
+            nl=False,
+        )
+    if project_lock is not None and project_lock.view is not None and old is not None:
+        proof = prove(rendered.plan, project_lock, old, label)
+        click.echo(safe("\n".join(proof.lines)), err=True)
+        if interactive and not click.confirm("Write the spec and render?", default=True, err=True):
+            click.echo("nothing written", err=True)
+            return EXIT_OK
     before = (
         _lock_as_it_was(uv, directory, old, env)
         if uv is not None and old is not None and inferred is not None and inferred.has_torch

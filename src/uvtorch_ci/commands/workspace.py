@@ -124,7 +124,12 @@ def echo_builds(rendered: Rendered, indent: str = "") -> None:
         )
         tags = accepted_tags(build.target.backend)
         line = f"{indent}{build.target.name}: {packages} (local tag {tags}) from {build.index.url}"
-        if build.elsewhere and not build.from_pypi:
+        if build.from_pypi:
+            line = (
+                f"{indent}{build.target.name}: {packages}, PyPI's build ({build.check_backend} "
+                "there), from the default index"
+            )
+        elif build.elsewhere:
             line += "; " + ", ".join(
                 f"{name} {version or '(unpinned)'}" for name, version in build.elsewhere.items()
             )

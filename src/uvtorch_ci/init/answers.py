@@ -57,8 +57,11 @@ class Answers:
     packages: tuple[str, ...] = ()
     python: tuple[str, ...] = ()
     index_url: str | None = None  # a mirror's base, inferred from an existing project
+    file_hosts: tuple[str, ...] = ()  # where the mirror's pages link files, from the lock
     selector: str | None = None  # "extras" for a project whose extras select the backend
     default_group: str | None = None  # groups mode: the group a bare `uv sync` installs
+    # the keys that took their default without a terminal to ask ("torch", "targets"...)
+    defaults: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass
@@ -70,10 +73,13 @@ class Inferred:
     packages: tuple[str, ...] = ()
     targets: tuple[TargetChoice, ...] = ()
     index_url: str | None = None
+    file_hosts: tuple[str, ...] = ()
     selector: str | None = None
     default_group: str | None = None
+    python: tuple[str, ...] = ()  # the CI Python the lock's builds say
     has_torch: bool = False
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # mistakes in what the author wrote
     missing: dict[str, str] = field(default_factory=dict)  # flag -> why it must be given
 
 
@@ -169,6 +175,8 @@ def gather_answers(
             )
     if inferred.packages:
         packages = [*packages, *(p for p in inferred.packages if p not in packages)]
+    if not python and inferred.python and torch == inferred.torch:
+        python = inferred.python
 
     def check(key: str, change: Callable[[str], Answers]) -> Callable[[str], object]:
         """A prompt's check: ValueError when the spec reader or the plan rules out `key`."""
@@ -186,6 +194,7 @@ def gather_answers(
     def with_torch(text: str) -> Answers:
         return Answers(text.strip(), default_targets(text.strip(), table))
 
+    taken: list[str] = []
     if torch is None:
         default = default_torch(table)
         torch = (
@@ -193,6 +202,8 @@ def gather_answers(
             if ask
             else default
         )
+        if not ask:
+            taken.append("torch")
     chosen = _targets(targets)
     if inferred.targets and chosen == tuple(
         replace(t, extra=None, group=None) for t in inferred.targets
@@ -203,6 +214,7 @@ def gather_answers(
         torch.strip(),
         chosen,
         index_url=inferred.index_url,
+        file_hosts=inferred.file_hosts,
         selector=inferred.selector if own else None,
         default_group=inferred.default_group if own else None,
     )
@@ -226,6 +238,7 @@ def gather_answers(
             answers = with_targets(text)
         else:
             answers = replace(answers, targets=_parse_targets(defaults))
+            taken.append("targets")
 
     def with_packages(text: str) -> Answers:
         words = () if text.strip().lower() in NONE_WORDS else split_words(text)
@@ -254,7 +267,9 @@ def gather_answers(
             check("python", with_python),
         )
         answers = with_python(text)
-    return answers
+    if not ask and not inferred.has_torch:  # nothing inferred either: say what was chosen
+        taken += [key for key, given in (("packages", packages), ("python", python)) if not given]
+    return replace(answers, defaults=tuple(taken))
 
 
 def problem(
@@ -301,6 +316,8 @@ def spec_table(answers: Answers) -> dict[str, Any]:
         data["python"] = list(answers.python)
     if answers.index_url:
         data["index-url"] = answers.index_url
+    if answers.file_hosts:
+        data["file-hosts"] = list(answers.file_hosts)
     if answers.selector:
         data["selector"] = answers.selector
     if answers.default_group:

@@ -1,45 +1,40 @@
-"""Pure: an existing project's torch setup -> the spec `init` infers from it.
+"""Pure: an existing project's torch setup (and its uv.lock, when there is one) -> the spec
+`init` infers from it, with a note per finding naming the file and line (or the lock's
+package) it came from.
 
-Takes the parsed pyproject.toml, its text (for line numbers) and the release table; gives the
-torch version or range (from the pins), the companions (from every place they are required:
-dependencies, optional-dependencies, dependency-groups), the backend of each platform (from
-the torch sources: markers, markerless entries, extra-keyed entries), the index base of a
-mirror, and for each a note naming the file and line it came from. What it cannot infer it
-names in `missing`, with the flag that would give it.
+The torch version or range comes from the pins (requirements.py); without a pin, from what the
+lock installs or uv would resolve (version.py), which also narrows a range across the Triton
+rename. The targets come from torch's sources (targets.py), checked against the lock or the
+release table. The companions come from every place they are required, the Python axis from
+the Pythons every target's locked build has wheels for, the index base of a mirror from the
+sources' URLs. Mistakes the author made (lint.py) are warnings. What it cannot infer it names
+in `missing`, with the flag that would give it; a project that never installs torch, or a
+source entry uv cannot read, is refused (PyprojectError).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
-from packaging.markers import InvalidMarker, Marker
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from ..platforms import PLATFORMS
-from ..pyproject.data import FAMILY, source_entries
+from ..errors import PyprojectError
+from ..pyproject.data import FAMILY
 from ..releases.table import BACKEND_PATTERN, COMPANIONS, Release, ReleaseTable
 from ..spec.parse import DEFAULT_INDEX_URL
-from .answers import Inferred, TargetChoice
+from .answers import Inferred
+from .lint import lint_project
+from .locked import LockView
+from .requirements import BASE, Found, at, never_installed, requirements, spec_of, torch_pins
+from .sources import Route, read_routes, table_at
+from .targets import Targets, infer_targets, supported
+from .version import narrow_for_triton, torch_from_lock
 
-FLOOR = re.compile(r"^>=[0-9]+(\.[0-9]+)*$")
-BACKEND_URL = re.compile(r"^(?P<base>.+)/(?P<backend>cpu|xpu|cu[0-9]{3}|rocm[0-9]+(\.[0-9]+)+)/?$")
-PYPI_URL = re.compile(r"^https?://(pypi\.org|pypi\.python\.org)/simple/?$")
-
-
-@dataclass(frozen=True)
-class Found:
-    """One torch-family requirement of the project, and where it is."""
-
-    name: str
-    requirement: Requirement
-    place: str  # "[project].dependencies", "[project.optional-dependencies].cpu" ...
-    line: int | None
+TRITONS = ("pytorch-triton-rocm", "triton-rocm", "pytorch-triton-xpu", "triton-xpu")
 
 
 def infer(
@@ -48,110 +43,91 @@ def infer(
     file: str,
     table: ReleaseTable,
     torch: str | None = None,
+    lock: LockView | None = None,
 ) -> Inferred:
     """The spec the project's own torch setup says, with a note per finding. `torch` (the
-    --torch flag) overrides the pins: the targets are those its releases publish."""
+    --torch flag) overrides the pins: the targets are those its releases publish. `lock` is
+    the project's uv.lock: what real uv resolved decides the targets, the Pythons and, without
+    a pin, the torch floor."""
     lines = text.splitlines()
     found = Inferred()
-    requirements = list(_requirements(data, lines))
-    found.has_torch = any(r.name == "torch" for r in requirements)
-    _infer_torch(found, requirements, _selector_places(data), file, table)
+    extras = list(table_at(data, "project", "optional-dependencies"))
+    never_installed(data, lines, file, extras)
+    routes = {
+        package: read_routes(data, lines, file, package, extras) for package in (*FAMILY, *TRITONS)
+    }
+    wanted = list(requirements(data, lines))
+    found.has_torch = any(r.name == "torch" for r in wanted)
+    if routes["torch"] and "dependencies" in _list(table_at(data, "project").get("dynamic")):
+        raise PyprojectError(
+            "dependencies are dynamic, so init cannot read torch's requirement and uvtorch-ci "
+            "cannot declare it",
+            file=file,
+            where="[project].dynamic",
+            hint="list dependencies in [project].dependencies instead",
+        )
+    found.warnings = [str(f) for f in lint_project(data, lines, file, routes, wanted, lock)]
+    pins = torch_pins(wanted, _selector_places(data, routes), file, table)
+    found.torch = torch if torch is not None else pins.torch
+    if torch is None and pins.note:
+        found.notes.append(pins.note)
+    if torch is None and pins.differ:
+        found.missing["--torch"] = pins.differ
     packages: dict[str, Found] = {}
-    for r in requirements:
+    for r in wanted:
         if r.name in COMPANIONS:
             packages.setdefault(r.name, r)
     found.packages = tuple(p for p in COMPANIONS if p in packages)
     for name in found.packages:
         r = packages[name]
-        found.notes.append(f"packages: {name}, from {r.place} ({_at(file, r.line)})")
-    if torch is not None:
-        found.torch, found.notes, found.missing = torch, [], {}
-    if found.has_torch:
-        try:
-            specifier = SpecifierSet(_spec_of(found.torch))
-        except InvalidSpecifier:
-            specifier = None  # the spec reader names a bad --torch
-        releases = table.matching(specifier) if found.torch and specifier else ()
-        _infer_targets(found, data, lines, file, releases or table.releases)
-    base = any(r.name == "torch" and r.place == "[project].dependencies" for r in requirements)
-    if found.has_torch and not base and found.targets and found.selector is None:
-        found.notes.append(
-            "torch is not in [project].dependencies: with one backend per platform the spec "
-            "declares it there, so a bare install of the project then gets torch"
+        found.notes.append(f"packages: {name}, from {r.place} ({r.at(file)})")
+    if not found.has_torch:
+        return found
+    releases = _releases(found.torch, table)
+    platforms = supported(table_at(data, "tool", "uv").get("environments"))
+    if lock is not None:
+        platforms = tuple(p for p in platforms if lock.covers(p))
+    if not routes["torch"]:
+        found.missing["--target"] = (
+            "torch has no source in [tool.uv.sources], so it comes from PyPI on every platform, "
+            "and which backend each platform should get is yours to say"
         )
-    if base and found.selector == "extras":
-        found.notes.append(
-            "torch is in [project].dependencies, but extras select the backend: the spec keeps "
-            "torch in the extras only, so a bare `uv sync` no longer installs it (a "
-            "dependency group with default-group would)"
-        )
-    requires = _table(data, "project").get("requires-python")
-    if found.has_torch and isinstance(requires, str):
-        found.notes.append(
-            f"python: the newest Python both torch and requires-python ({requires}) allow, "
-            "unless --python says"
-        )
+        return found
+    result = infer_targets(routes["torch"], wanted, platforms, releases, lock, file)
+    found.notes += result.notes
+    if result.missing or not result.targets:
+        found.missing["--target"] = result.missing or _no_target(found.warnings)
+        return found
+    found.targets = tuple(result.targets)
+    if torch is None and pins.differ is None:
+        torch_from_lock(found, result, pins.torch is None, lock, releases)
+        tritons = list(requirements(data, lines, TRITONS))
+        narrow_for_triton(found, result, table, tritons, file)
+    _index_url(found, routes["torch"], result, lock)
+    _companions(found, routes, result, file, lock)
+    _selector(found, result, data)
+    _base(found, wanted, file)
+    _python(found, result, data, lock if torch is None else None)
     return found
 
 
-def _table(data: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
-    """data[k1][k2]... as a table; an empty one where a key is missing or not a table (the
-    merge names a value of the wrong shape)."""
-    for key in keys:
-        value = data.get(key)
-        data = value if isinstance(value, dict) else {}
-    return data
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
-# -- where the project requires the torch family ---------------------------------------------
+def _releases(torch: str | None, table: ReleaseTable) -> tuple[Release, ...]:
+    try:
+        specifier = SpecifierSet(spec_of(torch)) if torch else None
+    except InvalidSpecifier:
+        specifier = None  # the spec reader names a bad --torch
+    return (table.matching(specifier) if specifier else ()) or table.releases
 
 
-def _requirements(data: Mapping[str, Any], lines: list[str]) -> Iterator[Found]:
-    project = _table(data, "project")
-    places: list[tuple[str, Any]] = [("[project].dependencies", project.get("dependencies"))]
-    extras = project.get("optional-dependencies")
-    if isinstance(extras, dict):
-        places += [(f"[project.optional-dependencies].{k}", v) for k, v in extras.items()]
-    groups = data.get("dependency-groups")
-    if isinstance(groups, dict):
-        places += [(f"[dependency-groups].{k}", v) for k, v in groups.items()]
-    for place, items in places:
-        if not isinstance(items, list):
-            continue
-        for item in items:
-            if not isinstance(item, str):
-                continue  # {include-group = ...}
-            try:
-                requirement = Requirement(item)
-            except InvalidRequirement:
-                continue  # the merge names it
-            name = canonicalize_name(requirement.name)
-            if name in FAMILY:
-                yield Found(name, requirement, place, _line_of(lines, item))
-
-
-def _line_of(lines: list[str], value: str, start: int = 0) -> int | None:
-    """The 1-based line at or after `start` whose code holds `value` as a quoted string."""
-    for quoted in (f'"{value}"', f"'{value}'"):
-        for number in range(start, len(lines)):
-            if quoted in lines[number] and not lines[number].lstrip().startswith("#"):
-                return number + 1
-    return None
-
-
-def _at(file: str, line: int | None) -> str:
-    return f"{file} line {line}" if line else file
-
-
-def _selector_places(data: Mapping[str, Any]) -> set[str]:
+def _selector_places(data: Mapping[str, Any], routes: Mapping[str, Sequence[Route]]) -> set[str]:
     """The extras that select a backend: named after one, or keyed in a torch-family source."""
-    extras = _table(data, "project", "optional-dependencies")
+    extras = table_at(data, "project", "optional-dependencies")
     names = {e for e in extras if BACKEND_PATTERN.match(canonicalize_name(e).replace("-", "."))}
-    for key, value in _table(data, "tool", "uv", "sources").items():
-        if canonicalize_name(key) in FAMILY:
-            for entry in source_entries(value):
-                if isinstance(entry, dict) and isinstance(entry.get("extra"), str):
-                    names.add(entry["extra"])
+    names |= {r.extra for package in FAMILY for r in routes[package] if r.extra}
     known = {canonicalize_name(e): e for e in extras}
     return {
         f"[project.optional-dependencies].{known[canonicalize_name(n)]}"
@@ -160,213 +136,98 @@ def _selector_places(data: Mapping[str, Any]) -> set[str]:
     }
 
 
-# -- the torch version ---------------------------------------------------------------------
-
-
-def _spec_of(torch: str | None) -> str:
-    if torch is None:
-        return ""
-    return torch if torch[:1] in "<>=!~" else f"=={torch}"
-
-
-def _infer_torch(
-    found: Inferred,
-    requirements: list[Found],
-    selectors: set[str],
-    file: str,
-    table: ReleaseTable,
-) -> None:
-    """The torch answer from the pins. Those uv resolves together ([project].dependencies, the
-    groups, the extras that select no backend) say it when there are any: the one they share,
-    or what they all allow together (when at most one of them holds for some platforms only:
-    two such pins are two answers). Else those of the extras that select a backend: the one
-    they share, or the lowest of their floors (`>=`, one per backend), which lets each backend
-    resolve as before. Pins that allow no release together: no answer, --torch must say.
-    Local tags (+cu128) are dropped: the spec picks them per platform."""
-    pins = [r for r in requirements if r.name == "torch" and str(r.requirement.specifier)]
-    together = [r for r in pins if r.place not in selectors]
-    pinned: dict[str, Found] = {}
-    for r in together or pins:
-        specifiers = sorted(_without_local(s) for s in str(r.requirement.specifier).split(","))
-        pinned.setdefault(",".join(specifiers), r)
-    if not pinned:
-        if found.has_torch:
-            found.notes.append("torch: no version pinned; the spec takes the newest release")
-        return
-    places = "; ".join(f"{t} ({_at(file, r.line)})" for t, r in pinned.items())
-    if len(pinned) == 1:
-        text, r = next(iter(pinned.items()))
-        found.torch = _answer(text)
-        found.notes.append(f"torch: {found.torch}, from {r.place} ({_at(file, r.line)})")
-        return
-    floors = [Version(t[2:]) for t in pinned if FLOOR.match(t)]
-    if len(floors) == len(pinned):  # together: all of them hold; per backend: each its own
-        found.torch = f">={max(floors) if together else min(floors)}"
-        found.notes.append(f"torch: {found.torch}, from the floors {places}")
-        return
-    joint = sorted({s for t in pinned for s in t.split(",")})
-    exact = [s for s in joint if s.startswith("==") and "*" not in s]
-    answer = exact[0][2:] if len(exact) == 1 else ",".join(joint)
-    marked = [r for r in pinned.values() if r.requirement.marker is not None]
-    if together and len(marked) < 2 and table.matching(SpecifierSet(_spec_of(answer))):
-        found.torch = answer
-        found.notes.append(f"torch: {answer}, what the pins allow together: {places}")
-        return
-    found.missing["--torch"] = f"the torch pins differ ({places})"
-
-
-def _without_local(specifier: str) -> str:
-    return specifier.split("+", 1)[0].strip()
-
-
-def _answer(text: str) -> str:
-    """`==2.7.1` -> "2.7.1" (an exact version); any other specifier as it is."""
-    parts = text.split(",")
-    if len(parts) == 1 and parts[0].startswith("==") and "*" not in parts[0]:
-        return parts[0][2:]
-    return text
-
-
-# -- the backends per platform ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Entry:
-    """One torch source entry: the backend its index serves (None: PyPI or another index),
-    the platforms its marker admits, the extra or group that selects it."""
-
-    backend: str | None
-    index: str
-    platforms: tuple[str, ...]
-    extra: str | None
-    group: str | None
-    line: int | None
-
-
-def _infer_targets(
-    found: Inferred,
-    data: Mapping[str, Any],
-    lines: list[str],
-    file: str,
-    releases: tuple[Release, ...],
-) -> None:
-    """The targets from torch's sources; `releases` are those the torch answer admits."""
-    uv = _table(data, "tool", "uv")
-    sources = _table(uv, "sources")
-    key = next((k for k in sources if canonicalize_name(k) == "torch"), None)
-    supported = _supported(uv.get("environments"), releases)
-    newest = releases[-1].torch
-    if key is None:
-        found.missing["--target"] = (
-            "torch has no source in [tool.uv.sources], so it comes from PyPI on every platform, "
-            "and which backend each platform should get is yours to say"
+def _no_target(warnings: Sequence[str]) -> str:
+    dead = [w for w in warnings if "never applies" in w]
+    if dead:
+        where = dead[0].split(": ", 1)[0]
+        return (
+            "no torch source routes a platform to a PyTorch index: the one at "
+            f"{where} never applies (see the warning above)"
         )
-        return
-    declared = uv.get("index")
-    indexes = {
-        str(i.get("name")): str(i.get("url", ""))
-        for i in (declared if isinstance(declared, list) else [])
-        if isinstance(i, dict) and i.get("name")
-    }
-    extras = list(_table(data, "project", "optional-dependencies"))
-    start = next((n for n, line in enumerate(lines) if re.match(rf"\s*{key}\s*=", line)), 0)
-    entries: list[_Entry] = []
-    bases: set[str] = set()
-    for raw in source_entries(sources[key]):
-        if not isinstance(raw, dict):
-            continue
-        entry = _entry(raw, indexes, extras, supported, lines, start)
-        if entry is None:
-            where = _at(file, _line_of(lines, str(raw.get("index", "")), start))
-            found.missing["--target"] = (
-                f"the torch source at {where} "
-                "is not a PyTorch index uvtorch-ci can read (a url, path, git, nightly or test "
-                "source, or an index not defined in [[tool.uv.index]])"
-            )
-            return
-        entries.append(entry)
-        url = indexes.get(entry.index, "")
-        match = BACKEND_URL.match(url.rstrip("/"))
-        if entry.backend and match:
-            bases.add(match["base"])
-    by_group = any(e.group for e in entries)
-    if by_group and any(e.extra for e in entries):
-        found.missing["--target"] = (
-            "torch's sources are keyed both by extra and by dependency group, which one spec "
-            "cannot select"
-        )
-        return
+    return "no torch source routes a platform to a PyTorch index that publishes this release"
+
+
+# -- the rest of the spec: index base, companions, selector, Pythons -------------------------
+
+
+def _index_url(
+    found: Inferred, routes: Sequence[Route], result: Targets, lock: LockView | None
+) -> None:
+    """A mirror's base, when every backend source points under one that is not the official;
+    and the hosts its pages link files under, as uv.lock records them (file-hosts)."""
+    backends = {t.backend for t in found.targets}
+    bases = {r.base for r in routes if r.kind == "backend" and r.backend in backends and r.base}
     if len(bases) == 1 and (base := bases.pop()) != DEFAULT_INDEX_URL:
         found.index_url = base
         found.notes.append(f"index-url: {base}, the base of the torch indexes")
-    targets: dict[tuple[str, str, str | None], TargetChoice] = {}
-    covered: set[str] = set()
-    by_extra = any(e.extra or e.group for e in entries)
-    for entry in entries:
-        for platform in entry.platforms:
-            if not by_extra and platform in covered:
-                continue  # uv takes the first entry whose marker matches
-            covered.add(platform)
-            pypi = entry.backend == "pypi"
-            if entry.backend is None or (pypi and not by_extra):
-                found.notes.append(
-                    f"{platform}: torch from {entry.index!r} (not a PyTorch index, "
-                    f"{_at(file, entry.line)}); left to that index, not a target"
-                )
-                continue
-            backend = entry.backend
-            if pypi and not any(platform in r.pypi for r in releases):
-                found.notes.append(
-                    f"{platform}: PyPI has no torch {newest} wheel for it; not a target"
-                )
-                continue
-            if not pypi and not any(r.publishes(platform, backend) for r in releases):
-                found.notes.append(
-                    f"{platform}: the {backend} index has no torch {newest} build for it "
-                    f"({_at(file, entry.line)}); not a target"
-                )
-                continue
-            extra = (entry.extra or entry.group) if by_extra else None
-            own = extra is not None and extra == backend.replace(".", "-")
-            named = None if own and not by_group else extra
-            choice = (
-                TargetChoice(platform, backend, group=named)
-                if by_group
-                else TargetChoice(platform, backend, extra=named)
-            )
-            if (platform, backend, extra) not in targets:
-                targets[(platform, backend, extra)] = choice
-                via = f", {'group' if by_group else 'extra'} {extra}" if extra else ""
-                found.notes.append(
-                    f"target {platform}:{backend}{via}, from the torch source "
-                    f"({_at(file, entry.line)})"
-                )
-    for platform in supported:
-        if platform not in covered and any(r.backends(platform) for r in releases):
+        own = urlsplit(base).netloc.lower()
+        hosts = {
+            _file_host(url)
+            for locked in result.locked.values()
+            for url in locked.files
+            if urlsplit(url).netloc.lower() != own and not url.startswith("path:")
+        }
+        if lock is not None and hosts:
+            found.file_hosts = tuple(sorted(hosts))
             found.notes.append(
-                f"{platform}: no torch source routes it, so it keeps PyPI's build; not a target"
+                f"file-hosts: {', '.join(found.file_hosts)}, where {lock.file} has the mirror's "
+                "files from (its pages link them there)"
             )
-    torch_indexes = {e.index for e in entries}
-    for package in COMPANIONS:
-        other = next((k for k in sources if canonicalize_name(k) == package), None)
-        if other is None:
-            continue
-        names = {str(e.get("index")) for e in source_entries(sources[other]) if isinstance(e, dict)}
-        if names - torch_indexes:
+
+
+def _file_host(url: str) -> str:
+    """The prefix a file URL lies under: its host, and the path up to /whl where it has one
+    (https://download-r2.pytorch.org/whl)."""
+    parts = urlsplit(url)
+    head, whl, _ = parts.path.partition("/whl/")
+    return f"{parts.scheme}://{parts.netloc}" + (f"{head}/whl" if whl else "")
+
+
+def _companions(
+    found: Inferred,
+    routes: Mapping[str, Sequence[Route]],
+    result: Targets,
+    file: str,
+    lock: LockView | None,
+) -> None:
+    """Notes on the companions the spec routes with torch where the project did not: no
+    source of their own (PyPI's build, which need not match torch's), another index, or
+    another index in the lock."""
+    torch_indexes = {r.index for r in routes["torch"]}
+    for package in found.packages:
+        own = routes[package]
+        if not own:
             found.notes.append(
-                f"{package}: its source ({', '.join(sorted(names - torch_indexes))}) is not "
+                f"{package}: no source routes it, so it came from PyPI (a build that need not "
+                "match torch's); the spec routes it with torch, to the same index"
+            )
+        elif {r.index for r in own} - torch_indexes:
+            others = sorted({r.index for r in own} - torch_indexes)
+            found.notes.append(
+                f"{package}: its source ({', '.join(others)}, {at(file, own[0].line)}) is not "
                 "torch's; the spec routes it with torch, to the same index"
             )
-    if not targets:
-        found.missing["--target"] = (
-            "no torch source routes a platform to a PyTorch index that publishes this release"
-        )
-        return
-    found.targets = tuple(targets.values())
-    if by_group:
-        found.selector = "groups"
+        if lock is None:
+            continue
+        moved = [
+            f"{choice.platform} ({b.companions[package].shown(lock.file)})"
+            for choice, b in result.locked.items()
+            if package in b.companions
+            and b.companions[package].registry.rstrip("/") != b.torch.registry.rstrip("/")
+        ]
+        if moved:
+            found.notes.append(
+                f"{package}: {lock.file} installs it from another index than torch on "
+                f"{'; '.join(moved[:2])}{' ...' if len(moved) > 2 else ''}: after the switch "
+                "it comes from torch's index"
+            )
+
+
+def _selector(found: Inferred, result: Targets, data: Mapping[str, Any]) -> None:
+    found.selector = result.selector
+    if result.selector == "groups":
         found.notes.append("selector: groups, as the torch sources are keyed by group")
-        defaults = uv.get("default-groups")
+        defaults = table_at(data, "tool", "uv").get("default-groups")
         chosen = (
             [g for g in defaults if g in {t.group for t in found.targets}]
             if isinstance(defaults, list)
@@ -378,80 +239,48 @@ def _infer_targets(
                 f"default-group: {chosen[0]}, from [tool.uv] default-groups: a bare `uv sync` "
                 "installs it"
             )
-    elif by_extra:
-        found.selector = "extras"
+    elif result.selector == "extras":
         found.notes.append("selector: extras, as the torch sources are keyed by extra")
 
 
-def _supported(environments: Any, releases: tuple[Release, ...]) -> tuple[str, ...]:
-    """The platforms `[tool.uv] environments` admits (all without the setting)."""
-    declared = [environments] if isinstance(environments, str) else environments
-    if not declared or not isinstance(declared, list):
-        return tuple(PLATFORMS)
-    try:
-        markers = [Marker(m) for m in declared if isinstance(m, str)]
-    except InvalidMarker:
-        return tuple(PLATFORMS)
-    return tuple(
-        name
-        for name, platform in PLATFORMS.items()
-        if any(
-            m.evaluate(platform.marker_environment(python))
-            for m in markers
-            for python in {p for r in releases for p in r.python}
+def _base(found: Inferred, wanted: Sequence[Found], file: str) -> None:
+    """What becomes of torch in [project].dependencies, and so of a bare `uv sync`."""
+    base = [r for r in wanted if r.name == "torch" and r.place == BASE]
+    if not base and found.selector is None:
+        found.notes.append(
+            "torch is not in [project].dependencies: with one backend per platform the spec "
+            "declares it there, so a bare install of the project then gets torch"
         )
-    )
+    elif base and found.selector is not None:
+        kind = "extra" if found.selector == "extras" else "group"
+        found.notes.append(
+            f"torch is in [project].dependencies too ({base[0].requirement}, "
+            f"{base[0].at(file)}): the spec keeps torch in its {kind}s only, as "
+            f"uv cannot lock it there beside them for every platform the spec requires; so a "
+            f"bare `uv sync` or `uv run` installs no torch (before: PyPI's), and "
+            f"`uv sync --{kind} NAME` or `uvtorch-ci sync` installs a target's build"
+            + (" (a default-group makes a bare sync install one)" if kind == "group" else "")
+        )
 
 
-def _entry(
-    raw: Mapping[str, Any],
-    indexes: Mapping[str, str],
-    extras: list[str],
-    supported: tuple[str, ...],
-    lines: list[str],
-    start: int,
-) -> _Entry | None:
-    index = raw.get("index")
-    if not isinstance(index, str):
-        return None
-    url = indexes.get(index)
-    if url is None and index != "pypi":
-        return None
-    backend = None
-    if (url is None and index == "pypi") or (url is not None and PYPI_URL.match(url)):
-        backend = "pypi"
-    elif url is not None and (match := BACKEND_URL.match(url.rstrip("/"))):
-        backend = match["backend"]
-        if not BACKEND_PATTERN.match(backend) or "/nightly/" in url or "/test/" in url:
-            return None
-    extra = raw.get("extra") if isinstance(raw.get("extra"), str) else None
-    group = raw.get("group") if isinstance(raw.get("group"), str) else None
-    group = canonicalize_name(group) if group else None
-    marker_text = raw.get("marker")
-    try:
-        marker = Marker(marker_text) if isinstance(marker_text, str) else None
-    except InvalidMarker:
-        return None
-    if marker is not None and extra is None and "extra" in str(marker_text):
-        # `marker = "extra == 'cu124'"`: the extra it selects is the one that makes it true
-        chosen = [e for e in extras if _admits_any(marker, supported, e)]
-        if len(chosen) != 1:
-            return None
-        extra = chosen[0]
-    platforms = tuple(
-        p for p in supported if marker is None or _admits(marker, p, canonicalize_name(extra or ""))
-    )
-    line = _line_of(lines, index, start)
-    return _Entry(
-        backend, index, platforms, canonicalize_name(extra) if extra else None, group, line
-    )
-
-
-def _admits(marker: Marker, platform: str, extra: str) -> bool:
-    environment = PLATFORMS[platform].marker_environment("3.12")
-    environment["extra"] = extra
-    return marker.evaluate(environment)
-
-
-def _admits_any(marker: Marker, platforms: tuple[str, ...], extra: str) -> bool:
-    return any(_admits(marker, p, canonicalize_name(extra)) for p in platforms)
+def _python(
+    found: Inferred, result: Targets, data: Mapping[str, Any], lock: LockView | None
+) -> None:
+    """The CI Python: the newest every target's locked build has a wheel for, when the lock
+    says; else the newest both torch and requires-python allow (the spec's default)."""
+    requires = table_at(data, "project").get("requires-python")
+    if lock is not None and len(result.locked) == len(found.targets):
+        common = set.intersection(*(set(b.pythons) for b in result.locked.values()))
+        if common:
+            newest = max(common, key=Version)
+            found.python = (newest,)
+            found.notes.append(
+                f"python: {newest}, the newest Python every target's torch in {lock.file} has "
+                f"a wheel for (of {', '.join(sorted(common, key=Version))})"
+            )
+            return
+    if isinstance(requires, str):
+        found.notes.append(
+            f"python: the newest Python both torch and requires-python ({requires}) allow, "
+            "unless --python says"
+        )

@@ -124,8 +124,9 @@ def append_spec(old_text: str, answers: Answers, *, file: str) -> str:
 
 
 def next_steps(plan: Plan, *, cd: str | None, locked: bool) -> list[str]:
-    """The commands to run after init: lock (unless done), sync (with each target's extra in
-    extras mode), verify."""
+    """The commands to run after init: lock (unless done), sync (with each target's extra or
+    group in extras and groups mode, and `uvtorch-ci sync`, which picks the one this machine
+    runs), verify."""
     steps = [f"cd {shlex.quote(cd)}"] if cd else []
     if not locked:
         steps.append("uv lock")
@@ -137,6 +138,7 @@ def next_steps(plan: Plan, *, cd: str | None, locked: bool) -> list[str]:
             if job.build.target.name not in targets:
                 targets.append(job.build.target.name)
         steps += [f"{sync}    # {', '.join(n)}" for sync, n in names.items()]
+        steps.append("uvtorch-ci sync    # or: the target this machine runs, chosen for you")
     else:
         steps.append("uv sync")
     if not locked:

@@ -5,6 +5,7 @@ the arrays of tables hidden from the tomlkit pass, which would regroup them."""
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -58,10 +59,12 @@ def edit_lines(
     deleted: list[str],
     file: str,
     indexes_inline: bool = False,
+    placed: tuple[str, ...] = (),
 ) -> str:
     """`text` (the file after the tomlkit pass) with the line edits made: the `existing`
     [[tool.uv.index]] tables at the positions in `removals` cut and those in `replaced`
-    rewritten, the tool's new indexes added, the `deleted` [tool.uv] keys cut, and the
+    rewritten (keeping the comment lines in them; the tool's indexes in `placed` are written
+    so), the tool's new indexes added, the `deleted` [tool.uv] keys cut, and the
     `missing` keys of each table added (the table made where it reads best when missing).
     With `indexes_inline`, the indexes are an inline array the tomlkit pass has edited."""
 
@@ -80,7 +83,8 @@ def edit_lines(
     edits: list[tuple[int, int, str]] = []  # replace lines[start:end] with text
     for position, table in replaced.items():
         header = index_headers[position]
-        edits.append((header.line, header.body_end, table))
+        old = lines[header.line : header.body_end]
+        edits.append((header.line, header.body_end, _with_comments(table, old)))
     for position in removals:
         header = index_headers[position]
         end = header.body_end
@@ -130,8 +134,8 @@ def edit_lines(
                 f"write it as a [{'.'.join(path)}] table",
             )
 
-    placed = {index.get("name") for index in existing}
-    new_indexes = [t for name, t in pieces.indexes.items() if name not in placed]
+    placed_names = {index.get("name") for index in existing} | set(placed)
+    new_indexes = [t for name, t in pieces.indexes.items() if name not in placed_names]
     if indexes_inline:
         new_indexes = []
     kept = [h for i, h in enumerate(index_headers) if i not in removals]
@@ -164,6 +168,52 @@ def edit_lines(
             new = "\n" + new
         lines[start:end] = [new] if new else []
     return "".join(lines)
+
+
+def _with_comments(table: str, old: list[str]) -> str:
+    """The new table text with what the user wrote in the `old` table it replaces: each
+    comment line above the key it stood above (when the new table has that key; the others
+    at its end), and a key line whose value stays, as it was (its trailing comment with it)."""
+    above: dict[str, list[str]] = {}
+    kept: dict[str, str] = {}
+    pending: list[str] = []
+    for line in old[1:]:
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            pending.append(line)
+        elif "=" in stripped:
+            key = _key_of(line)
+            above.setdefault(key, []).extend(pending)
+            kept[key] = line
+            pending = []
+    new = table.splitlines(keepends=True)
+    out = new[:1]
+    for line in new[1:]:
+        key = _key_of(line) if "=" in line else ""
+        out += above.pop(key, [])
+        old_line = kept.get(key)
+        same = old_line is not None and _value_of(old_line) == _value_of(line)
+        if same and old_line is not None:
+            line = (
+                old_line if old_line.endswith("\n") or not line.endswith("\n") else old_line + "\n"
+            )
+        out.append(line)
+    rest = [c for comments in above.values() for c in comments] + pending
+    if rest and out and not out[-1].endswith("\n"):
+        out[-1] += "\n"
+    return "".join(out + rest)
+
+
+def _key_of(line: str) -> str:
+    return line.split("=", 1)[0].strip().strip("\"'")
+
+
+def _value_of(line: str) -> object:
+    """The value of a `key = value` line, as TOML reads it (None when it does not parse)."""
+    try:
+        return tomllib.loads("x =" + line.split("=", 1)[1]).get("x")
+    except tomllib.TOMLDecodeError:
+        return None
 
 
 def _dotted(data: Mapping[str, Any], path: tuple[str, ...], headers: list[Header]) -> bool:

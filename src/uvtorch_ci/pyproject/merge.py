@@ -49,14 +49,17 @@ def merge_blocks(
     file: str,
     pytorch_base: str,
     environments: Mapping[str, Mapping[str, str]] | None = None,
+    known: Mapping[str, tuple[str, ...]] | None = None,
     managed: Iterable[str] = (),
 ) -> Merged:
     """Merge the rendered blocks into `old_text`. Raises PyprojectError on what it cannot own.
 
     `environments` maps each targeted platform to a PEP 508 environment; a `[tool.uv]
-    environments` setting that shuts one of them out is refused. `managed` names packages the
-    tool owns besides those the blocks give sources (one left to PyPI everywhere: a source
-    of the user's for it goes).
+    environments` setting that shuts one of them out is refused. `known` gives the versions
+    of each torch-family package the release table knows: a requirement of the user's that
+    admits the same of them as the tool's stays as the user wrote it. `managed` names packages
+    the tool owns besides those the blocks give sources (one left to PyPI everywhere: a
+    source of the user's for it goes).
     """
     if old_text.startswith(BOM):  # uv reads past a byte order mark; it stays where it is
         merged = merge_blocks(
@@ -65,12 +68,15 @@ def merge_blocks(
             file=file,
             pytorch_base=pytorch_base,
             environments=environments,
+            known=known,
             managed=managed,
         )
         return Merged(BOM + merged.text, merged.notes)
     data = parse_toml(old_text, file)
     check_shapes(data, file)
-    merge = _Merge(old_text, data, blocks_text, file, pytorch_base, environments or {}, managed)
+    merge = _Merge(
+        old_text, data, blocks_text, file, pytorch_base, environments or {}, known or {}, managed
+    )
     check_environments(data, environments or {}, file)
     try:
         return merge.run()
@@ -89,6 +95,7 @@ class _Merge:
         file: str,
         base: str,
         environments: Mapping[str, Mapping[str, str]],
+        known: Mapping[str, tuple[str, ...]],
         also_managed: Iterable[str] = (),
     ) -> None:
         self.old_text = old_text
@@ -107,7 +114,7 @@ class _Merge:
         self.pieces = cut(blocks_text, blocks)
         self.new_indexes: list[dict[str, Any]] = blocks["tool"]["uv"]["index"]
         self.values = ValueMerge(
-            data, blocks, formatted, managed, old_text, file, self.notes, environments
+            data, blocks, formatted, managed, old_text, file, self.notes, environments, known
         )
 
     def fail(self, where: str, message: str, hint: str = "") -> PyprojectError:
@@ -155,6 +162,7 @@ class _Merge:
             existing=[] if inline else self.takeover.existing,
             removals=[] if inline else indexes.removals,
             replaced={} if inline else indexes.replaced,
+            placed=() if inline else indexes.placed,
             indexes_inline=inline,
             missing=self.values.missing,
             deleted=self.values.deleted,

@@ -41,6 +41,7 @@ class IndexPlan:
     removals: list[int]  # the tables to cut
     replaced: dict[int, str]  # the tables to rewrite: the new table's text
     renames: dict[str, str]  # a removed index's name -> the tool's index that takes its place
+    placed: tuple[str, ...] = ()  # the tool's indexes written in place of a user's table
 
 
 class IndexTakeover:
@@ -82,6 +83,7 @@ class IndexTakeover:
         removals: list[int] = []
         replaced: dict[int, str] = {}
         renames: dict[str, str] = {}
+        placed: list[str] = []
         seen: set[str] = set()
         for position, index in enumerate(self.existing):
             name = str(index.get("name", ""))
@@ -122,12 +124,16 @@ class IndexTakeover:
             ours = by_url.get(url.rstrip("/"))
             if ours is not None:
                 renames[name] = ours
-                removals.append(position)
+                if ours in names or ours in placed:
+                    removals.append(position)
+                else:  # rewritten where it is, so the comments in it stay
+                    replaced[position] = tables[ours]
+                    placed.append(ours)
                 self.notes.append(f"replaced index {name!r} with {ours!r} (same URL {url})")
             elif name not in still_used:  # another package still installs from it: keep
                 removals.append(position)
                 self.notes.append(f"removed index {name!r} ({url}), no longer used")
-        return IndexPlan(removals, replaced, renames)
+        return IndexPlan(removals, replaced, renames, tuple(placed))
 
     def _users_outside_managed(self, data: Mapping[str, Any]) -> dict[str, list[str]]:
         """Index name -> the packages outside the torch family whose sources name it."""

@@ -19,6 +19,7 @@ from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.items import Table
 
 from ..errors import PyprojectError
+from ..platforms import PLATFORMS
 from ..releases.table import BACKEND_PATTERN
 from .arrays import renew
 from .data import FAMILY, source_entries
@@ -47,6 +48,8 @@ class ValueMerge:
     notes: list[str]
     # each targeted platform's PEP 508 environment; empty: user markers are not checked
     environments: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # the versions the release table knows of each torch-family package
+    known: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     new_sources: dict[str, Any] = field(init=False)
     new_extras: dict[str, list[str]] = field(init=False)
     new_groups: dict[str, list[str]] = field(init=False)
@@ -68,8 +71,20 @@ class ValueMerge:
 
         Managed requirements not in `rendered` are removed when `remove` (the array is the
         tool's to fill); a torch-family package the spec does not manage is an error then.
+        (A torch requirement in [project].dependencies beside the extras that select the
+        backend goes too: with it, uv cannot lock the required environments an extra's
+        source leaves to PyPI.)
+
+        What is the user's stays as written: a requirement whose specifier admits exactly the
+        versions the tool's admits (`torchaudio~=2.8.0` for `==2.8.0`), and an exclusion next
+        to the requirement (`torchvision!=0.24.0; <marker>`), as long as it leaves the spec
+        some build.
         """
         wanted = {canonicalize_name(Requirement(r).name): r for r in rendered}
+        counts: dict[str, int] = {}
+        for item in array:
+            if (other := _name(str(item))) is not None:
+                counts[other] = counts.get(other, 0) + 1
         placed: set[str] = set()
         last = -1
         i = 0
@@ -90,6 +105,10 @@ class ValueMerge:
                     "would not match torch's",
                     f'add "{name}" to packages in the spec (or remove the dependency)',
                 )
+            if name in self.managed and counts.get(name, 0) > 1 and _is_exclusion(item):
+                self._check_exclusion(item, self.spec_requirement(name), where, i)
+                i += 1  # the user's exclusion, beside the requirement the tool writes
+                continue
             if name not in wanted:
                 if name in self.managed and remove:
                     self.notes.append(f"removed {item!r} from {where}")
@@ -110,7 +129,9 @@ class ValueMerge:
                 self._check_marker(item, marker, where, i)
                 written = item.split(";", 1)[1].strip() if ";" in item else str(marker)
                 wanted[name] = f"{wanted[name]} ; {written}"  # the user's marker stays
-            if not _same_requirement(item, wanted[name]):
+            if not _same_requirement(item, wanted[name]) and not self._same_versions(
+                item, wanted[name]
+            ):
                 self.notes.append(f"replaced {item!r} with {wanted[name]!r} in {where}")
                 array[i] = wanted[name]
             last = i
@@ -121,6 +142,54 @@ class ValueMerge:
             last = last + 1 if last >= 0 else len(array)
             array.insert(last, requirement)
             self.notes.append(f"added {requirement!r} to {where}")
+
+    def spec_requirement(self, name: str) -> str | None:
+        """The requirement the tool writes for `name` (in any place: one spec, one version
+        set), or None when it writes none."""
+        for requirements in (
+            self.blocks["project"]["dependencies"],
+            *self.new_extras.values(),
+            *self.new_groups.values(),
+        ):
+            for requirement in requirements:
+                if _name(requirement) == name:
+                    return str(requirement).split(";", 1)[0].strip()
+        return None
+
+    def _admitted(self, requirement: str) -> set[str] | None:
+        """The known versions of the requirement's package its specifier admits (None when
+        the versions of that package are not known to the merge)."""
+        parsed = Requirement(requirement)
+        known = self.known.get(canonicalize_name(parsed.name))
+        if not known:
+            return None
+        return {v for v in known if parsed.specifier.contains(v, prereleases=True)}
+
+    def _same_versions(self, item: str, wanted: str) -> bool:
+        """The user's requirement admits exactly the versions the tool's admits (the same
+        specifiers, or the same of the versions the release table knows), on the same
+        platforms and with the same extras: the user's way of writing it stays."""
+        mine, theirs = Requirement(item), Requirement(wanted)
+        if (mine.extras, mine.url) != (theirs.extras, theirs.url):
+            return False
+        if not _same_marker(mine.marker, theirs.marker):
+            return False
+        if mine.specifier == theirs.specifier:
+            return True
+        admitted = self._admitted(item)
+        return admitted is not None and admitted == self._admitted(wanted)
+
+    def _check_exclusion(self, item: str, spec: str | None, where: str, i: int) -> None:
+        """An exclusion must leave the spec at least one build: else uv cannot resolve."""
+        left = self._admitted(item)
+        allowed = self._admitted(spec) if spec is not None else None
+        if left is not None and allowed is not None and not left & allowed:
+            raise self.fail(
+                f"{where}[{i}]",
+                f"{item!r} excludes every version the spec allows ({spec}): uv could not "
+                "resolve it",
+                "narrow the exclusion, or change torch in the spec",
+            )
 
     def _check_marker(self, item: str, marker: Marker, where: str, i: int) -> None:
         """Refuse a user's marker on a torch-family requirement that shuts out a platform the
@@ -233,7 +302,10 @@ class ValueMerge:
             users = [g for g in defaults or [] if canonicalize_name(str(g)) not in owned]
             wanted["default-groups"] = users + rendered.get("default-groups", [])
         kept = [s for s in uv_data.get("conflicts", []) if not _owned_conflict(s, owned)]
-        conflicts = kept + rendered.get("conflicts", [])
+        # a set of the user's that holds the tool's (and more: cuda, rocm and mlx) already
+        # keeps those apart, so the tool's is not added beside it
+        ours = [c for c in rendered.get("conflicts", []) if not any(_holds(k, c) for k in kept)]
+        conflicts = kept + ours
         if conflicts or "conflicts" in uv_data:
             wanted["conflicts"] = conflicts
         uv: Any = doc.get("tool", {}).get("uv")
@@ -254,7 +326,7 @@ class ValueMerge:
             inline = isinstance(uv, tomlkit.items.InlineTable)
             if kept and not inline and key == "conflicts":
                 # the user's own sets keep their lines and comments; the tool's follow them
-                rendered_text = formatted[key].as_string() if key in formatted else "[\n]"
+                rendered_text = formatted[key].as_string() if key in formatted and ours else "[\n]"
                 text = renew(
                     uv[key].as_string(),
                     rendered_text,
@@ -262,8 +334,8 @@ class ValueMerge:
                     keep=lambda group: not _owned_conflict(group, owned),
                 )
                 if text is None:  # on one line: it stays on one line, the user's sets as written
-                    ours = map(_inline_set, rendered.get("conflicts", []))
-                    text = "[" + ", ".join([*_kept_texts(uv[key], owned), *ours]) + "]"
+                    texts = [*_kept_texts(uv[key], owned), *map(_inline_set, ours)]
+                    text = "[" + ", ".join(texts) + "]"
                 uv[key] = _parsed(text)
                 continue
             plain = inline or (kept if key == "conflicts" else key == "default-groups")
@@ -387,6 +459,22 @@ def _owned_conflict(group: Any, owned: set[str]) -> bool:
     return True
 
 
+def _holds(group: Any, ours: list[dict[str, str]]) -> bool:
+    """Whether the user's conflict set `group` names every extra (or group) of `ours`."""
+    if not isinstance(group, list):
+        return False
+    items = {_conflict_item(i) for i in group if isinstance(i, dict)}
+    return all(_conflict_item(i) in items for i in ours)
+
+
+def _conflict_item(item: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        sorted(
+            (k, canonicalize_name(str(v)) if k != "package" else str(v)) for k, v in item.items()
+        )
+    )
+
+
 def _name(requirement: str) -> str | None:
     try:
         return canonicalize_name(Requirement(requirement).name)
@@ -444,6 +532,27 @@ def _parsed(text: str) -> Any:
 def _plain(value: Any) -> Any:
     """A tomlkit item as plain Python values, for comparing with the rendered ones."""
     return value.unwrap() if hasattr(value, "unwrap") else value
+
+
+def _same_marker(a: Marker | None, b: Marker | None) -> bool:
+    """Markers that hold on the same platforms and Pythons (uv and users order them freely:
+    `platform_machine == 'x86_64' and sys_platform == 'linux'`)."""
+    if str(a) == str(b):
+        return True
+    if a is None or b is None:
+        return False
+    for platform in PLATFORMS.values():
+        for python in ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14"):
+            environment = platform.marker_environment(python)
+            if a.evaluate(environment) != b.evaluate(environment):
+                return False
+    return True
+
+
+def _is_exclusion(item: str) -> bool:
+    """A requirement that only excludes versions (`torchvision!=0.24.0,!=0.24.1; <marker>`)."""
+    specifiers = list(Requirement(item).specifier)
+    return bool(specifiers) and all(s.operator == "!=" for s in specifiers)
 
 
 def _same_requirement(a: str, b: str) -> bool:
