@@ -168,3 +168,75 @@ def test_upgrade_moves_xformers_with_torch_and_names_it(mirror: Mirror, tmp_path
     assert xformers["source"] == {"registry": mirror.index_url("cu126")}
     result = uvtorch(["verify"], project, env)
     assert result.stdout.splitlines()[-1].startswith("ok: ")
+
+
+def routes_xformers_by_markers(mirror: Mirror) -> str:
+    """A project as real ones route xformers (NeMo Export-Deploy to cu130, others to cu128):
+    torch and xformers to cu128 on Linux and Windows by markers, macOS on the cpu index, and
+    xformers left out on macOS by its own marker."""
+    pt = mirror.pytorch_url
+    both = "sys_platform == 'linux' or sys_platform == 'win32'"
+    return f"""\
+[project]
+name = "adopted"
+version = "1.0"
+requires-python = ">=3.10"
+dependencies = [
+  "torch==2.9.1",
+  "xformers==0.0.33.post2; sys_platform != 'darwin'",
+]
+
+[tool.uv]
+environments = [
+  "sys_platform == 'linux' and platform_machine == 'x86_64'",
+  "sys_platform == 'win32' and platform_machine == 'AMD64'",
+  "sys_platform == 'darwin' and platform_machine == 'arm64'",
+]
+
+[tool.uv.sources]
+torch = [
+  {{ index = "pytorch-cu128", marker = "{both}" }},
+  {{ index = "pytorch-cpu", marker = "sys_platform == 'darwin'" }},
+]
+xformers = [{{ index = "pytorch-cu128", marker = "{both}" }}]
+
+[[tool.uv.index]]
+name = "pytorch-cu128"
+url = "{pt}/cu128"
+explicit = true
+
+[[tool.uv.index]]
+name = "pytorch-cpu"
+url = "{pt}/cpu"
+explicit = true
+"""
+
+
+def test_init_adopts_a_project_that_routes_xformers_by_markers(
+    mirror: Mirror, tmp_path: Path
+) -> None:
+    env = mirror.uv_env(tmp_path / "uv-cache")
+    project = tmp_path / "adopted"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(routes_xformers_by_markers(mirror))
+    uv(["lock"], project, env)  # the project locks as it was
+    before = lock_packages(project, "xformers")
+    result = uvtorch(["init", "--lock"], project, env)
+    assert "packages: xformers, which the project routes to a PyTorch index (pytorch-cu128" in (
+        result.stderr
+    )
+    assert 'missing-builds: xformers = "skip"' in result.stderr
+    assert "this spec describes what uv.lock already installs" in result.stderr, result.stderr
+    assert "gets the same builds, from the same indexes" in result.stderr
+    spec = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["uvtorch"]
+    assert spec["packages"] == ["xformers"]
+    assert spec["missing-builds"] == {"xformers": "skip"}
+    assert {(t["platform"], t["backend"]) for t in spec["targets"]} == {
+        ("linux-x86_64", "cu128"),
+        ("windows-x86_64", "cu128"),
+        ("macos-arm64", "cpu"),
+    }
+    assert lock_packages(project, "xformers") == before  # the same build, from cu128
+    uvtorch(["render", "--check"], project, env)
+    verified = uvtorch(["verify"], project, env)
+    assert verified.stdout.splitlines()[-1].startswith("ok: ")

@@ -296,3 +296,58 @@ def test_upgrade_names_each_package_and_where_it_comes_from() -> None:
         "windows-x86_64-cu128; missing-builds decides on macos-arm64-mps)\n"
     ) in text
     assert "  torchao 0.15.0 -> 0.17.0 (missing-builds decides on " in text
+
+
+# --- init ------------------------------------------------------------------------------------
+
+ADOPTED = """\
+[project]
+name = "adopted"
+version = "1.0"
+requires-python = ">=3.10"
+dependencies = ["torch==2.9.1", "xformers==0.0.33.post2; sys_platform != 'darwin'", "torchao"]
+
+[tool.uv]
+environments = ["platform_machine == 'x86_64' or platform_machine == 'AMD64' or sys_platform == 'darwin'"]
+
+[tool.uv.sources]
+torch = [
+  { index = "pytorch-cu128", marker = "sys_platform == 'linux' or sys_platform == 'win32'" },
+  { index = "pytorch-cpu", marker = "sys_platform == 'darwin'" },
+]
+xformers = [{ index = "pytorch-cu128", marker = "sys_platform == 'linux'" }]
+
+[[tool.uv.index]]
+name = "pytorch-cu128"
+url = "https://download.pytorch.org/whl/cu128"
+explicit = true
+
+[[tool.uv.index]]
+name = "pytorch-cpu"
+url = "https://download.pytorch.org/whl/cpu"
+explicit = true
+"""
+
+
+def test_init_adopts_what_the_project_routes_to_a_pytorch_index() -> None:
+    from uvtorch_ci.init.infer import infer
+
+    found = infer(tomllib.loads(ADOPTED), ADOPTED, "pyproject.toml", load_table())
+    assert found.packages == ("xformers",)  # torchao comes from PyPI: it stays the user's
+    assert found.missing_builds == {"xformers": "skip"}  # as its marker leaves out macOS
+    notes = "\n".join(found.notes)
+    assert "packages: xformers, which the project routes to a PyTorch index (pytorch-cu128" in notes
+    assert (
+        "torchao: required (pyproject.toml line 5) but not routed to a PyTorch index, so it "
+        "comes from PyPI"
+    ) in notes
+    assert 'missing-builds: xformers = "skip", as pyproject.toml line 5 leaves it out of ' in notes
+
+
+def test_init_keeps_the_default_where_the_project_installs_it_everywhere() -> None:
+    from uvtorch_ci.init.infer import infer
+
+    text = ADOPTED.replace("; sys_platform != 'darwin'", "")
+    found = infer(tomllib.loads(text), text, "pyproject.toml", load_table())
+    assert found.packages == ("xformers",)
+    assert found.missing_builds == {}  # macOS installs PyPI's, as it did

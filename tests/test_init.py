@@ -225,7 +225,8 @@ def test_every_missing_flag_is_asked_for_and_bad_answers_asked_again() -> None:
     assert [q for q, _ in ask.questions] == [
         "torch version (or a specifier)",
         "Targets (platform:backend[:runner], comma-separated)",
-        "Companion packages (torchvision, torchaudio; comma-separated, or none)",
+        "Packages that follow torch's build (torchvision, torchaudio, xformers, torchao, "
+        "torchcodec, fbgemm-gpu; comma-separated, or none)",
         "Python versions for the CI jobs (comma-separated, or auto)",
     ]
     assert ask.questions[0][1] == "2.15.0"
