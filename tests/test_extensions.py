@@ -308,7 +308,9 @@ requires-python = ">=3.10"
 dependencies = ["torch==2.9.1", "xformers==0.0.33.post2; sys_platform != 'darwin'", "torchao"]
 
 [tool.uv]
-environments = ["platform_machine == 'x86_64' or platform_machine == 'AMD64' or sys_platform == 'darwin'"]
+environments = [
+  "platform_machine == 'x86_64' or platform_machine == 'AMD64' or sys_platform == 'darwin'",
+]
 
 [tool.uv.sources]
 torch = [
