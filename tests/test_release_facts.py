@@ -229,7 +229,7 @@ def test_what_the_corpus_locks_of_the_packages_built_against_torch() -> None:
         if not where.startswith("https://pypi.org/")
     }
     assert {(n, v) for n, v, _ in indexed} == {("torchcodec", "0.12.0+cu130")}
-    platforms = set()
+    platforms: set[str] = set()
     for *_, url in indexed:
         assert url.startswith("https://download.pytorch.org/whl/cu130/torchcodec-")
         wheel = wheel_build(unquote(url.rsplit("/", 1)[1]))
