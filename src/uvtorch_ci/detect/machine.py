@@ -1,5 +1,6 @@
-"""Reading this machine for `detect`: platform, NVIDIA driver (/sys, /proc, nvidia-smi), ROCm
-and the GPUs under /sys/class/drm, or the UVTORCH_* overrides that stand in for them."""
+"""Reading this machine for `detect`: platform, NVIDIA driver (/sys, /proc, nvidia-smi), each
+NVIDIA GPU's compute capability (nvidia-smi), ROCm and the GPUs under /sys/class/drm, or the
+UVTORCH_* overrides that stand in for them."""
 
 from __future__ import annotations
 
@@ -15,16 +16,22 @@ from pathlib import Path
 from ..errors import UvtorchError, did_you_mean, one_of, shown
 from ..platforms import PLATFORMS
 from ..reading import NotRegular, TooLarge, read_regular
+from ..releases.archs import parse_capability
 
 PLATFORM_ENV = "UVTORCH_PLATFORM"
 DRIVER_ENV = "UVTORCH_CUDA_DRIVER_VERSION"  # as uv's UV_CUDA_DRIVER_VERSION
 ROCM_ENV = "UVTORCH_ROCM_VERSION"
+# "7.5", or one per GPU: "8.6,12.0" (nvidia-smi's field name: compute_cap)
+COMPUTE_CAP_ENV = "UVTORCH_CUDA_COMPUTE_CAP"
 NONE = "none"  # an override value meaning "this machine has none"
 
 SYS_DRIVER = "sys/module/nvidia/version"
 PROC_DRIVER = "proc/driver/nvidia/version"
 ROCM_INFO = "opt/rocm/.info/version"
 NVIDIA_SMI = ("nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader")
+# One line per GPU, "Tesla T4, 7.5". A driver older than R510 knows no compute_cap field and
+# fails: the capabilities are then not known (the driver query above is separate for that).
+NVIDIA_SMI_GPUS = ("nvidia-smi", "--query-gpu=name,compute_cap", "--format=csv,noheader")
 # Every number is a few digits long: a version of 5,000 digits is malformed, never an int()
 # too large to convert.
 DRIVER_VERSION = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6}){0,3}")
@@ -32,6 +39,9 @@ ROCM_VERSION = re.compile(r"[0-9]{1,4}\.[0-9]{1,4}(\.[0-9]{1,6}){0,2}")
 # "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.65.06  Sun Jul 27 ..." and the open
 # modules' "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.65.06  Release Build".
 PROC_LINE = re.compile(r"Kernel Module\b.*?\s([0-9]{1,6}\.[0-9]{1,6}(?:\.[0-9]{1,6}){0,2})(?:\s|$)")
+# One to 64 compute capabilities, comma-separated: a value of any other length is malformed.
+CAPABILITIES = re.compile(r"[1-9][0-9]?\.[0-9](\s*,\s*[1-9][0-9]?\.[0-9]){0,63}")
+GPU_NAME_LIMIT = 64  # characters of a GPU's name kept: "NVIDIA GeForce RTX 5090" is 23
 PCI_ID = re.compile(r"0x[0-9a-fA-F]{1,4}")  # /sys/class/drm/card0/device/vendor: "0x10de"
 READ_LIMIT = 64 << 10  # bytes of a version or id file read at most: a few dozen are real
 OUTPUT_LIMIT = 64 << 10  # bytes of nvidia-smi's output read at most
@@ -60,6 +70,20 @@ class Gpu:
 
 
 @dataclass(frozen=True)
+class CudaGpu:
+    """One NVIDIA GPU: its index, name and compute capability ((7, 5) for a T4)."""
+
+    index: int
+    name: str
+    capability: tuple[int, int]
+
+    @property
+    def label(self) -> str:
+        """ "Tesla T4 (7.5)": how messages name it."""
+        return f"{self.name} ({self.capability[0]}.{self.capability[1]})"
+
+
+@dataclass(frozen=True)
 class Readings:
     """What was read from this machine (or the overrides), each with where it came from."""
 
@@ -72,6 +96,9 @@ class Readings:
     gpus: tuple[Gpu, ...] = ()
     amd_kfd: bool = False  # /dev/kfd: the amdgpu kernel driver's compute interface
     tegra: bool = False  # a Jetson board (/etc/nv_tegra_release)
+    # every NVIDIA GPU's compute capability, and where it was read; () when not known
+    cuda_gpus: tuple[CudaGpu, ...] = ()
+    cuda_gpus_source: str | None = None
 
 
 def platform_of(system: str, machine: str) -> str | None:
@@ -107,26 +134,55 @@ def parse_proc_version(text: str) -> str | None:
     return None
 
 
-def run_nvidia_smi(
-    *, path: str | None = None, root: Path = Path("/"), timeout: float = 5.0
-) -> str | None:
-    """nvidia-smi's driver version; None when it is absent, fails or hangs.
+def nvidia_smi_lines(
+    query: tuple[str, ...], *, path: str | None, root: Path, timeout: float
+) -> list[str] | None:
+    """The non-empty lines nvidia-smi prints for `query`; None when it is absent, fails, hangs
+    or writes more than OUTPUT_LIMIT bytes.
 
     `path` is the PATH to search (default: this process's). WSL keeps it in /usr/lib/wsl/lib.
     """
-    binary = shutil.which(NVIDIA_SMI[0], path=path)
+    binary = shutil.which(query[0], path=path)
     if binary is None and (root / "usr/lib/wsl/lib/nvidia-smi").is_file():
         binary = str(root / "usr/lib/wsl/lib/nvidia-smi")
     if binary is None:
         return None
-    ran = bounded_output([binary, *NVIDIA_SMI[1:]], timeout=timeout, limit=OUTPUT_LIMIT)
-    if ran is None:
+    ran = bounded_output([binary, *query[1:]], timeout=timeout, limit=OUTPUT_LIMIT)
+    if ran is None or ran[0] != 0:
         return None
-    code, output = ran
-    lines = [line.strip() for line in output.decode(errors="replace").splitlines() if line.strip()]
-    if code != 0 or not lines or not DRIVER_VERSION.fullmatch(lines[0]):
+    lines = [line.strip() for line in ran[1].decode(errors="replace").splitlines()]
+    return [line for line in lines if line] or None
+
+
+def run_nvidia_smi(
+    *, path: str | None = None, root: Path = Path("/"), timeout: float = 5.0
+) -> str | None:
+    """nvidia-smi's driver version; None when it is absent, fails or hangs."""
+    lines = nvidia_smi_lines(NVIDIA_SMI, path=path, root=root, timeout=timeout)
+    if lines is None or not DRIVER_VERSION.fullmatch(lines[0]):
         return None
     return lines[0]
+
+
+def run_nvidia_smi_gpus(
+    *, path: str | None = None, root: Path = Path("/"), timeout: float = 5.0
+) -> tuple[CudaGpu, ...] | None:
+    """Each GPU's name and compute capability, as nvidia-smi lists them; None when it is
+    absent, fails, hangs or gives a line that is not "name, X.Y" (a GPU it cannot tell)."""
+    lines = nvidia_smi_lines(NVIDIA_SMI_GPUS, path=path, root=root, timeout=timeout)
+    return None if lines is None else parse_smi_gpus(lines)
+
+
+def parse_smi_gpus(lines: list[str]) -> tuple[CudaGpu, ...] | None:
+    """`Tesla T4, 7.5` lines -> CudaGpus; None when any line is something else ("[N/A]")."""
+    gpus = []
+    for index, line in enumerate(lines[:64]):
+        name, _, text = line.rpartition(",")
+        capability = parse_capability(text.strip())
+        if not name.strip() or capability is None:
+            return None
+        gpus.append(CudaGpu(index, name.strip()[:GPU_NAME_LIMIT], capability))
+    return tuple(gpus)
 
 
 def bounded_output(command: list[str], *, timeout: float, limit: int) -> tuple[int, bytes] | None:
@@ -219,6 +275,20 @@ def _override(
     return value
 
 
+def capability_override(env: Mapping[str, str]) -> tuple[CudaGpu, ...]:
+    """The GPUs UVTORCH_CUDA_COMPUTE_CAP stands for ("GPU 0", "GPU 1" ...); DetectError when
+    it is not one to 64 compute capabilities like 7.5."""
+    value = env[COMPUTE_CAP_ENV].strip()
+    if not CAPABILITIES.fullmatch(value):
+        raise DetectError(
+            f"{shown(env[COMPUTE_CAP_ENV])} is not a GPU compute capability",
+            where=COMPUTE_CAP_ENV,
+            hint='e.g. 7.5 (a T4), or "8.6,12.0" for one per GPU; unset it to read this machine',
+        )
+    items = [parse_capability(item.strip()) for item in value.split(",")]
+    return tuple(CudaGpu(i, f"GPU {i}", c) for i, c in enumerate(items) if c is not None)
+
+
 def read_machine(
     env: Mapping[str, str],
     root: Path = Path("/"),
@@ -226,8 +296,11 @@ def read_machine(
     system: str | None = None,
     machine: str | None = None,
     smi: Callable[[], str | None] | None = None,
+    smi_gpus: Callable[[], tuple[CudaGpu, ...] | None] | None = None,
 ) -> Readings:
-    """Read the platform, NVIDIA driver, ROCm and GPUs; the UVTORCH_* overrides win.
+    """Read the platform, NVIDIA driver and GPUs, ROCm and the other GPUs; the UVTORCH_*
+    overrides win. The GPUs' compute capabilities are read (nvidia-smi) only when the driver
+    was read from this machine too, not given by an override.
 
     `root` prefixes every /sys, /proc, /opt and /dev lookup (tests point it at a tree).
     Raises DetectError for a malformed override or a machine no platform matches.
@@ -251,13 +324,22 @@ def read_machine(
     os_name = PLATFORMS[name].os
 
     driver, driver_source = None, None
+    path = env.get("PATH")
     if env.get(DRIVER_ENV, "").strip():
         driver = _override(env, DRIVER_ENV, DRIVER_VERSION, "an NVIDIA driver version", "580.65.06")
         driver_source = DRIVER_ENV
     else:
-        path = env.get("PATH")
         run = smi or (lambda: run_nvidia_smi(path=path, root=root))
         driver, driver_source = read_driver(root, os_name, run)
+
+    cuda_gpus: tuple[CudaGpu, ...] = ()
+    cuda_gpus_source = None
+    if env.get(COMPUTE_CAP_ENV, "").strip():
+        cuda_gpus, cuda_gpus_source = capability_override(env), COMPUTE_CAP_ENV
+    elif driver is not None and driver_source != DRIVER_ENV:
+        listed = (smi_gpus or (lambda: run_nvidia_smi_gpus(path=path, root=root)))()
+        if listed:
+            cuda_gpus, cuda_gpus_source = listed, "nvidia-smi"
 
     rocm, rocm_source = None, None
     if env.get(ROCM_ENV, "").strip():
@@ -277,4 +359,6 @@ def read_machine(
         gpus=read_gpus(root) if linux else (),
         amd_kfd=linux and (root / "dev/kfd").exists(),
         tegra=linux and (root / "etc/nv_tegra_release").exists(),
+        cuda_gpus=cuda_gpus,
+        cuda_gpus_source=cuda_gpus_source,
     )

@@ -156,7 +156,10 @@ class ArchEntry:
 def parse_arch_entry(key: str, value: object) -> ArchEntry:
     """A `[release.cuda-archs]` value: `{ archs = "...", source = "..." }` or
     `{ archs = "...", inferred = "..." }` (ValueError otherwise)."""
-    if not isinstance(value, Mapping) or set(value) not in ({"archs", "source"}, {"archs", "inferred"}):
+    if not isinstance(value, Mapping) or set(value) not in (
+        {"archs", "source"},
+        {"archs", "inferred"},
+    ):
         raise ValueError(
             f"cuda-archs.{key}: expected {{ archs = ..., source = ... }} or "
             "{ archs = ..., inferred = ... }"
@@ -185,3 +188,29 @@ def named(archs: Iterable[Arch]) -> str:
         words.append(f"{name} {arch.sm}" if name != last else arch.sm)
         last = name
     return ", ".join(words)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether one CUDA build runs on one GPU: `runs` None when not known; `certain` when it
+    rests on a confirmed list or on the toolkit's floor; `words` say why."""
+
+    runs: bool | None
+    certain: bool
+    words: str
+
+
+def judge(entry: ArchEntry | None, cuda_major: int, capability: Capability) -> Verdict:
+    """Whether the builds `entry` describes (of CUDA `cuda_major`) run on a GPU of
+    `capability`: below the toolkit's floor never; else as the list says, when known."""
+    floor = TOOLKIT_FLOOR.get(cuda_major)
+    if floor is not None and capability < floor:
+        below = capability_text(floor)
+        return Verdict(False, True, f"CUDA {cuda_major} builds carry no kernels below {below}")
+    if entry is None:
+        return Verdict(None, False, "the release table does not know its architectures")
+    found = entry.serving(capability)
+    tail = "" if entry.confirmed else " (an unconfirmed list)"
+    if found is None:
+        return Verdict(False, entry.confirmed, f"its builds carry {entry.listing}{tail}")
+    return Verdict(True, entry.confirmed, f"runs {found.words}{tail}")

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..detect.choice import MIN_DRIVER, cuda_version, version_tuple
 from ..errors import SpecError
 from ..plan.planner import default_python
 from ..platforms import PLATFORMS
 from ..project import ProjectTexts, spec_data
 from ..pyproject.data import parse_toml, requires_python
+from ..releases.cuda import MIN_DRIVER, cuda_version, version_tuple
 from ..releases.table import Release, ReleaseTable, index_backend
 from ..spec.parse import Spec, parse_spec
 from ..spec.targets import Target
