@@ -214,3 +214,34 @@ def judge(entry: ArchEntry | None, cuda_major: int, capability: Capability) -> V
     if found is None:
         return Verdict(False, entry.confirmed, f"its builds carry {entry.listing}{tail}")
     return Verdict(True, entry.confirmed, f"runs {found.words}{tail}")
+
+
+def changes(old: ArchEntry, new: ArchEntry) -> str:
+    """What moving from `old`'s builds to `new`'s does to the GPUs served, in words: "gains
+    Blackwell sm_100, sm_120 and PTX compute_120; loses Maxwell sm_50, Pascal sm_60"; ""
+    when the lists carry the same. A lost sm_61 whose GPUs still run sm_60 kernels says so."""
+    before = {a.capability: a for a in old.archs}
+    after = {a.capability: a for a in new.archs}
+    lost = [a for c, a in before.items() if c not in after]
+    gains = _words(
+        [a for c, a in after.items() if c not in before],
+        [a for c, a in after.items() if a.ptx and not (c in before and before[c].ptx)],
+    )
+    loses = _words(
+        [a for a in lost if new.serving(a.capability) is None],
+        [a for c, a in before.items() if a.ptx and not (c in after and after[c].ptx)],
+    )
+    for arch in lost:
+        if (still := new.serving(arch.capability)) is not None:
+            loses.append(f"{named([arch])} (its GPUs still run, {still.words})")
+    parts = [
+        f"{verb} " + " and ".join(words)
+        for verb, words in (("gains", gains), ("loses", loses))
+        if words
+    ]
+    return "; ".join(parts)
+
+
+def _words(kernels: list[Arch], ptx: list[Arch]) -> list[str]:
+    words = [named(kernels)] if kernels else []
+    return words + [f"PTX compute_{a.major}{a.minor}" for a in sorted(ptx)]
