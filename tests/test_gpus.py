@@ -244,7 +244,7 @@ def test_ptx_lets_a_newer_gpu_jit() -> None:
     future = CudaGpu(0, "future", (13, 0))
     detection = choose_backend(release, machine("linux-x86_64", "580.65.06", future))
     assert detection.backend == "cu130"
-    assert "through the PTX of compute_120 (JIT-compiled)" in detection.candidates[0].why
+    assert "through the PTX of compute_120, JIT-compiled" in detection.candidates[0].why
     assert "no kernels for future (13.0)" in detection.candidates[1].why  # cu128: no PTX
 
 

@@ -43,13 +43,20 @@ def _backend(build: PlannedBuild) -> str:
 
 
 def carriers(release: Release, platform: str, capability: Capability) -> list[str]:
-    """The CUDA backends of `release` on `platform` whose builds run on `capability`."""
-    return [
-        backend
-        for backend in release.backends(platform)
-        if backend.startswith("cu")
-        and judge(release.archs(backend, platform), cuda_major(backend), capability).runs
-    ]
+    """The CUDA backends of `release` on `platform` whose builds run on `capability`, those
+    that only JIT-compile PTX for it said so."""
+    found = []
+    for backend in release.backends(platform):
+        entry = release.archs(backend, platform)
+        if not backend.startswith("cu"):
+            continue
+        verdict = judge(entry, cuda_major(backend), capability)
+        serving = entry.serving(capability) if entry else None
+        if verdict.runs and serving is not None and serving.jit:
+            found.append(f"{backend} ({serving.words})")
+        elif verdict.runs:
+            found.append(backend)
+    return found
 
 
 def check_gpu_archs(build: PlannedBuild, table: ReleaseTable, file: str) -> None:
@@ -87,7 +94,7 @@ def _refusal(
     )
     return SpecError(
         f"{target.name}: the {backend} build of torch {release.torch} has no kernels for "
-        f"gpu-arch {gpu.label} ({why})",
+        f"gpu-arch {gpu.label}: {why}",
         file=file,
         where=f"{target.where}.gpu-arch",
         hint=hint,

@@ -110,7 +110,7 @@ class Serving:
     @property
     def words(self) -> str:
         if self.jit:
-            return f"through the PTX of compute_{self.arch.major}{self.arch.minor} (JIT-compiled)"
+            return f"through the PTX of compute_{self.arch.major}{self.arch.minor}, JIT-compiled"
         return f"with {self.arch.sm} kernels"
 
 

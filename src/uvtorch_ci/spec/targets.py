@@ -214,7 +214,11 @@ def _gpu_arch(
             stated.append(StatedGpu(text, GPU_RUNNERS[text].capability, GPU_RUNNERS[text]))
         else:
             suggestion = did_you_mean(text, GPU_RUNNERS)
-            raise r.fail(key, f"{quoted(text)} is not a GPU{suggestion}", GPU_ARCH_HINT)
+            raise r.fail(
+                key,
+                f"{quoted(text)} is not a compute capability or a known GPU runner{suggestion}",
+                GPU_ARCH_HINT,
+            )
     if len(set(texts)) != len(texts):
         raise r.fail(key, "lists a GPU twice")
     return tuple(stated)
