@@ -69,7 +69,8 @@ def test_the_device_is_checked_against_the_arch_list(
     assert words in arch
     assert result.returncode == (0 if status == "ok" else 1)
     if status == "FAIL":
-        assert "FAILED: 1 of" in result.output and "device arch" in result.output.splitlines()[-1]
+        assert "FAILED: 1 of" in result.output
+        assert "device arch" in result.output.splitlines()[-1]
 
 
 def test_the_json_report_carries_capability_and_arch_list(tmp_path: Path) -> None:
