@@ -25,8 +25,8 @@ from uvtorch_ci.detect.machine import (
     read_gpus,
     read_machine,
     read_rocm,
-    run_nvidia_smi,
 )
+from uvtorch_ci.detect.nvidia import run_nvidia_smi
 from uvtorch_ci.detect.report import detection_json, format_report, target_snippet
 from uvtorch_ci.releases.cuda import cuda_version
 from uvtorch_ci.releases.table import Release, load_table
@@ -648,7 +648,8 @@ LIMITED = """
 import resource, sys
 from pathlib import Path
 resource.setrlimit(resource.RLIMIT_AS, (150 << 20, 150 << 20))
-from uvtorch_ci.detect.machine import read_machine, run_nvidia_smi
+from uvtorch_ci.detect.machine import read_machine
+from uvtorch_ci.detect.nvidia import run_nvidia_smi
 if sys.argv[2] == "tree":
     readings = read_machine({"UVTORCH_PLATFORM": "linux-x86_64", "PATH": ""}, Path(sys.argv[1]))
     print(readings.driver_version, readings.rocm_version)

@@ -19,13 +19,11 @@ from uvtorch_ci.detect.machine import (
     COMPUTE_CAP_ENV,
     DRIVER_ENV,
     PLATFORM_ENV,
-    CudaGpu,
     DetectError,
     Readings,
-    parse_smi_gpus,
     read_machine,
-    run_nvidia_smi_gpus,
 )
+from uvtorch_ci.detect.nvidia import CudaGpu, parse_smi_gpus, run_nvidia_smi_gpus
 from uvtorch_ci.detect.report import detection_json, format_report
 from uvtorch_ci.detect.target import choose_target, describe
 from uvtorch_ci.plan.planner import plan_from_data
@@ -114,7 +112,9 @@ def test_output_that_is_not_name_and_capability_is_no_reading(lines: list[str]) 
 
 
 def test_a_long_name_is_cut_short() -> None:
-    (gpu,) = parse_smi_gpus(["N" * 5000 + ", 8.6"]) or ()
+    gpus = parse_smi_gpus(["N" * 5000 + ", 8.6"])
+    assert gpus is not None
+    (gpu,) = gpus
     assert gpu.name == "N" * 64
     assert gpu.capability == (8, 6)
 

@@ -17,11 +17,11 @@ from .machine import (
     COMPUTE_CAP_ENV,
     INTEL,
     ROCM_ENV,
-    CudaGpu,
     DetectError,
     Readings,
     read_machine,
 )
+from .nvidia import CudaGpu
 
 
 @dataclass(frozen=True)

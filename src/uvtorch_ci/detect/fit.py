@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..releases.archs import judge
 from ..releases.cuda import cuda_major
 from ..releases.table import Release
-from .machine import CudaGpu
+from .nvidia import CudaGpu
 
 
 def gpu_fit(

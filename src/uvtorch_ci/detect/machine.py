@@ -1,14 +1,11 @@
 """Reading this machine for `detect`: platform, NVIDIA driver (/sys, /proc, nvidia-smi), each
-NVIDIA GPU's compute capability (nvidia-smi), ROCm and the GPUs under /sys/class/drm, or the
-UVTORCH_* overrides that stand in for them."""
+NVIDIA GPU's compute capability (nvidia-smi: nvidia.py), ROCm and the GPUs under
+/sys/class/drm, or the UVTORCH_* overrides that stand in for them."""
 
 from __future__ import annotations
 
-import os
 import platform as host
 import re
-import shutil
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +14,7 @@ from ..errors import UvtorchError, did_you_mean, one_of, shown
 from ..platforms import PLATFORMS
 from ..reading import NotRegular, TooLarge, read_regular
 from ..releases.archs import parse_capability
+from .nvidia import DRIVER_VERSION, CudaGpu, run_nvidia_smi, run_nvidia_smi_gpus
 
 PLATFORM_ENV = "UVTORCH_PLATFORM"
 DRIVER_ENV = "UVTORCH_CUDA_DRIVER_VERSION"  # as uv's UV_CUDA_DRIVER_VERSION
@@ -28,23 +26,16 @@ NONE = "none"  # an override value meaning "this machine has none"
 SYS_DRIVER = "sys/module/nvidia/version"
 PROC_DRIVER = "proc/driver/nvidia/version"
 ROCM_INFO = "opt/rocm/.info/version"
-NVIDIA_SMI = ("nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader")
-# One line per GPU, "Tesla T4, 7.5". A driver older than R510 knows no compute_cap field and
-# fails: the capabilities are then not known (the driver query above is separate for that).
-NVIDIA_SMI_GPUS = ("nvidia-smi", "--query-gpu=name,compute_cap", "--format=csv,noheader")
 # Every number is a few digits long: a version of 5,000 digits is malformed, never an int()
 # too large to convert.
-DRIVER_VERSION = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6}){0,3}")
 ROCM_VERSION = re.compile(r"[0-9]{1,4}\.[0-9]{1,4}(\.[0-9]{1,6}){0,2}")
 # "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.65.06  Sun Jul 27 ..." and the open
 # modules' "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.65.06  Release Build".
 PROC_LINE = re.compile(r"Kernel Module\b.*?\s([0-9]{1,6}\.[0-9]{1,6}(?:\.[0-9]{1,6}){0,2})(?:\s|$)")
 # One to 64 compute capabilities, comma-separated: a value of any other length is malformed.
 CAPABILITIES = re.compile(r"[1-9][0-9]?\.[0-9](\s*,\s*[1-9][0-9]?\.[0-9]){0,63}")
-GPU_NAME_LIMIT = 64  # characters of a GPU's name kept: "NVIDIA GeForce RTX 5090" is 23
 PCI_ID = re.compile(r"0x[0-9a-fA-F]{1,4}")  # /sys/class/drm/card0/device/vendor: "0x10de"
 READ_LIMIT = 64 << 10  # bytes of a version or id file read at most: a few dozen are real
-OUTPUT_LIMIT = 64 << 10  # bytes of nvidia-smi's output read at most
 AMD, INTEL = 0x1002, 0x8086
 
 
@@ -67,20 +58,6 @@ class Gpu:
         # Integrated graphics and DG1 (Iris Xe MAX) are left out.
         d = self.device
         return self.vendor == INTEL and (d >> 8 in (0x56, 0xE2) or d >> 4 in (0x0BD, 0x0B6))
-
-
-@dataclass(frozen=True)
-class CudaGpu:
-    """One NVIDIA GPU: its index, name and compute capability ((7, 5) for a T4)."""
-
-    index: int
-    name: str
-    capability: tuple[int, int]
-
-    @property
-    def label(self) -> str:
-        """ "Tesla T4 (7.5)": how messages name it."""
-        return f"{self.name} ({self.capability[0]}.{self.capability[1]})"
 
 
 @dataclass(frozen=True)
@@ -132,93 +109,6 @@ def parse_proc_version(text: str) -> str | None:
         if line.startswith("NVRM version:") and (found := PROC_LINE.search(line)):
             return found.group(1)
     return None
-
-
-def nvidia_smi_lines(
-    query: tuple[str, ...], *, path: str | None, root: Path, timeout: float
-) -> list[str] | None:
-    """The non-empty lines nvidia-smi prints for `query`; None when it is absent, fails, hangs
-    or writes more than OUTPUT_LIMIT bytes.
-
-    `path` is the PATH to search (default: this process's). WSL keeps it in /usr/lib/wsl/lib.
-    """
-    binary = shutil.which(query[0], path=path)
-    if binary is None and (root / "usr/lib/wsl/lib/nvidia-smi").is_file():
-        binary = str(root / "usr/lib/wsl/lib/nvidia-smi")
-    if binary is None:
-        return None
-    ran = bounded_output([binary, *query[1:]], timeout=timeout, limit=OUTPUT_LIMIT)
-    if ran is None or ran[0] != 0:
-        return None
-    lines = [line.strip() for line in ran[1].decode(errors="replace").splitlines()]
-    return [line for line in lines if line] or None
-
-
-def run_nvidia_smi(
-    *, path: str | None = None, root: Path = Path("/"), timeout: float = 5.0
-) -> str | None:
-    """nvidia-smi's driver version; None when it is absent, fails or hangs."""
-    lines = nvidia_smi_lines(NVIDIA_SMI, path=path, root=root, timeout=timeout)
-    if lines is None or not DRIVER_VERSION.fullmatch(lines[0]):
-        return None
-    return lines[0]
-
-
-def run_nvidia_smi_gpus(
-    *, path: str | None = None, root: Path = Path("/"), timeout: float = 5.0
-) -> tuple[CudaGpu, ...] | None:
-    """Each GPU's name and compute capability, as nvidia-smi lists them; None when it is
-    absent, fails, hangs or gives a line that is not "name, X.Y" (a GPU it cannot tell)."""
-    lines = nvidia_smi_lines(NVIDIA_SMI_GPUS, path=path, root=root, timeout=timeout)
-    return None if lines is None else parse_smi_gpus(lines)
-
-
-def parse_smi_gpus(lines: list[str]) -> tuple[CudaGpu, ...] | None:
-    """`Tesla T4, 7.5` lines -> CudaGpus; None when any line is something else ("[N/A]")."""
-    gpus = []
-    for index, line in enumerate(lines[:64]):
-        name, _, text = line.rpartition(",")
-        capability = parse_capability(text.strip())
-        if not name.strip() or capability is None:
-            return None
-        gpus.append(CudaGpu(index, name.strip()[:GPU_NAME_LIMIT], capability))
-    return tuple(gpus)
-
-
-def bounded_output(command: list[str], *, timeout: float, limit: int) -> tuple[int, bytes] | None:
-    """(exit code, stdout) of `command`; None when it cannot run, runs past `timeout`
-    seconds or writes more than `limit` bytes (it is then killed: its output never fills
-    memory)."""
-    import threading
-
-    try:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-    except (OSError, ValueError):
-        return None
-    chunks: list[bytes] = []
-
-    def read() -> None:
-        assert process.stdout is not None
-        handle, size = process.stdout.fileno(), 0
-        while size <= limit and (chunk := os.read(handle, 1 << 16)):
-            chunks.append(chunk)
-            size += len(chunk)
-
-    with process:
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(timeout)
-        try:
-            finished = not reader.is_alive() and sum(map(len, chunks)) <= limit
-            code = process.wait(timeout=max(timeout / 10, 0.1)) if finished else None
-        except subprocess.TimeoutExpired:
-            code = None
-        if code is None:
-            process.kill()
-            return None
-    return code, b"".join(chunks)
 
 
 def read_driver(

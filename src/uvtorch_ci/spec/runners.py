@@ -90,5 +90,5 @@ class StatedGpu:
 
     @property
     def label(self) -> str:
-        """ "github-t4 (Tesla T4, 7.5)", or "6.1 (Pascal)"."""
+        """How messages name it: "github-t4 (Tesla T4, 7.5)", or "6.1 (Pascal)"."""
         return self.runner.label if self.runner else f"{self.text} ({family(self.capability)})"
