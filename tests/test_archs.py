@@ -338,25 +338,11 @@ def test_warnings_for_unconfirmed_lists_and_the_runners_driver() -> None:
     (warning,) = gpu_warnings(unconfirmed.builds, table)
     assert "may have no kernels for gpu-arch 12.0 (Blackwell)" in warning
     assert "(an unconfirmed list)" in warning
-    t4 = plan(
-        "2.9.1",
-        platform="linux-x86_64",
-        backend="cu130",
-        runner="gpu-t4",
-        gpu=True,
-        **{"gpu-arch": "github-t4"},
-    )
-    (warning,) = gpu_warnings(t4.builds, table)
+    on_t4 = {"platform": "linux-x86_64", "runner": "gpu-t4", "gpu": True, "gpu-arch": "github-t4"}
+    (warning,) = gpu_warnings(plan("2.9.1", backend="cu130", **on_t4).builds, table)
     assert "cu130 build needs an NVIDIA driver >= 580, and github-t4 (Tesla T4, 7.5)" in warning
     assert "a CUDA 12 build needs >= 525.60.13" in warning
-    quiet = plan(
-        "2.9.1",
-        platform="linux-x86_64",
-        backend="cu126",
-        runner="gpu-t4",
-        gpu=True,
-        **{"gpu-arch": "github-t4"},
-    )
+    quiet = plan("2.9.1", backend="cu126", **on_t4)
     assert gpu_warnings(quiet.builds, table) == ()
 
 
