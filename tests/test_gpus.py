@@ -211,7 +211,7 @@ def test_every_newer_build_ruled_out_names_the_gpu_and_the_list() -> None:
         "CUDA 13 builds carry no kernels below 7.5"
     )
     assert "no kernels for NVIDIA GeForce GTX 1080 (6.1): its builds carry sm_70" in why["cu128"]
-    assert "and its kernels fit NVIDIA GeForce GTX 1080 (6.1) (from nvidia-smi)" in (
+    assert "that it runs, and its kernels fit NVIDIA GeForce GTX 1080 (6.1) (from nvidia-smi)" in (
         detection.reason
     )
 

@@ -75,7 +75,7 @@ def format_report(detection: Detection, width: int = 96) -> str:
         f"platform:       {detection.platform} ({r.platform_source})",
         f"torch:          {detection.torch}",
         f"NVIDIA driver:  {shown(r.driver_version, r.driver_source)}",
-        *field("NVIDIA GPUs:", nvidia),
+        *(field("NVIDIA GPUs:", nvidia) if PLATFORMS[detection.platform].os != "macos" else []),
         f"ROCm:           {shown(r.rocm_version, r.rocm_source)}",
         *([f"GPUs (drm):     {gpus}"] if PLATFORMS[detection.platform].os == "linux" else []),
         "",
