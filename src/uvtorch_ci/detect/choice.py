@@ -162,8 +162,7 @@ def _cuda(w: _Weighing) -> Detection | None:
     return w.verdict(
         chosen,
         f"NVIDIA driver {driver} (from {r.driver_source}) runs CUDA {major}.x builds; {chosen} "
-        f"is the newest CUDA build torch {torch} publishes for {r.platform} that it runs"
-        + decides,
+        f"is the newest CUDA build torch {torch} publishes for {r.platform} that it runs" + decides,
     )
 
 
