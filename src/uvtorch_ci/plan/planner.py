@@ -14,6 +14,7 @@ from ..platforms import PLATFORMS
 from ..releases.table import Release, ReleaseTable, index_backend
 from ..spec.parse import Spec, parse_spec
 from ..spec.targets import PYPI, Target
+from .gpus import check_gpu_archs
 
 INDEX_PREFIX = "pytorch-"
 PYPI_URL = "https://pypi.org/simple"
@@ -211,6 +212,9 @@ def make_plan(spec: Spec, table: ReleaseTable, *, routing: bool = True) -> Plan:
                 expect=expect,
             )
         )
+
+    for build in builds:  # a build that certainly lacks a GPU its target states (gpu-arch)
+        check_gpu_archs(build, table, spec.file)
 
     # rocm and xpu builds require Triton packages only the PyTorch index serves: each must be
     # a direct dependency routed to the same index, or uv looks for it on PyPI.
