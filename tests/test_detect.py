@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from uvtorch_ci.detect.choice import Detection, choose_backend, cuda_version, detect, select_release
+from uvtorch_ci.detect.choice import Detection, choose_backend, detect, select_release
 from uvtorch_ci.detect.machine import (
     DRIVER_ENV,
     PLATFORM_ENV,
@@ -25,9 +25,10 @@ from uvtorch_ci.detect.machine import (
     read_gpus,
     read_machine,
     read_rocm,
-    run_nvidia_smi,
 )
+from uvtorch_ci.detect.nvidia import run_nvidia_smi
 from uvtorch_ci.detect.report import detection_json, format_report, target_snippet
+from uvtorch_ci.releases.cuda import cuda_version
 from uvtorch_ci.releases.table import Release, load_table
 
 PROC_PROPRIETARY = (
@@ -114,7 +115,7 @@ def test_driver_picks_newest_cuda_it_runs(
     assert detection.cuda_version == cuda_version(backend)
     assert detection.driver_version == driver
     assert backend in release(torch).backends(platform)
-    assert "not the GPU's compute capability" in detection.reason
+    assert "the driver alone decided" in detection.reason
 
 
 @pytest.mark.parametrize(
@@ -179,7 +180,8 @@ def test_cuda13_choice_warns_about_compute_capability() -> None:
     detection = choose("linux-x86_64", "2.9.1", "580.65.06")
     (note,) = detection.notes
     assert "compute capability 7.5" in note
-    assert "cannot be read without CUDA" in note
+    assert "compute capability was not read" in note
+    assert "UVTORCH_CUDA_COMPUTE_CAP" in note
     assert "(cu128)" in note
     assert "compute capability 7.5" in format_report(detection).replace("\n" + " " * 16, " ")
     assert choose("linux-x86_64", "2.9.1", "570").notes == ()
@@ -646,7 +648,8 @@ LIMITED = """
 import resource, sys
 from pathlib import Path
 resource.setrlimit(resource.RLIMIT_AS, (150 << 20, 150 << 20))
-from uvtorch_ci.detect.machine import read_machine, run_nvidia_smi
+from uvtorch_ci.detect.machine import read_machine
+from uvtorch_ci.detect.nvidia import run_nvidia_smi
 if sys.argv[2] == "tree":
     readings = read_machine({"UVTORCH_PLATFORM": "linux-x86_64", "PATH": ""}, Path(sys.argv[1]))
     print(readings.driver_version, readings.rocm_version)

@@ -40,7 +40,7 @@ def test_rows_are_well_formed() -> None:
     data = tomllib.loads(table_text())
     assert set(data) == {"format", "untagged-cpu", "release"}
     for row in data["release"]:
-        assert set(row) - {"packages"} == {
+        assert set(row) - {"packages", "cuda-archs"} == {
             "torch",
             "torchvision",
             "torchaudio",

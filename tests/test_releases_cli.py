@@ -87,8 +87,15 @@ def test_json_holds_the_table_rows(capsys: pytest.CaptureFixture[str]) -> None:
         "pypi": release.pypi,
         "triton": {"rocm": {"requires": ["triton-rocm"]}, "xpu": {"requires": ["triton-xpu"]}},
         "builds": {platform: list(backends) for platform, backends in release.builds.items()},
+        "cuda-archs": row["cuda-archs"],  # checked below
         "packages": row["packages"],
     }
+    cu128 = row["cuda-archs"]["cu128"]["linux-x86_64"]
+    assert cu128 == {  # confirmed: it says where it was read
+        "archs": "7.5;8.0;8.6;9.0;10.0;12.0",
+        "source": "torch.cuda.get_arch_list() of the 2.11.0+cu128 wheel (pytorch/pytorch#182250)",
+    }
+    assert set(row["cuda-archs"]["cu130"]["linux-x86_64"]) == {"archs", "inferred"}
     # a package built against torch: its pairing, and where the index was seen publishing it
     torchcodec = release.extension("torchcodec")
     assert row["packages"]["torchcodec"] == {

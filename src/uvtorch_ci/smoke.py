@@ -34,6 +34,8 @@ _BACKEND = re.compile(r"(cpu|mps|xpu|cu(\d{3})|rocm(\d+(?:\.\d+)+))")
 _PLATFORM = re.compile(r"(linux|macos|windows)-(x86_64|aarch64|arm64)")
 # GITHUB_OUTPUT takes `name=value` lines: a value is written only when it cannot break out.
 _SAFE_OUTPUT = re.compile(r"[0-9A-Za-z.+_-]*")
+# an entry of torch.cuda.get_arch_list(): sm_86, sm_120, compute_120, sm_90a (arch-specific)
+_ARCH = re.compile(r"(sm|compute)_(\d{2,3})([af]?)")
 # set for the interpreter --python names, which then runs the check itself
 CHOSEN_ENV = "UVTORCH_SMOKE_PYTHON"
 
@@ -373,6 +375,60 @@ def _check_compute(torch: Any, device: str) -> Check:
     return Check("device compute", OK, f"2x3 @ 3x2 matmul on {device} gives the exact result")
 
 
+def _runs(capability: tuple[int, int], arch_list: list[str]) -> str | None:
+    """How a device of `capability` runs a build with `arch_list`, or None when it cannot:
+    kernels of its own major built for a minor not above its own (8.6 runs sm_80), else the
+    PTX of a compute_XY not above it, which the driver JIT-compiles at first use. sm_XYa
+    kernels run on X.Y alone."""
+    kernels, ptx = [], []
+    for entry in arch_list:
+        found = _ARCH.fullmatch(entry)
+        if found is None:
+            continue
+        number = int(found.group(2))
+        arch = (number // 10, number % 10)
+        if found.group(1) == "compute":
+            ptx.append(arch)
+        elif arch == capability or (
+            found.group(3) != "a" and arch[0] == capability[0] and arch[1] <= capability[1]
+        ):
+            kernels.append(arch)
+    if kernels:
+        best = max(kernels)
+        return "its sm_{}{} kernels".format(*best)
+    usable = [arch for arch in ptx if arch <= capability]
+    if usable:
+        return "the PTX of compute_{}{} (JIT-compiled at first use)".format(*max(usable))
+    return None
+
+
+def _check_arch(torch: Any) -> tuple[Check, dict[str, str | None]]:
+    """Every visible CUDA device's compute capability against the build's arch list."""
+    cuda = torch.cuda
+    if not hasattr(cuda, "get_arch_list") or not hasattr(cuda, "get_device_capability"):
+        return Check("device arch", SKIP, "this torch has no torch.cuda.get_arch_list()"), {}
+    arch_list = [str(entry) for entry in cuda.get_arch_list()]
+    listed = " ".join(arch_list) or "none"
+    found, problems, capabilities = [], [], []
+    for index in range(int(cuda.device_count())):
+        major, minor = (int(part) for part in cuda.get_device_capability(index))
+        capabilities.append(f"{major}.{minor}")
+        name = f"{cuda.get_device_name(index)} (compute capability {major}.{minor})"
+        how = _runs((major, minor), arch_list)
+        if how is None:
+            problems.append(f"{name}: sm_{major}{minor} is not in the build's arch list")
+        else:
+            found.append(f"{name} runs {how}")
+    facts: dict[str, str | None] = {
+        "compute_capability": ",".join(capabilities) or None,
+        "arch_list": listed,
+    }
+    if problems:
+        detail = "; ".join(problems) + f" ({listed}): no kernel image for it"
+        return Check("device arch", FAIL, detail), facts
+    return Check("device arch", OK, "; ".join(found) + f"; arch list: {listed}"), facts
+
+
 def _device_checks(expect: Backend, torch: Any, gpu: bool) -> tuple[list[Check], str]:
     device = expect.device
     if not gpu:
@@ -468,6 +524,13 @@ def run_checks(
         device_checks, device = _device_checks(expect, torch, gpu)
     except Exception as exc:
         device_checks, device = [Check("device", FAIL, f"{type(exc).__name__}: {exc}")], "cpu"
+    if device == "cuda" and expect.kind == "cuda":
+        try:
+            arch, found = _check_arch(torch)
+        except Exception as exc:
+            arch, found = Check("device arch", FAIL, f"{type(exc).__name__}: {exc}"), {}
+        facts.update(found)
+        device_checks.insert(1, arch)
     checks.extend(device_checks)
     return Report(expect, gpu, facts, device, checks)
 

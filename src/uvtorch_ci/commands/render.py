@@ -70,6 +70,8 @@ def _render(
     """The exit code, and when everything is current the record to leave for the fast
     check (fastcheck.remember, bound to what this render read and left); `locking`: uv lock
     runs next."""
+    from ..plan.gpus import gpu_warnings
+    from ..releases.table import load_table
     from ..spec.parse import unpinned_action
 
     texts = read_project(project_dir, spec_file)
@@ -87,6 +89,8 @@ def _render(
                 "or pass --allow-unpinned to accept the risk",
             )
         click.echo(safe(f"warning: {spec.key('action')}: {unpinned}"), err=True)
+    for warning in gpu_warnings(rendered.plan.builds, load_table()):
+        click.echo(safe(f"warning: {rendered.plan.spec.file}: {warning}"), err=True)
     retired, kept = leftovers(project_dir, rendered, root)
     changed = [output for output in outputs if output.changed]
     edited = hand_edited(outputs[1:])  # the CI files; pyproject.toml is merged, never overwritten

@@ -9,19 +9,19 @@ from pathlib import Path
 
 from ..errors import did_you_mean
 from ..platforms import PLATFORMS
+from ..releases.cuda import MIN_DRIVER, cuda_major, cuda_version, version_tuple
 from ..releases.table import Release, ReleaseTable, load_table
-from .machine import AMD, INTEL, ROCM_ENV, DetectError, Readings, read_machine
-
-# The NVIDIA driver a CUDA major needs, per OS; within a major, minor-version compatibility
-# lets that driver run every 12.x (or 11.x, 13.x) build. CUDA toolkit release notes, table 2.
-MIN_DRIVER: dict[tuple[str, int], str] = {
-    ("linux", 13): "580",
-    ("windows", 13): "580",
-    ("linux", 12): "525.60.13",
-    ("windows", 12): "528.33",
-    ("linux", 11): "450.80.02",
-    ("windows", 11): "452.39",
-}
+from .fit import gpu_fit, unserved
+from .machine import (
+    AMD,
+    COMPUTE_CAP_ENV,
+    INTEL,
+    ROCM_ENV,
+    DetectError,
+    Readings,
+    read_machine,
+)
+from .nvidia import CudaGpu
 
 
 @dataclass(frozen=True)
@@ -45,22 +45,6 @@ class Detection:
     candidates: tuple[Candidate, ...]
     notes: tuple[str, ...]
     readings: Readings
-
-
-def version_tuple(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.split("."))
-
-
-def _major(backend: str) -> int:
-    return version_tuple(cuda_version(backend) or "0")[0]
-
-
-def cuda_version(backend: str) -> str | None:
-    """'cu124' -> '12.4', 'cu130' -> '13.0'; None for other backends."""
-    digits = backend[2:]
-    if not backend.startswith("cu") or not digits.isdigit() or len(digits) < 2:
-        return None
-    return f"{int(digits[:-1])}.{digits[-1]}"
 
 
 class _Weighing:
@@ -122,23 +106,26 @@ def choose_backend(release: Release, readings: Readings) -> Detection:
 
 def _cuda(w: _Weighing) -> Detection | None:
     r, torch = w.readings, w.release.torch
-    os_name, driver = PLATFORMS[r.platform].os, r.driver_version
+    os_name, driver, gpus = PLATFORMS[r.platform].os, r.driver_version, r.cuda_gpus
     builds = sorted(
         (b for b in w.published if cuda_version(b)),
         key=lambda b: version_tuple(cuda_version(b) or "0"),
         reverse=True,
     )
-    usable = []
+    usable, runnable = [], []  # what fits driver and GPUs; what fits the driver
     for backend in builds:
-        major = _major(backend)
+        major = cuda_major(backend)
         need = MIN_DRIVER.get((os_name, major))
         if need is None:
             w.weigh(backend, False, f"no known driver minimum for CUDA {major}")
         elif driver is None:
             w.weigh(backend, False, f"needs an NVIDIA driver >= {need}")
         elif version_tuple(driver) >= version_tuple(need):
-            w.weigh(backend, True, f"driver {driver} >= {need}")
-            usable.append(backend)
+            fits, why = gpu_fit(w.release, r.platform, backend, gpus)
+            w.weigh(backend, fits, f"driver {driver} >= {need}{why}")
+            runnable.append(backend)
+            if fits:
+                usable.append(backend)
         else:
             w.weigh(backend, False, f"driver {driver} < {need}")
     if driver is None:
@@ -149,29 +136,58 @@ def _cuda(w: _Weighing) -> Detection | None:
             "built for server (SBSA) GPUs; NVIDIA publishes Jetson wheels separately."
         )
     if not usable:
-        w.reasons.append(
-            f"NVIDIA driver {driver} is too old for every CUDA build torch {torch} publishes "
-            f"for {r.platform} ({', '.join(builds)}); update the driver to use one."
-            if builds
-            else f"NVIDIA driver {driver} found, but torch {torch} publishes no CUDA builds "
-            f"for {r.platform}."
-        )
+        w.reasons.append(_none_usable(w, builds, runnable))
         return None
-    chosen, major = usable[0], _major(usable[0])
-    if major >= 13:
-        older = next((b for b in usable if _major(b) < 13), None)
+    chosen, major = usable[0], cuda_major(usable[0])
+    entry = w.release.archs(chosen, r.platform)
+    if gpus and entry is not None and not entry.confirmed:
+        w.notes.append(
+            f"The architectures of torch {torch}'s {chosen} builds are not confirmed: taken "
+            f"from {entry.inferred}."
+        )
+    if not gpus and major >= 13:
+        older = next((b for b in usable if cuda_major(b) < 13), None)
         w.notes.append(
             "CUDA 13 builds do not support GPUs below compute capability 7.5 (Maxwell, Pascal, "
-            "Volta). The capability cannot be read without CUDA itself, so it was not checked: "
-            "if your GPU is older, use a CUDA 12 build"
+            "Volta). The GPU's compute capability was not read (nvidia-smi gave none), so it "
+            f"was not checked; set {COMPUTE_CAP_ENV} (e.g. 6.1) to check it. If your GPU is "
+            "older, use a CUDA 12 build"
             + (f" ({older})." if older else "; this torch publishes none for this platform.")
         )
+    decides = (
+        f", and its kernels fit {_labels(gpus)} (from {r.cuda_gpus_source})."
+        if gpus
+        else ". The GPU's compute capability was not read, so the driver alone decided."
+    )
     return w.verdict(
         chosen,
         f"NVIDIA driver {driver} (from {r.driver_source}) runs CUDA {major}.x builds; {chosen} "
-        f"is the newest CUDA build torch {torch} publishes for {r.platform} that it runs. The "
-        "driver decides which CUDA runs, not the GPU's compute capability.",
+        f"is the newest CUDA build torch {torch} publishes for {r.platform} that it runs" + decides,
     )
+
+
+def _none_usable(w: _Weighing, builds: list[str], runnable: list[str]) -> str:
+    """Why no CUDA build was chosen: the driver, or the GPUs' architectures."""
+    r, torch, driver = w.readings, w.release.torch, w.readings.driver_version
+    if not builds:
+        return (
+            f"NVIDIA driver {driver} found, but torch {torch} publishes no CUDA builds for "
+            f"{r.platform}."
+        )
+    if not runnable:
+        return (
+            f"NVIDIA driver {driver} is too old for every CUDA build torch {torch} publishes "
+            f"for {r.platform} ({', '.join(builds)}); update the driver to use one."
+        )
+    left_out = unserved(w.release, r.platform, runnable, r.cuda_gpus) or r.cuda_gpus
+    return (
+        f"NVIDIA driver {driver} runs {', '.join(runnable)}, but no CUDA build torch {torch} "
+        f"publishes for {r.platform} that it runs has kernels for {_labels(left_out)}."
+    )
+
+
+def _labels(gpus: tuple[CudaGpu, ...]) -> str:
+    return ", ".join(gpu.label for gpu in gpus)
 
 
 def _rocm(w: _Weighing) -> Detection | None:
@@ -269,11 +285,12 @@ def detect(
     system: str | None = None,
     machine: str | None = None,
     smi: Callable[[], str | None] | None = None,
+    smi_gpus: Callable[[], tuple[CudaGpu, ...] | None] | None = None,
 ) -> Detection:
     """Read this machine (or the overrides in `env`) and choose the backend for `torch`."""
     table = table or load_table()
     release = select_release(table, torch)
-    readings = read_machine(env, root, system=system, machine=machine, smi=smi)
+    readings = read_machine(env, root, system=system, machine=machine, smi=smi, smi_gpus=smi_gpus)
     if not release.backends(readings.platform):
         raise _no_builds(release, readings.platform, hint=_last_with(table, readings.platform))
     return choose_backend(release, readings)

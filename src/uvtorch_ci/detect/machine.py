@@ -1,13 +1,11 @@
-"""Reading this machine for `detect`: platform, NVIDIA driver (/sys, /proc, nvidia-smi), ROCm
-and the GPUs under /sys/class/drm, or the UVTORCH_* overrides that stand in for them."""
+"""Reading this machine for `detect`: platform, NVIDIA driver (/sys, /proc, nvidia-smi), each
+NVIDIA GPU's compute capability (nvidia-smi: nvidia.py), ROCm and the GPUs under
+/sys/class/drm, or the UVTORCH_* overrides that stand in for them."""
 
 from __future__ import annotations
 
-import os
 import platform as host
 import re
-import shutil
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,26 +13,29 @@ from pathlib import Path
 from ..errors import UvtorchError, did_you_mean, one_of, shown
 from ..platforms import PLATFORMS
 from ..reading import NotRegular, TooLarge, read_regular
+from ..releases.archs import parse_capability
+from .nvidia import DRIVER_VERSION, CudaGpu, run_nvidia_smi, run_nvidia_smi_gpus
 
 PLATFORM_ENV = "UVTORCH_PLATFORM"
 DRIVER_ENV = "UVTORCH_CUDA_DRIVER_VERSION"  # as uv's UV_CUDA_DRIVER_VERSION
 ROCM_ENV = "UVTORCH_ROCM_VERSION"
+# "7.5", or one per GPU: "8.6,12.0" (nvidia-smi's field name: compute_cap)
+COMPUTE_CAP_ENV = "UVTORCH_CUDA_COMPUTE_CAP"
 NONE = "none"  # an override value meaning "this machine has none"
 
 SYS_DRIVER = "sys/module/nvidia/version"
 PROC_DRIVER = "proc/driver/nvidia/version"
 ROCM_INFO = "opt/rocm/.info/version"
-NVIDIA_SMI = ("nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader")
 # Every number is a few digits long: a version of 5,000 digits is malformed, never an int()
 # too large to convert.
-DRIVER_VERSION = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6}){0,3}")
 ROCM_VERSION = re.compile(r"[0-9]{1,4}\.[0-9]{1,4}(\.[0-9]{1,6}){0,2}")
 # "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.65.06  Sun Jul 27 ..." and the open
 # modules' "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.65.06  Release Build".
 PROC_LINE = re.compile(r"Kernel Module\b.*?\s([0-9]{1,6}\.[0-9]{1,6}(?:\.[0-9]{1,6}){0,2})(?:\s|$)")
+# One to 64 compute capabilities, comma-separated: a value of any other length is malformed.
+CAPABILITIES = re.compile(r"[1-9][0-9]?\.[0-9](\s*,\s*[1-9][0-9]?\.[0-9]){0,63}")
 PCI_ID = re.compile(r"0x[0-9a-fA-F]{1,4}")  # /sys/class/drm/card0/device/vendor: "0x10de"
 READ_LIMIT = 64 << 10  # bytes of a version or id file read at most: a few dozen are real
-OUTPUT_LIMIT = 64 << 10  # bytes of nvidia-smi's output read at most
 AMD, INTEL = 0x1002, 0x8086
 
 
@@ -72,6 +73,9 @@ class Readings:
     gpus: tuple[Gpu, ...] = ()
     amd_kfd: bool = False  # /dev/kfd: the amdgpu kernel driver's compute interface
     tegra: bool = False  # a Jetson board (/etc/nv_tegra_release)
+    # every NVIDIA GPU's compute capability, and where it was read; () when not known
+    cuda_gpus: tuple[CudaGpu, ...] = ()
+    cuda_gpus_source: str | None = None
 
 
 def platform_of(system: str, machine: str) -> str | None:
@@ -105,64 +109,6 @@ def parse_proc_version(text: str) -> str | None:
         if line.startswith("NVRM version:") and (found := PROC_LINE.search(line)):
             return found.group(1)
     return None
-
-
-def run_nvidia_smi(
-    *, path: str | None = None, root: Path = Path("/"), timeout: float = 5.0
-) -> str | None:
-    """nvidia-smi's driver version; None when it is absent, fails or hangs.
-
-    `path` is the PATH to search (default: this process's). WSL keeps it in /usr/lib/wsl/lib.
-    """
-    binary = shutil.which(NVIDIA_SMI[0], path=path)
-    if binary is None and (root / "usr/lib/wsl/lib/nvidia-smi").is_file():
-        binary = str(root / "usr/lib/wsl/lib/nvidia-smi")
-    if binary is None:
-        return None
-    ran = bounded_output([binary, *NVIDIA_SMI[1:]], timeout=timeout, limit=OUTPUT_LIMIT)
-    if ran is None:
-        return None
-    code, output = ran
-    lines = [line.strip() for line in output.decode(errors="replace").splitlines() if line.strip()]
-    if code != 0 or not lines or not DRIVER_VERSION.fullmatch(lines[0]):
-        return None
-    return lines[0]
-
-
-def bounded_output(command: list[str], *, timeout: float, limit: int) -> tuple[int, bytes] | None:
-    """(exit code, stdout) of `command`; None when it cannot run, runs past `timeout`
-    seconds or writes more than `limit` bytes (it is then killed: its output never fills
-    memory)."""
-    import threading
-
-    try:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-    except (OSError, ValueError):
-        return None
-    chunks: list[bytes] = []
-
-    def read() -> None:
-        assert process.stdout is not None
-        handle, size = process.stdout.fileno(), 0
-        while size <= limit and (chunk := os.read(handle, 1 << 16)):
-            chunks.append(chunk)
-            size += len(chunk)
-
-    with process:
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(timeout)
-        try:
-            finished = not reader.is_alive() and sum(map(len, chunks)) <= limit
-            code = process.wait(timeout=max(timeout / 10, 0.1)) if finished else None
-        except subprocess.TimeoutExpired:
-            code = None
-        if code is None:
-            process.kill()
-            return None
-    return code, b"".join(chunks)
 
 
 def read_driver(
@@ -219,6 +165,20 @@ def _override(
     return value
 
 
+def capability_override(env: Mapping[str, str]) -> tuple[CudaGpu, ...]:
+    """The GPUs UVTORCH_CUDA_COMPUTE_CAP stands for ("GPU 0", "GPU 1" ...); DetectError when
+    it is not one to 64 compute capabilities like 7.5."""
+    value = env[COMPUTE_CAP_ENV].strip()
+    if not CAPABILITIES.fullmatch(value):
+        raise DetectError(
+            f"{shown(env[COMPUTE_CAP_ENV])} is not a GPU compute capability",
+            where=COMPUTE_CAP_ENV,
+            hint='e.g. 7.5 (a T4), or "8.6,12.0" for one per GPU; unset it to read this machine',
+        )
+    items = [parse_capability(item.strip()) for item in value.split(",")]
+    return tuple(CudaGpu(i, f"GPU {i}", c) for i, c in enumerate(items) if c is not None)
+
+
 def read_machine(
     env: Mapping[str, str],
     root: Path = Path("/"),
@@ -226,8 +186,11 @@ def read_machine(
     system: str | None = None,
     machine: str | None = None,
     smi: Callable[[], str | None] | None = None,
+    smi_gpus: Callable[[], tuple[CudaGpu, ...] | None] | None = None,
 ) -> Readings:
-    """Read the platform, NVIDIA driver, ROCm and GPUs; the UVTORCH_* overrides win.
+    """Read the platform, NVIDIA driver and GPUs, ROCm and the other GPUs; the UVTORCH_*
+    overrides win. The GPUs' compute capabilities are read (nvidia-smi) only when the driver
+    was read from this machine too, not given by an override.
 
     `root` prefixes every /sys, /proc, /opt and /dev lookup (tests point it at a tree).
     Raises DetectError for a malformed override or a machine no platform matches.
@@ -251,13 +214,22 @@ def read_machine(
     os_name = PLATFORMS[name].os
 
     driver, driver_source = None, None
+    path = env.get("PATH")
     if env.get(DRIVER_ENV, "").strip():
         driver = _override(env, DRIVER_ENV, DRIVER_VERSION, "an NVIDIA driver version", "580.65.06")
         driver_source = DRIVER_ENV
     else:
-        path = env.get("PATH")
         run = smi or (lambda: run_nvidia_smi(path=path, root=root))
         driver, driver_source = read_driver(root, os_name, run)
+
+    cuda_gpus: tuple[CudaGpu, ...] = ()
+    cuda_gpus_source = None
+    if env.get(COMPUTE_CAP_ENV, "").strip():
+        cuda_gpus, cuda_gpus_source = capability_override(env), COMPUTE_CAP_ENV
+    elif driver is not None and driver_source != DRIVER_ENV:
+        listed = (smi_gpus or (lambda: run_nvidia_smi_gpus(path=path, root=root)))()
+        if listed:
+            cuda_gpus, cuda_gpus_source = listed, "nvidia-smi"
 
     rocm, rocm_source = None, None
     if env.get(ROCM_ENV, "").strip():
@@ -277,4 +249,6 @@ def read_machine(
         gpus=read_gpus(root) if linux else (),
         amd_kfd=linux and (root / "dev/kfd").exists(),
         tegra=linux and (root / "etc/nv_tegra_release").exists(),
+        cuda_gpus=cuda_gpus,
+        cuda_gpus_source=cuda_gpus_source,
     )

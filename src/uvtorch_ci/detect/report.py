@@ -38,6 +38,15 @@ def detection_json(detection: Detection) -> dict[str, Any]:
             {"card": g.card, "vendor": f"0x{g.vendor:04x}", "device": f"0x{g.device:04x}"}
             for g in r.gpus
         ],
+        "cuda-gpus": [
+            {
+                "index": g.index,
+                "name": g.name,
+                "compute-capability": f"{g.capability[0]}.{g.capability[1]}",
+            }
+            for g in r.cuda_gpus
+        ],
+        "cuda-gpus-source": r.cuda_gpus_source,
         "candidates": [
             {"backend": c.backend, "usable": c.usable, "why": c.why} for c in detection.candidates
         ],
@@ -59,11 +68,14 @@ def format_report(detection: Detection, width: int = 96) -> str:
         return textwrap.wrap(text, width, initial_indent=f"{label:<16}", subsequent_indent=" " * 16)
 
     gpus = ", ".join(f"{g.card} {g.vendor:04x}:{g.device:04x}" for g in r.gpus) or "none listed"
+    nvidia = ", ".join(g.label for g in r.cuda_gpus)
+    nvidia = f"{nvidia} (from {r.cuda_gpus_source})" if nvidia else "compute capability not read"
     cuda = f" (CUDA {detection.cuda_version})" if detection.cuda_version else ""
     lines = [
         f"platform:       {detection.platform} ({r.platform_source})",
         f"torch:          {detection.torch}",
         f"NVIDIA driver:  {shown(r.driver_version, r.driver_source)}",
+        *(field("NVIDIA GPUs:", nvidia) if PLATFORMS[detection.platform].os != "macos" else []),
         f"ROCm:           {shown(r.rocm_version, r.rocm_source)}",
         *([f"GPUs (drm):     {gpus}"] if PLATFORMS[detection.platform].os == "linux" else []),
         "",

@@ -85,7 +85,12 @@ def _choose(
     offered = replace(release, builds={platform: tuple(by_backend)})
     detection = choose_backend(offered, readings)
     chosen = by_backend.get(index_backend(detection.backend))
-    weighed = "; ".join(f"{c.backend}: {c.why}" for c in detection.candidates if not c.usable)
+    # what ruled each of the spec's GPU targets out (the driver, or which GPU its kernels miss)
+    weighed = "; ".join(
+        f"{by_backend[c.backend].target.name}: {c.why}"
+        for c in detection.candidates
+        if not c.usable and c.backend in by_backend
+    )
     if chosen is not None and detection.backend not in ("cpu", "mps"):
         usable = [c.backend for c in detection.candidates if c.usable]
         why = next(c.why for c in detection.candidates if c.backend == detection.backend)
@@ -97,7 +102,8 @@ def _choose(
             else f"{detection.backend} is the spec's {kind} target it runs"
         )
         source = _source(readings, detection.backend)
-        return TargetChoice(chosen, f"{why}{source}; {newest}", False, detection.notes)
+        passed = f"; ruled out: {weighed}" if weighed else ""
+        return TargetChoice(chosen, f"{why}{source}; {newest}{passed}", False, detection.notes)
     gpu_builds = [b for b in builds if _backend(b) != "cpu"]
     if chosen is not None:  # cpu or mps: the machine's GPU (if any) runs none of the GPU builds
         if detection.backend == "mps":
@@ -148,7 +154,10 @@ def _kind(backend: str) -> str:
 
 def _source(readings: Readings, backend: str) -> str:
     if backend.startswith("cu") and readings.driver_source:
-        return f" (NVIDIA driver, from {readings.driver_source})"
+        gpus = readings.cuda_gpus_source
+        return f" (NVIDIA driver from {readings.driver_source}" + (
+            f", GPUs from {gpus})" if gpus else ")"
+        )
     if backend.startswith("rocm") and readings.rocm_source:
         return f" (ROCm from {readings.rocm_source})"
     return ""

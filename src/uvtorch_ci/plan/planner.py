@@ -24,6 +24,7 @@ from .extensions import (
     missing_notes,
     place_extensions,
 )
+from .gpus import check_gpu_archs
 
 INDEX_PREFIX = "pytorch-"
 PYPI_URL = "https://pypi.org/simple"
@@ -234,6 +235,9 @@ def make_plan(spec: Spec, table: ReleaseTable, *, routing: bool = True) -> Plan:
                 skipped=tuple(p.package for p in placements if p.how == SKIP),
             )
         )
+
+    for build in builds:  # a build that certainly lacks a GPU its target states (gpu-arch)
+        check_gpu_archs(build, table, spec.file)
 
     # rocm and xpu builds require Triton packages only the PyTorch index serves: each must be
     # a direct dependency routed to the same index, or uv looks for it on PyPI.

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields, replace
 from packaging.version import Version
 
 from ..platforms import PLATFORMS
+from .archs import ArchEntry
 from .pages import IndexFile, WheelBuild, backend_order, wheel_build
 from .pypi import (
     PyPIRelease,
@@ -199,7 +200,12 @@ class _Rows:
         )
         packages, notes = release_entries(self.listings, row, old, self.today)
         self.notes += notes
-        return replace(row, triton=self.triton(version, row, old), packages=packages)
+        return replace(
+            row,
+            triton=self.triton(version, row, old),
+            cuda_archs=kept_archs(old, row),
+            packages=packages,
+        )
 
     def companion(self, package: str, version: str, old: Release | None) -> str | None:
         paired = pair_companion(self.links[package], version)
@@ -233,6 +239,17 @@ class _Rows:
                     f"builds; kept {shown}"
                 )
         return collapse_tritons(entries)
+
+
+def kept_archs(old: Release | None, row: Release) -> dict[str, dict[str, ArchEntry]]:
+    """The previous table's architecture lists for the builds `row` still publishes: the
+    indexes do not tell them (the build scripts and the wheels themselves do)."""
+    kept: dict[str, dict[str, ArchEntry]] = {}
+    for backend, platforms in (old.cuda_archs if old else {}).items():
+        for platform, entry in platforms.items():
+            if row.publishes(platform, backend):
+                kept.setdefault(backend, {})[platform] = entry
+    return kept
 
 
 def _simplified(

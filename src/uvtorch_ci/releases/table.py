@@ -12,7 +12,9 @@ from pathlib import Path
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from ..platforms import PLATFORMS
 from ..resources import TABLE_FILE
+from .archs import ArchEntry, parse_arch_entry
 from .extensions import EXTENSIONS, ExtensionEntry, parse_extension
 from .triton import TritonEntry, entry_family, parse_entry
 
@@ -43,6 +45,10 @@ _HEADER = """\
 # own metadata (`releases refresh`). Unconfirmed entries name the packages without
 # a version (inferred from the nearest confirmed release); render routes them unpinned.
 # A marker limits a requirement to the platforms or Pythons the build needs it on.
+# [release.cuda-archs]: per CUDA backend and platform, the GPU architectures its builds
+# carry kernels for, as TORCH_CUDA_ARCH_LIST writes them ("7.5;8.0;12.0+PTX"). CONFIRMED
+# with a `source` (the build script of that release, or the wheel's get_arch_list());
+# otherwise `inferred` says what the list is taken from. Absent: not known.
 # [release.packages]: the packages built against this torch (xformers, torchao,
 # torchcodec, fbgemm-gpu). `version` goes with this torch as `paired-by` says (the
 # wheels' Requires-Dist, or the maintainers' compatibility table); `builds` names the
@@ -67,6 +73,8 @@ class Release:
     # The Triton packages rocm and xpu builds require, which only the PyTorch index serves:
     # backend ("rocm7.2") or family ("rocm", "xpu") -> what those builds require
     triton: dict[str, TritonEntry] = field(hash=False, default_factory=dict)
+    # CUDA backend -> platform -> the GPU architectures those builds carry kernels for
+    cuda_archs: dict[str, dict[str, ArchEntry]] = field(hash=False, default_factory=dict)
     # package (xformers ...) -> what the table knows of its build for this torch
     packages: dict[str, ExtensionEntry] = field(hash=False, default_factory=dict)
 
@@ -116,6 +124,10 @@ class Release:
         if entry is None or not entry.confirmed:
             return ()
         return tuple((r.name, r.version) for r in entry.requires if r.version)
+
+    def archs(self, backend: str, platform: str) -> ArchEntry | None:
+        """The architectures `backend`'s builds for `platform` carry; None when not known."""
+        return self.cuda_archs.get(backend, {}).get(platform)
 
 
 def index_backend(backend: str) -> str:
@@ -194,10 +206,24 @@ def parse_table(text: str) -> ReleaseTable:
                 builds={p: tuple(b) for p, b in row["builds"].items()},
                 pypi=dict(row["pypi"]),
                 triton={k: parse_entry(k, v) for k, v in row.get("triton", {}).items()},
+                cuda_archs=_parse_cuda_archs(row.get("cuda-archs", {})),
                 packages={k: _extension(k, v) for k, v in row.get("packages", {}).items()},
             )
         )
     return ReleaseTable(releases=tuple(rows), untagged_cpu=tuple(data["untagged-cpu"]))
+
+
+def _parse_cuda_archs(raw: dict[str, object]) -> dict[str, dict[str, ArchEntry]]:
+    out: dict[str, dict[str, ArchEntry]] = {}
+    for backend, platforms in raw.items():
+        if not re.fullmatch(r"cu[0-9]{3}", backend) or not isinstance(platforms, dict):
+            raise ValueError(f"cuda-archs.{backend}: expected a CUDA backend's table of platforms")
+        for platform, value in platforms.items():
+            if platform not in PLATFORMS:
+                raise ValueError(f"cuda-archs.{backend}.{platform}: unknown platform")
+            entry = parse_arch_entry(f"{backend}.{platform}", value)
+            out.setdefault(backend, {})[platform] = entry
+    return out
 
 
 def _extension(package: str, value: object) -> ExtensionEntry:
@@ -225,6 +251,11 @@ def _triton_line(key: str, entry: TritonEntry) -> str:
     requires = ", ".join(json.dumps(r.text) for r in entry.requires)
     source = f", source = {json.dumps(entry.source)}" if entry.source else ""
     return f"{_key(key)} = {{ requires = [{requires}]{source} }}"
+
+
+def _arch_line(backend: str, platform: str, entry: ArchEntry) -> str:
+    why = ("source", entry.source) if entry.source else ("inferred", entry.inferred)
+    return f'{backend}.{platform} = {{ archs = "{entry.text}", {why[0]} = {json.dumps(why[1])} }}'
 
 
 def _extension_line(package: str, entry: ExtensionEntry) -> str:
@@ -264,6 +295,13 @@ def dump_table(table: ReleaseTable) -> str:
             lines.append("[release.triton]")
             for key in sorted(release.triton, key=triton_key_order):
                 lines.append(_triton_line(key, release.triton[key]))
+        if release.cuda_archs:
+            lines.append("[release.cuda-archs]")
+            order = list(PLATFORMS)
+            for backend in sorted(release.cuda_archs, key=lambda b: int(b[2:])):
+                platforms = release.cuda_archs[backend]
+                for platform in sorted(platforms, key=order.index):
+                    lines.append(_arch_line(backend, platform, platforms[platform]))
         if release.packages:
             lines.append("[release.packages]")
             for package in sorted(release.packages, key=EXTENSIONS.index):

@@ -73,6 +73,17 @@ def as_json(table: ReleaseTable, releases: Iterable[Release]) -> str:
                 for key, entry in r.triton.items()
             },
             "builds": {platform: list(backends) for platform, backends in r.builds.items()},
+            "cuda-archs": {
+                backend: {
+                    platform: {
+                        "archs": entry.text,
+                        **({"source": entry.source} if entry.source else {}),
+                        **({"inferred": entry.inferred} if entry.inferred else {}),
+                    }
+                    for platform, entry in platforms.items()
+                }
+                for backend, platforms in r.cuda_archs.items()
+            },
             "packages": {
                 name: {
                     key: value

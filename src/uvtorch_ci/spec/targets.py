@@ -12,11 +12,17 @@ from ..errors import did_you_mean, one_of
 from ..platforms import PLATFORMS
 from ..releases.table import index_backend
 from .reader import Reader, kind, quoted
-from .runners import no_gpu_reason
-from .values import is_backend, is_extra_name, is_runner_label, is_target_name
+from .runners import GPU_RUNNERS, StatedGpu, no_gpu_reason
+from .values import (
+    is_backend,
+    is_compute_capability,
+    is_extra_name,
+    is_runner_label,
+    is_target_name,
+)
 
 PYPI = "pypi"  # the backend of a target that takes the build PyPI serves
-TARGET_KEYS = ("platform", "backend", "runner", "gpu", "name", "extra", "group")
+TARGET_KEYS = ("platform", "backend", "runner", "gpu", "gpu-arch", "name", "extra", "group")
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,8 @@ class Target:
     where: str  # the key of this target in the spec, for messages
     extra: str | None = None  # the extra that selects this backend (extras mode), if not its own
     group: str | None = None  # the dependency group that selects it (groups mode)
+    # the NVIDIA GPUs its build must run on (`gpu-arch`): render refuses a build without them
+    gpu_arch: tuple[StatedGpu, ...] = ()
 
     @property
     def runs_on(self) -> str | list[str]:
@@ -102,6 +110,7 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
             raise r.fail(f"{where}.gpu", f"must be true or false, not {kind(gpu)}")
         if gpu:
             _check_gpu_runner(r, where, runner)
+        gpu_arch = _gpu_arch(r, item, where, backend)
         extra = _selector_name(r, item, where, "extra", "gpu")
         group = _selector_name(r, item, where, "group", "cu128")
         if group is not None and extra is not None:
@@ -129,6 +138,7 @@ def parse_targets(r: Reader, raw: object) -> tuple[Target, ...]:
                 runner=runner or (PLATFORMS[platform].runner,),
                 gpu=gpu,
                 where=r.key(where),
+                gpu_arch=gpu_arch,
             )
         )
     pairs: dict[tuple[str, str, str], int] = {}
@@ -171,6 +181,47 @@ def _selector_name(
             f'e.g. {key} = "{example}"',
         )
     return name
+
+
+GPU_ARCH_HINT = (
+    'a compute capability like "7.5" (nvidia-smi --query-gpu=compute_cap), or a GPU runner '
+    f"whose GPU is known: {', '.join(GPU_RUNNERS)}"
+)
+
+
+def _gpu_arch(
+    r: Reader, item: Mapping[str, Any], where: str, backend: str
+) -> tuple[StatedGpu, ...]:
+    """A target's `gpu-arch`: one or a list of compute capabilities or known GPU runners."""
+    key = f"{where}.gpu-arch"
+    texts = r.strings(item, "gpu-arch", key)
+    if texts is None:
+        return ()
+    if not texts:
+        raise r.fail(key, "is an empty list", GPU_ARCH_HINT)
+    if not (backend.startswith("cu") or backend == PYPI):
+        raise r.fail(
+            key,
+            f"names an NVIDIA GPU, and {backend} builds do not run CUDA",
+            "drop gpu-arch, or give the target a cuXYZ backend",
+        )
+    stated = []
+    for text in texts:
+        if is_compute_capability(text):
+            major, minor = text.split(".")
+            stated.append(StatedGpu(text, (int(major), int(minor))))
+        elif text in GPU_RUNNERS:
+            stated.append(StatedGpu(text, GPU_RUNNERS[text].capability, GPU_RUNNERS[text]))
+        else:
+            suggestion = did_you_mean(text, GPU_RUNNERS)
+            raise r.fail(
+                key,
+                f"{quoted(text)} is not a compute capability or a known GPU runner{suggestion}",
+                GPU_ARCH_HINT,
+            )
+    if len(set(texts)) != len(texts):
+        raise r.fail(key, "lists a GPU twice")
+    return tuple(stated)
 
 
 def _check_gpu_runner(r: Reader, where: str, runner: tuple[str, ...] | None) -> None:

@@ -15,6 +15,8 @@ from ..redaction import redact_url
 from ..releases.table import BACKEND_PATTERN
 
 PYTHON_VERSION = re.compile(r"3\.[0-9]{1,2}")
+# an NVIDIA compute capability as nvidia-smi's compute_cap writes it: "7.5", "12.0"
+COMPUTE_CAPABILITY = re.compile(r"[1-9][0-9]?\.[0-9]")
 # Names and runner labels end up in YAML and in shell environments: a charset that needs no
 # quoting anywhere.
 TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -44,6 +46,11 @@ def is_backend(text: str) -> bool:
     """A backend's spelling: cpu, mps, xpu, cuXYZ or rocmX.Y (whether it exists is the
     release table's question)."""
     return BACKEND_PATTERN.fullmatch(text) is not None
+
+
+def is_compute_capability(text: str) -> bool:
+    """An NVIDIA GPU's compute capability: "7.5", "12.0"."""
+    return COMPUTE_CAPABILITY.fullmatch(text) is not None
 
 
 def is_target_name(text: str) -> bool:

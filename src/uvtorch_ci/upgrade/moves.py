@@ -11,16 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..detect.choice import MIN_DRIVER, cuda_version, version_tuple
 from ..errors import SpecError
 from ..plan.planner import default_python
 from ..platforms import PLATFORMS
 from ..project import ProjectTexts, spec_data
 from ..pyproject.data import parse_toml, requires_python
+from ..releases.cuda import MIN_DRIVER, cuda_version, version_tuple
 from ..releases.extensions import EXTENSIONS
 from ..releases.table import Release, ReleaseTable, index_backend
 from ..spec.parse import Spec, parse_spec
 from ..spec.targets import Target
+from .archs import arch_changes
 
 # What each CUDA major stopped building for (CUDA 13 toolkit release notes; facts file).
 DROPPED_GPUS: dict[int, str] = {
@@ -42,6 +43,9 @@ class Move:
     dropped: str | None  # the GPUs the new backend no longer supports, when it drops some
     # the newest build of a newer major the release also publishes, and what it would ask
     alternative: str | None = None
+    # the GPU architectures gained and lost, by family and number ("gains Blackwell sm_120;
+    # loses Pascal sm_60"), or why they cannot be told; None for a move between non-CUDA builds
+    archs: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -127,7 +131,7 @@ def plan_upgrade(
         )
     old = matching[-1]
     versions = [Change("torch", spec.torch_text, new.torch)]
-    moves = tuple(_move(spec, new, i, target) for i, target in enumerate(spec.targets))
+    moves = tuple(_move(spec, old, new, i, target) for i, target in enumerate(spec.targets))
     _check_distinct(spec, moves)
     versions += [
         Change(p, old.paired(p) or UNPAIRED, new.paired(p) or UNPAIRED, _where(p, new, moves))
@@ -214,7 +218,7 @@ def driver_minimum(platform: str, backend: str) -> str | None:
     return MIN_DRIVER.get((PLATFORMS[platform].os, version_tuple(cuda)[0]))
 
 
-def _move(spec: Spec, new: Release, i: int, target: Target) -> Move:
+def _move(spec: Spec, old_release: Release, new: Release, i: int, target: Target) -> Move:
     published = new.backends(target.platform)
     where = f"{target.where}.backend"
     if not published:
@@ -262,6 +266,7 @@ def _move(spec: Spec, new: Release, i: int, target: Target) -> Move:
         new_driver=driver_minimum(target.platform, found),
         dropped=dropped,
         alternative=_alternative(target.platform, found, published),
+        archs=arch_changes(old_release, old, new, found, target.platform),
     )
 
 

@@ -1,5 +1,6 @@
 """The upgrade plan as text: the versions, the Python axis, then one row per target (backend
-before and after, the driver minimum, the GPUs it drops, why)."""
+before and after, the driver minimum, the GPUs it drops, why), and the GPU architectures each
+CUDA target gains and loses."""
 
 from __future__ import annotations
 
@@ -48,6 +49,12 @@ def format_upgrade(upgrade: Upgrade) -> str:
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     notes = [f"{m.target.name}: {m.reason}" for m in upgrade.moves if m.changed]
     notes += [f"{m.target.name}: {m.alternative}" for m in upgrade.moves if m.alternative]
+    notes += [
+        f"{m.target.name}: GPU architectures, {upgrade.old.torch} {m.old} -> "
+        f"{upgrade.new.torch} {m.new}: {m.archs}"
+        for m in upgrade.moves
+        if m.archs
+    ]
     if notes:
         lines.append("")
         lines += notes
