@@ -33,6 +33,15 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote, unquote
 
+from mirror_stack import (
+    StackRelease,
+    for_torch,
+    index_backends,
+    local_tag,
+    torchao_sources,
+    torchcodec_sources,
+    xformers_sources,
+)
 from mirror_tritons import required_tritons, requires_triton_on
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
@@ -382,6 +391,7 @@ def release_wheels(
     def tag_of(index: str, platform: str, backend: str, package: str) -> str:
         return "" if index == PYPI else habits.local_tag(table, release, platform, index, package)
 
+    tags = [f"{py}-{abi}" for py, abi in pythons]
     for index, platform, backend in variants:
         torch_version = _local(release.torch, tag_of(index, platform, backend, "torch"))
         required = required_tritons(release.torch, index) if index in needing else ()
@@ -395,26 +405,86 @@ def release_wheels(
                 files = companion_sources(package, version, backend, platform, index)
                 floor = _companion_floor(table, package, release.companion(package))
                 requires = [f"torch>={floor}" if floor else f"torch=={torch_version}"]
-            for py, abi in pythons:
-                wheel_tag = f"{py}-{abi}-{PLATFORMS[platform].wheel_tag}"
-                wheel = build_wheel(
-                    package,
-                    version,
-                    wheel_tag,
-                    files,
-                    requires=requires,
-                    requires_python=requires_python,
-                )
-                out.setdefault((index, package), []).append(wheel)
-        if platform not in needing.get(index, ()):
-            continue
-        for name, pinned in required:
-            files = triton_sources(name, pinned, platform)
-            for py, abi in pythons:
-                wheel_tag = f"{py}-{abi}-{PLATFORMS[platform].wheel_tag}"
-                wheel = build_wheel(name, pinned, wheel_tag, files)
-                out.setdefault((index, name), []).append(wheel)
+            out.setdefault((index, package), []).extend(
+                platform_wheels(package, version, platform, tags, files, requires, requires_python)
+            )
+        if platform in needing.get(index, ()):
+            for name, pinned in required:
+                files = triton_sources(name, pinned, platform)
+                wheels = platform_wheels(name, pinned, platform, tags, files)
+                out.setdefault((index, name), []).extend(wheels)
+    for key, wheels in stack_wheels(release).items():
+        out.setdefault(key, []).extend(wheels)
     return out
+
+
+def platform_wheels(
+    package: str,
+    version: str,
+    platform: str,
+    tags: Iterable[str],
+    files: Mapping[str, str],
+    requires: Sequence[str] = (),
+    requires_python: str | None = None,
+) -> list[Wheel]:
+    """One wheel of `package` per interpreter-ABI tag (`cp312-cp312`, `cp39-abi3`) for
+    `platform`."""
+    return [
+        build_wheel(
+            package,
+            version,
+            f"{tag}-{PLATFORMS[platform].wheel_tag}",
+            files,
+            requires=requires,
+            requires_python=requires_python,
+        )
+        for tag in tags
+    ]
+
+
+def stack_wheels(release: Release) -> dict[tuple[str, str], list[Wheel]]:
+    """The wheels of the packages built against torch that go with `release` (mirror_stack:
+    what the real indexes serve): xformers' CUDA and ROCm builds in their backends' folders,
+    untagged, and PyPI's (the build of its default CUDA, byte for byte the index's file);
+    torchao's tagged builds on the cpu and CUDA indexes of Linux, and PyPI's pure wheel;
+    torchcodec's cu130 builds for Linux, and PyPI's CPU builds."""
+    out: dict[tuple[str, str], list[Wheel]] = {}
+    python = f">={min(release.python, key=Version)}"
+    for package in ("xformers", "torchao", "torchcodec"):
+        found = for_torch(package, release.torch)
+        if found is None:
+            continue
+        requires = [found.requires] if found.requires else []
+        tags = found.python_tag(release.python)
+        for platform, backends in release.builds.items():
+            for backend in index_backends(found, platform, backends):
+                version = _local(found.version, local_tag(found, platform, backend))
+                files = stack_sources(found, version, backend, platform)
+                wheels = platform_wheels(package, version, platform, tags, files, requires, python)
+                out.setdefault((backend, package), []).extend(wheels)
+                if backend == found.pypi_cuda:  # the same files on PyPI
+                    out.setdefault((PYPI, package), []).extend(wheels)
+        if package == "torchao":  # a pure wheel
+            files = torchao_sources(found.version)
+            wheel = build_wheel(
+                package, found.version, "py3-none-any", files, requires_python=python
+            )
+            out.setdefault((PYPI, package), []).append(wheel)
+        elif package == "torchcodec":  # CPU builds for every platform and Python
+            files = torchcodec_sources(found.version)
+            for platform in release.pypi:
+                wheels = platform_wheels(package, found.version, platform, tags, files, (), python)
+                out.setdefault((PYPI, package), []).extend(wheels)
+    return out
+
+
+def stack_sources(found: StackRelease, version: str, backend: str, platform: str) -> dict[str, str]:
+    """The files of one build (`backend` for `platform`) of a package built against torch."""
+    if found.package == "xformers":
+        return xformers_sources(found, backend, platform)
+    if found.package == "torchcodec":
+        return torchcodec_sources(version)
+    return torchao_sources(version)
 
 
 def _simple_page(

@@ -225,7 +225,8 @@ def test_every_missing_flag_is_asked_for_and_bad_answers_asked_again() -> None:
     assert [q for q, _ in ask.questions] == [
         "torch version (or a specifier)",
         "Targets (platform:backend[:runner], comma-separated)",
-        "Companion packages (torchvision, torchaudio; comma-separated, or none)",
+        "Packages that follow torch's build (torchvision, torchaudio, xformers, torchao, "
+        "torchcodec, fbgemm-gpu; comma-separated, or none)",
         "Python versions for the CI jobs (comma-separated, or auto)",
     ]
     assert ask.questions[0][1] == "2.15.0"
@@ -237,7 +238,7 @@ def test_every_missing_flag_is_asked_for_and_bad_answers_asked_again() -> None:
         "linux-x86_64:cu999: torch 2.9.1 does not publish cu999 for linux-x86_64"
     )
     assert "is not platform:backend" in ask.rejected[2]
-    assert 'unknown companion "torchtext"' in ask.rejected[3]
+    assert 'unknown package "torchtext"' in ask.rejected[3]
     assert ask.rejected[4].startswith("3.8: torch 2.9.1 has no wheels for Python 3.8")
 
 
@@ -680,7 +681,7 @@ BAD_FLAGS = [
     (("--target", "linux-x86_64"), "error: --target linux-x86_64: 'linux-x86_64' is not"),
     (("--target", "linux-x86:cpu"), 'unknown platform "linux-x86" (did you mean "linux-x86_64"?)'),
     (("--torch", "2.9.9"), 'error: --torch 2.9.9: no torch release in the table matches "2.9.9"'),
-    (("--package", "torchtext"), 'error: --package torchtext: unknown companion "torchtext"'),
+    (("--package", "torchtext"), 'error: --package torchtext: unknown package "torchtext"'),
     (("--torch", "2.9.1", "--python", "3.9"), "error: --python 3.9: "),  # no wheels / outside
     (("--lock", "--torch", "2.5.0", "--target", "linux-x86_64:cu128"), "does not publish cu128"),
 ]

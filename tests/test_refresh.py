@@ -25,6 +25,7 @@ from urllib.parse import quote, unquote, urlsplit
 import pytest
 import validators
 from mirror import PYPI, Mirror, cuda_version, triton_marker
+from mirror_stack import for_torch, index_backends
 from mirror_tritons import required_tritons, requires_triton_on
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name, parse_wheel_filename
@@ -32,6 +33,7 @@ from packaging.version import Version
 
 from uvtorch_ci.commands.main import main
 from uvtorch_ci.commands.releases import refresh_command
+from uvtorch_ci.releases.extensions import EXTENSIONS, ExtensionEntry
 from uvtorch_ci.releases.pages import (
     SIMPLE_JSON,
     IndexFile,
@@ -270,13 +272,60 @@ def full_mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mirror]:
         yield served
 
 
+DEFAULT_VERSIONS = ("2.5.0", "2.5.1", "2.7.0", "2.9.1", "2.13.0")  # the session mirror's
+
 # The source of the Triton pins in `rows`: as if an earlier refresh had read the mirror.
 MIRRORED = "wheel metadata, refreshed 2026-12-01"
 
 
-def mirrored(release: Release) -> Release:
+def listed_on_mirror(package: str, served: Iterable[str]) -> dict[str, dict[str, set[str]]]:
+    """version -> platform -> the backends whose page on the mirror lists `package` (as
+    mirror.stack_wheels serves it for the torch releases `served`)."""
+    table = load_table()
+    out: dict[str, dict[str, set[str]]] = {}
+    for torch in served:
+        release, found = table.get(torch), for_torch(package, torch)
+        if release is None or found is None:
+            continue
+        for platform, backends in release.builds.items():
+            for backend in index_backends(found, platform, backends):
+                out.setdefault(found.version, {}).setdefault(platform, set()).add(backend)
+    return out
+
+
+def mirrored_packages(
+    release: Release, served: Iterable[str], day: str = "2026-12-01"
+) -> dict[str, ExtensionEntry]:
+    """The shipped row's [release.packages] as a refresh against the mirror finds them:
+    xformers paired by its wheels' Requires-Dist (torchao's name no torch: the table's pairing
+    stays), each confirmed where the mirror's pages list the paired version."""
+    served = tuple(served)
+    entries = {}
+    for package in EXTENSIONS:
+        before = release.extension(package)
+        listed = listed_on_mirror(package, served)
+        version, paired_by = before.version, before.paired_by
+        found = for_torch(package, release.torch) if package == "xformers" else None  # pins
+        if found is not None and found.version in listed and found.version != version:
+            version, paired_by = found.version, f"wheel metadata, refreshed {day}"
+        if version is None:
+            continue
+        seen = listed.get(version, {})
+        builds = {
+            platform: tuple(sorted(seen[platform] & set(backends), key=backend_order))
+            for platform, backends in release.builds.items()
+            if seen.get(platform, set()) & set(backends)
+        }
+        same = before.confirmed and before.version == version and before.builds == builds
+        source = before.source if same else (f"index pages, refreshed {day}" if builds else None)
+        entries[package] = ExtensionEntry(version, paired_by, builds if source else {}, source)
+    return entries
+
+
+def mirrored(release: Release, served: Iterable[str] = ()) -> Release:
     """The shipped row with the Triton entries a refresh reads from the mirror's wheels
-    (mirror_tritons' data, confirmed), per backend and collapsed as refresh collapses them."""
+    (mirror_tritons' data, confirmed), per backend and collapsed as refresh collapses them,
+    and its packages as a mirror serving the torch releases `served` lists them."""
     entries = {}
     backends = {b for bs in release.builds.values() for b in bs}
     for backend in sorted(backends, key=backend_order):
@@ -288,12 +337,13 @@ def mirrored(release: Release) -> Release:
         marker = None if needing == platforms else triton_marker(needing).replace('"', "'")
         requires = tuple(TritonRequirement(name, pin, marker) for name, pin in required)
         entries[backend] = TritonEntry(requires, MIRRORED)
-    return replace(release, triton=collapse_tritons(entries))
+    packages = mirrored_packages(release, served or DEFAULT_VERSIONS)
+    return replace(release, triton=collapse_tritons(entries), packages=packages)
 
 
 def rows(*versions: str) -> ReleaseTable:
-    """The shipped table's rows of `versions`, with the Triton pins the mirror serves: what a
-    refresh against the mirror finds current."""
+    """The shipped table's rows of `versions`, with the Triton pins and the packages the
+    session mirror serves: what a refresh against it finds current."""
     table = load_table()
     chosen = tuple(mirrored(r) for r in table.releases if r.torch in versions)
     assert len(chosen) == len(versions)
@@ -327,13 +377,13 @@ def refresh(
     return code, out, err
 
 
-DEFAULT_VERSIONS = ("2.5.0", "2.5.1", "2.7.0", "2.9.1", "2.13.0")  # the session mirror's
-
-
 # --- against the mirror --------------------------------------------------------------------
 
 
 TRITON_LINE = re.compile(r'^[-+](rocm|xpu|"rocm[0-9.]+") = \{ requires = \[')
+PACKAGE_LINE = re.compile(
+    r"^[-+]((xformers|torchao|torchcodec|fbgemm-gpu) = \{ version = |\[release\.packages\]$)"
+)
 
 
 def test_refresh_rebuilds_the_whole_shipped_table(
@@ -349,13 +399,22 @@ def test_refresh_rebuilds_the_whole_shipped_table(
         today = date.today().isoformat()
         code, out, err = refresh(fake, shipped, "--write", capsys=capsys)
         assert code == 1, err
-        assert "note:" not in err
+        # the only notes: pairings kept where no wheel on the index names the torch (torchao's
+        # never do; the mirror serves xformers only from torch 2.5)
+        notes = [line for line in err.splitlines() if "note:" in line]
+        kept = re.compile(r"note: torch [0-9.]+: no [a-z-]+ wheel's metadata names this torch; ")
+        assert all(kept.match(line.strip()) for line in notes), notes
         changed = [line for line in out.splitlines()[2:] if line[:1] in "+-"]
         assert changed
-        assert all(TRITON_LINE.match(line) for line in changed), changed
+        odd = [
+            line for line in changed if not (TRITON_LINE.match(line) or PACKAGE_LINE.match(line))
+        ]
+        assert not odd, odd
         refreshed = parse_table(shipped.read_text(encoding="utf-8"))
         for old, new in zip(load_table().releases, refreshed.releases, strict=True):
-            assert replace(old, triton={}) == replace(new, triton={})
+            assert replace(old, triton={}, packages={}) == replace(new, triton={}, packages={})
+            # what the mirror serves of the packages built against torch, found by refresh
+            assert new.packages == mirrored_packages(old, load_table().versions(), today)
             for key, entry in old.triton.items():
                 if entry.confirmed:  # the lock's fact, confirmed again, keeps its source
                     assert new.triton_entry(key) == entry, (old.torch, key)
@@ -808,6 +867,36 @@ def test_refresh_confirms_each_backends_triton_from_its_wheels(
         f'+rocm = {{ requires = ["triton-rocm==3.9.0"], {refreshed_on}',
     ]
     assert "~ torch 2.13.0: triton" in err
+
+
+def test_refresh_confirms_the_packages_built_against_torch_from_the_index(
+    mirror: Mirror, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The shipped 2.9.1 row: xformers confirmed on the CUDA indexes (a live check of the real
+    # index), torchao paired by its maintainers' table only; the mirror also lists xformers on
+    # rocm6.4 (its build scripts' intent), and torchao on the cpu and CUDA indexes.
+    shipped = load_table().get("2.9.1")
+    assert shipped is not None
+    row = replace(mirrored(shipped), packages=shipped.packages)
+    path = table_file(tmp_path, ReleaseTable((row,), load_table().untagged_cpu))
+    with FakeIndexes(mirror) as fake:
+        today = date.today().isoformat()
+        code, out, err = refresh(fake, path, capsys=capsys)
+    assert code == 1
+    added = [line for line in out.splitlines() if line.startswith("+") and " = { version" in line]
+    pages = f'source = "index pages, refreshed {today}" }}'
+    xformers = shipped.packages["xformers"]
+    assert set(added) >= {
+        '+xformers = { version = "0.0.33.post2", paired-by = '
+        f'"{xformers.paired_by}", builds = {{ linux-x86_64 = ["cu126", "cu128", "cu130", '
+        f'"rocm6.4"], windows-x86_64 = ["cu126", "cu128", "cu130"] }}, {pages}',
+        '+torchao = { version = "0.15.0", paired-by = "pytorch/ao#2919: the maintainers\' '
+        'compatibility table", builds = { linux-x86_64 = ["cpu", "cu126", "cu128", "cu130"], '
+        f'linux-aarch64 = ["cpu"] }}, {pages}',
+    }
+    # torchao's wheels name no torch: its pairing is kept, and said so
+    assert "torch 2.9.1: no torchao wheel's metadata names this torch; kept 0.15.0" in err
+    assert "~ torch 2.9.1: packages" in err
 
 
 def test_a_pin_the_wheels_contradict_is_replaced_with_theirs(

@@ -17,6 +17,7 @@ from mirror_tritons import SEEN, required_tritons
 from packaging.version import Version
 from shared import SHARED, needs_shared, shared_files
 
+from uvtorch_ci.releases.extensions import EXTENSIONS
 from uvtorch_ci.releases.pages import wheel_build
 from uvtorch_ci.releases.table import BACKEND_PATTERN, load_table
 
@@ -188,3 +189,84 @@ def test_the_table_pins_the_tritons_the_facts_record(claim: str) -> None:
     assert pins == dict(SEEN.get((torch, backend)) or SEEN[(torch, "rocm")])
     if "rocm6.x" in claim:  # every rocm6 build of 2.9.1
         assert release.tritons_for("rocm6.4") == release.tritons_for("rocm6.3")
+
+
+# -- the packages built against torch (xformers, torchao, torchcodec, fbgemm-gpu) -------------
+
+
+def locked_extensions() -> dict[str, list[tuple[str, str, str]]]:
+    """corpus folder -> (package, version, registry or URL) of each such package it locks."""
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for folder in LOCKS:
+        for package in lock_data(folder).get("package", []):
+            if package["name"] in EXTENSIONS:
+                source = package["source"]
+                where = str(source.get("registry") or source.get("url"))
+                out.setdefault(folder.name, []).append((package["name"], package["version"], where))
+    return out
+
+
+@needs_locks
+def test_what_the_corpus_locks_of_the_packages_built_against_torch() -> None:
+    """6 of the 15 locks hold one of them; every one comes from PyPI but VeOmni's torchcodec,
+    a direct URL in the cu130 folder of download.pytorch.org (tagged +cu130, Linux x86_64 and
+    aarch64, next to torch 2.11.0+cu130): the one build the table confirms from a real lock.
+    No lock routes one through a PyTorch registry (Export-Deploy routes xformers to cu130 and
+    never requires it)."""
+    found = locked_extensions()
+    assert sorted(found) == [
+        "ByteDance-Seed__VeOmni",
+        "NVIDIA-NeMo__RL",
+        "invoke-ai__InvokeAI",
+        "jianchang512__pyvideotrans",
+        "m-bain__whisperX",
+        "pytorch__TensorRT",
+    ]
+    indexed = {
+        (name, version, where)
+        for folder, items in found.items()
+        for name, version, where in items
+        if not where.startswith("https://pypi.org/")
+    }
+    assert {(n, v) for n, v, _ in indexed} == {("torchcodec", "0.12.0+cu130")}
+    platforms: set[str] = set()
+    for *_, url in indexed:
+        assert url.startswith("https://download.pytorch.org/whl/cu130/torchcodec-")
+        wheel = wheel_build(unquote(url.rsplit("/", 1)[1]))
+        assert wheel is not None
+        platforms |= wheel.platforms
+    release = load_table().get("2.11.0")
+    assert release is not None
+    entry = release.extension("torchcodec")
+    assert entry.confirmed
+    assert entry.version == "0.12.0"
+    assert entry.builds == dict.fromkeys(("linux-x86_64", "linux-aarch64"), ("cu130",))
+    assert platforms == set(entry.builds)
+    assert entry.source is not None
+    assert lock_commits()["ByteDance-Seed__VeOmni"] in entry.source
+
+
+@needs_locks
+@pytest.mark.parametrize(
+    ("folder", "torch", "package", "version"),
+    [
+        ("m-bain__whisperX", "2.8.0", "torchcodec", "0.7.0"),
+        ("ByteDance-Seed__VeOmni", "2.10.0", "torchcodec", "0.10.0"),  # its npu extra
+        ("ByteDance-Seed__VeOmni", "2.11.0", "torchcodec", "0.12.0"),  # its gpu extra
+    ],
+)
+def test_the_pairings_agree_with_what_real_locks_pair(
+    folder: str, torch: str, package: str, version: str
+) -> None:
+    """The maintainers' tables the pairings come from, checked where a real lock pairs them."""
+    locked = {(n, v.partition("+")[0]) for n, v, _ in locked_extensions()[folder]}
+    assert (package, version) in locked
+    torches = {
+        p["version"].partition("+")[0]
+        for p in lock_data(SHARED / "corpus" / "locks" / folder)["package"]
+        if p["name"] == "torch"
+    }
+    assert torch in torches
+    release = load_table().get(torch)
+    assert release is not None
+    assert release.paired(package) == version

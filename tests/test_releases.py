@@ -40,7 +40,7 @@ def test_rows_are_well_formed() -> None:
     data = tomllib.loads(table_text())
     assert set(data) == {"format", "untagged-cpu", "release"}
     for row in data["release"]:
-        assert set(row) - {"cuda-archs"} == {
+        assert set(row) - {"packages", "cuda-archs"} == {
             "torch",
             "torchvision",
             "torchaudio",
@@ -49,6 +49,10 @@ def test_rows_are_well_formed() -> None:
             "triton",
             "builds",
         }
+        for entry in row.get("packages", {}).values():
+            # what a package's index publishes is a subset of torch's own builds there
+            for platform, backends in entry.get("builds", {}).items():
+                assert set(backends) <= set(row["builds"][platform])
         published = {b for backends in row["builds"].values() for b in backends}
         for key, entry in row["triton"].items():
             # a family, or one of its backends this release publishes

@@ -88,6 +88,7 @@ def test_json_holds_the_table_rows(capsys: pytest.CaptureFixture[str]) -> None:
         "triton": {"rocm": {"requires": ["triton-rocm"]}, "xpu": {"requires": ["triton-xpu"]}},
         "builds": {platform: list(backends) for platform, backends in release.builds.items()},
         "cuda-archs": row["cuda-archs"],  # checked below
+        "packages": row["packages"],
     }
     cu128 = row["cuda-archs"]["cu128"]["linux-x86_64"]
     assert cu128 == {  # confirmed: it says where it was read
@@ -95,6 +96,15 @@ def test_json_holds_the_table_rows(capsys: pytest.CaptureFixture[str]) -> None:
         "source": "torch.cuda.get_arch_list() of the 2.11.0+cu128 wheel (pytorch/pytorch#182250)",
     }
     assert set(row["cuda-archs"]["cu130"]["linux-x86_64"]) == {"archs", "inferred"}
+    # a package built against torch: its pairing, and where the index was seen publishing it
+    torchcodec = release.extension("torchcodec")
+    assert row["packages"]["torchcodec"] == {
+        "version": "0.12.0",
+        "paired-by": torchcodec.paired_by,
+        "builds": {"linux-x86_64": ["cu130"], "linux-aarch64": ["cu130"]},
+        "source": torchcodec.source,
+    }
+    assert set(row["packages"]["torchao"]) == {"version", "paired-by"}  # not confirmed
     code, out, _ = run("--json", capsys=capsys)
     assert [r["torch"] for r in json.loads(out)["releases"]] == list(load_table().versions())
     (row,) = json.loads(run("--json", "--torch", "2.13.0", capsys=capsys)[1])["releases"]

@@ -16,12 +16,13 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from mirror_stack import STACK, xformers_sources
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE = REPO / "src" / "uvtorch_ci" / "smoke.py"
@@ -81,6 +82,8 @@ class FakeBuild:
     # A fake device's tensors: None (no torch.tensor), "right", or "wrong" (the device adds 1
     # to every element of a matmul; the CPU computes right).
     tensors: str | None = None
+    # more modules: path -> text (the test mirror's fake xformers ...)
+    files: dict[str, str] = field(default_factory=dict)
 
     def write(self, root: Path) -> Path:
         files = {
@@ -118,6 +121,7 @@ class FakeBuild:
             )
         if self.macos:
             files["sitecustomize.py"] = DARWIN_SITECUSTOMIZE
+        files.update(self.files)
         for name, text in files.items():
             path = root / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -457,6 +461,111 @@ def test_gpu_compares_the_devices_matmul_with_the_exact_result(
         )
 
 
+# --- the packages built against torch: xformers' build metadata, the others' tags -----------
+
+
+def xformers(version: str, backend: str) -> dict[str, str]:
+    """The test mirror's fake xformers `version` of the `backend` build: it answers the smoke
+    check's probes as the real one (`_cpp_lib._build_metadata`, the load failure)."""
+    (found,) = [s for s in STACK if s.package == "xformers" and s.version == version]
+    return xformers_sources(found, backend, "linux-x86_64")
+
+
+CU128_291 = FakeBuild("2.9.1+cu128", cuda="12.8")
+
+
+@pytest.mark.parametrize(
+    ("build", "expect", "detail"),
+    [
+        (
+            replace(CU128_291, files=xformers("0.0.33.post2", "cu128")),
+            "cu128",
+            "0.0.33.post2 built for torch 2.9.1+cu128 (CUDA 12.8) matches torch's build",
+        ),
+        (  # the stable ABI: a build for 2.10 serves a later torch of the same CUDA
+            FakeBuild("2.13.0+cu130", cuda="13.0", files=xformers("0.0.35", "cu130")),
+            "cu130",
+            "0.0.35 built for torch 2.10.0+cu130 (CUDA 13.0) matches torch's build",
+        ),
+        (  # PyPI's build on the cu128 index: the same file, untagged
+            FakeBuild("2.9.1", cuda="12.8", files=xformers("0.0.33.post2", "cu128")),
+            "cu128",
+            "0.0.33.post2 built for torch 2.9.1+cu128 (CUDA 12.8) matches torch's build",
+        ),
+    ],
+)
+def test_xformers_built_for_torchs_cuda_passes(
+    tmp_path: Path, build: FakeBuild, expect: str, detail: str
+) -> None:
+    result = fake(tmp_path, build, "--expect", expect)
+    assert result.returncode == 0, result.output
+    assert line(result, "xformers") == f"ok    xformers       {detail}"
+
+
+@pytest.mark.parametrize(
+    ("build", "reasons"),
+    [
+        (  # the cu126 build in a cu128 torch: nvcc 12.8 compiled both, only the torch differs
+            replace(CU128_291, files=xformers("0.0.33.post2", "cu126")),
+            ["torch is built for CUDA 12.8, xformers for CUDA 12.6"],
+        ),
+        (  # a build for another torch release, before the stable ABI: it does not load
+            FakeBuild("2.9.0+cu128", cuda="12.8", files=xformers("0.0.33.post2", "cu128")),
+            [
+                "its C++/CUDA extensions do not load: xFormers can't load C++/CUDA extensions",
+                "a build for torch 2.9.1 loads only into that torch, not 2.9.0",
+            ],
+        ),
+        (  # PyPI's CUDA build next to a CPU torch
+            FakeBuild("2.9.1+cpu", files=xformers("0.0.33.post2", "cu128")),
+            ["torch has no CUDA, xformers is built for CUDA 12.8"],
+        ),
+        (  # another CUDA major: its runtime library is missing
+            FakeBuild("2.13.0+cu126", cuda="12.6", files=xformers("0.0.35", "cu130")),
+            ["do not load", "torch is built for CUDA 12.6, xformers for CUDA 13.0"],
+        ),
+    ],
+)
+def test_xformers_built_for_another_torch_or_cuda_fails(
+    tmp_path: Path, build: FakeBuild, reasons: list[str]
+) -> None:
+    expect = f"cu{build.cuda.replace('.', '')}" if build.cuda else "cpu"
+    result = fake(tmp_path, build, "--expect", expect)
+    assert result.returncode == 1, result.output
+    found = line(result, "xformers")
+    assert found.startswith("FAIL  xformers")
+    for reason in reasons:
+        assert reason in found
+
+
+def test_xformers_without_build_metadata_fails(tmp_path: Path) -> None:
+    files = {"xformers/__init__.py": "import torch\n__version__ = '0.0.33+5d4b92a5.d20251029'\n"}
+    result = fake(tmp_path, replace(CU128_291, files=files), "--expect", "cu128")
+    assert result.returncode == 1
+    assert "no build metadata (xformers/cpp_lib.json): not a release build" in line(
+        result, "xformers"
+    )
+
+
+def test_the_other_packages_are_judged_by_their_tags_and_only_when_installed(
+    tmp_path: Path,
+) -> None:
+    base = FakeBuild("2.9.1+cu126", cuda="12.6")
+    result = fake(tmp_path / "none", base, "--expect", "cu126")
+    assert result.returncode == 0
+    assert not any(name in result.output for name in ("xformers", "torchao", "torchcodec"))
+    installed = {
+        "torchao/__init__.py": "import torch\n__version__ = '0.15.0+cu126'\n",
+        "torchcodec/__init__.py": "import torch\n__version__ = '0.9.1'\n",
+        "fbgemm_gpu/__init__.py": "import torch\n__version__ = '1.4.2+cu128'\n",
+    }
+    result = fake(tmp_path / "some", replace(base, files=installed), "--expect", "cu126")
+    assert result.returncode == 1
+    assert line(result, "torchao") == "ok    torchao        0.15.0+cu126 matches torch's build"
+    assert line(result, "torchcodec").startswith("ok    torchcodec     0.9.1")
+    assert "local tag +cu128 differs from torch's +cu126" in line(result, "fbgemm-gpu")
+
+
 # --- the oldest Pythons the release table allows --------------------------------------------
 
 
@@ -496,6 +605,12 @@ OLD_PYTHONS = old_pythons()
             "matmul on cuda gave",
         ),
         (CPU, ("--expect", "cu124"), 1, "expected a CUDA 12.4 build"),
+        (
+            FakeBuild("2.9.1+cu128", cuda="12.8", files=xformers("0.0.33.post2", "cu126")),
+            ("--expect", "cu128"),
+            1,
+            "torch is built for CUDA 12.8, xformers for CUDA 12.6",
+        ),
     ],
 )
 def test_smoke_runs_on_the_oldest_pythons(

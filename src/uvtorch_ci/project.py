@@ -11,7 +11,7 @@ from .errors import PyprojectError, SpecError
 from .plan.planner import Plan, plan_from_data
 from .platforms import PLATFORMS
 from .pyproject.data import parse_toml, requires_python
-from .releases.table import ReleaseTable
+from .releases.table import PACKAGES, ReleaseTable
 from .resources import SMOKE_PATH
 
 if TYPE_CHECKING:
@@ -153,9 +153,10 @@ def render_project(
         pytorch_base=plan.spec.index_url,
         environments=environments,
         known={
-            package: tuple(dict.fromkeys(r.companion(package) for r in table.releases))
-            for package in ("torch", "torchvision", "torchaudio")
+            package: tuple(dict.fromkeys(v for r in table.releases if (v := r.paired(package))))
+            for package in ("torch", *PACKAGES)
         },
+        managed=plan.spec.packages,
     )
     if check_owned:
         from .pyproject.routes import check_routes

@@ -23,6 +23,13 @@ if TYPE_CHECKING:
 
 OK, FAIL, SKIP = "ok", "fail", "skip"
 COMPANIONS = ("torchvision", "torchaudio")
+# The packages built against torch that the PyTorch indexes publish per backend: (name, module).
+EXTENSIONS = (
+    ("xformers", "xformers"),
+    ("torchao", "torchao"),
+    ("torchcodec", "torchcodec"),
+    ("fbgemm-gpu", "fbgemm_gpu"),
+)
 _BACKEND = re.compile(r"(cpu|mps|xpu|cu(\d{3})|rocm(\d+(?:\.\d+)+))")
 _PLATFORM = re.compile(r"(linux|macos|windows)-(x86_64|aarch64|arm64)")
 # GITHUB_OUTPUT takes `name=value` lines: a value is written only when it cannot break out.
@@ -213,9 +220,15 @@ def _check_local_tag(expect: Backend, local: str | None) -> Check:
 
 
 def _check_companion(
-    name: str, torch_local: str | None, torch_cuda: str | None, torch_hip: str | None
+    name: str,
+    torch_local: str | None,
+    torch_cuda: str | None,
+    torch_hip: str | None,
+    module_name: str | None = None,
+    torch_version: str = "",
 ) -> Check:
-    """A companion must match torch's build: the same local tag, and torchvision the same CUDA.
+    """A companion (or a package built against torch) must match torch's build: the same local
+    tag, torchvision the same CUDA, and xformers the torch and CUDA its build metadata names.
 
     torchvision's version.py sets `cuda` (CUDA_VERSION, e.g. 12040) only when its CUDA ops
     load, so a missing attribute next to a CUDA torch means a CPU (often PyPI) torchvision.
@@ -224,10 +237,11 @@ def _check_companion(
     import importlib
     import importlib.util
 
-    if importlib.util.find_spec(name) is None:
+    module_name = module_name or name
+    if importlib.util.find_spec(module_name) is None:
         return Check(name, SKIP, "not installed")
     try:
-        module = importlib.import_module(name)
+        module = importlib.import_module(module_name)
     except Exception as exc:  # a companion built for another torch fails in many ways
         return Check(name, FAIL, f"import failed: {type(exc).__name__}: {exc}")
     version = str(getattr(module, "__version__", "?"))
@@ -242,9 +256,92 @@ def _check_companion(
         if _toolkit(cuda) != _toolkit(torch_cuda):
             theirs, ours = _cuda_label(cuda), _cuda_label(torch_cuda)
             problems.append(f"built for {theirs} ({name}.version.cuda), torch for {ours}")
+    built = ""
+    if module_name == "xformers":
+        built, found = _xformers_build(module, torch_version, torch_cuda, torch_hip)
+        problems += found
     if problems:
-        return Check(name, FAIL, f"{version}: " + "; ".join(problems))
-    return Check(name, OK, f"{version} matches torch's build")
+        return Check(name, FAIL, f"{version}{built}: " + "; ".join(problems))
+    return Check(name, OK, f"{version}{built} matches torch's build")
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a broken parent package, a module without a spec
+        return True  # imported, it fails with the reason
+
+
+def _xformers_metadata(module: Any) -> dict[str, Any] | None:
+    """xformers' build metadata (its cpp_lib.json: the torch, CUDA and HIP it was built with),
+    as xformers._cpp_lib loaded it, or read from the file when the extension did not load."""
+    import json
+
+    library = getattr(module, "_cpp_lib", None)
+    info = getattr(library, "_build_metadata", None)
+    failed = getattr(library, "_cpp_library_load_exception", None)
+    if info is None and failed is not None:
+        info = getattr(failed, "build_info", None)
+    metadata = getattr(info, "metadata", None)
+    if isinstance(metadata, dict):
+        return metadata
+    path = os.path.join(os.path.dirname(getattr(module, "__file__", "") or ""), "cpp_lib.json")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            loaded = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+def _xformers_build(
+    module: Any, torch_version: str, torch_cuda: str | None, torch_hip: str | None
+) -> tuple[str, list[str]]:
+    """(" built for torch 2.9.1+cu128 (CUDA 12.8)", problems): what xformers was built
+    against, and where that differs from the torch installed.
+
+    The CUDA of the build is the local tag of the torch it names (cu126): its `cuda` number
+    is the nvcc that compiled it (1208 for the cu126 builds too), and says only the major.
+    Before the stable ABI (torch 2.10) a build loads only into the torch release it names."""
+    metadata = _xformers_metadata(module)
+    library = getattr(module, "_cpp_lib", None)
+    failed = getattr(library, "_cpp_library_load_exception", None)
+    problems = []
+    if failed is not None:
+        problems.append(f"its C++/CUDA extensions do not load: {failed}".splitlines()[0])
+    if metadata is None:
+        return "", problems or ["no build metadata (xformers/cpp_lib.json): not a release build"]
+    versions = metadata.get("version")
+    found: dict[str, Any] = versions if isinstance(versions, dict) else {}
+    built_torch = str(found.get("torch") or "?")
+    public, tag = _split_local(built_torch)
+    nvcc = found.get("cuda")
+    hip = found.get("hip")
+    cuda: tuple[int, ...] | None = None
+    tagged = _BACKEND.fullmatch(tag or "")
+    if tagged and tagged.group(2):
+        cuda = parse_backend(tag or "").version
+    elif isinstance(nvcc, int) and nvcc > 0:
+        cuda = (nvcc // 100, nvcc % 100)  # xformers writes 1208 for CUDA 12.8
+    label = f"CUDA {'.'.join(map(str, cuda))}" if cuda else (f"HIP {hip}" if hip else "no CUDA")
+    built = f" built for torch {built_torch} ({label})"
+    if torch_hip:
+        if not hip or _major_minor(str(hip)) != _major_minor(torch_hip):
+            problems.append(f"torch is built for HIP {torch_hip}, xformers for {label}")
+    elif torch_cuda:
+        if cuda is None or cuda[:2] != _major_minor(torch_cuda):
+            problems.append(f"torch is built for {_cuda_label(torch_cuda)}, xformers for {label}")
+    elif cuda is not None or hip:
+        problems.append(f"torch has no CUDA, xformers is built for {label}")
+    release = _release(public)
+    stable = not isinstance(release, tuple) or release >= (2, 10)
+    if not stable and torch_version and not _same_version(public, torch_version):
+        problems.append(
+            f"a build for torch {public} loads only into that torch, not {torch_version}"
+        )
+    return built, problems
 
 
 def _is_available(expect: Backend, torch: Any) -> bool:
@@ -412,6 +509,11 @@ def run_checks(
         ("build", partial(_check_build, expect, torch, cuda, hip)),
         ("local tag", partial(_check_local_tag, expect, local)),
         *((name, partial(_check_companion, name, local, cuda, hip)) for name in COMPANIONS),
+        *(  # only those installed: most projects have none of them
+            (name, partial(_check_companion, name, local, cuda, hip, module, public))
+            for name, module in EXTENSIONS
+            if _installed(module)
+        ),
     ]
     for name, step in steps:
         try:

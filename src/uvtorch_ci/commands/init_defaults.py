@@ -4,10 +4,10 @@ silently."""
 
 from __future__ import annotations
 
-from ..detect.choice import MIN_DRIVER, cuda_version, version_tuple
 from ..init.answers import Answers, TargetChoice
 from ..plan.planner import Plan
 from ..platforms import PLATFORMS
+from ..releases.cuda import MIN_DRIVER, cuda_version, version_tuple
 from ..releases.table import Release, ReleaseTable
 from ..upgrade.moves import DROPPED_GPUS
 

@@ -129,7 +129,14 @@ def echo_builds(rendered: Rendered, indent: str = "") -> None:
                 f"{indent}{build.target.name}: {packages}, PyPI's build ({build.check_backend} "
                 "there), from the default index"
             )
+        elif build.elsewhere:
+            line += "; " + ", ".join(
+                f"{name} {version or '(unpinned)'}" for name, version in build.elsewhere.items()
+            )
+            line += " from PyPI"
         click.echo(safe(line), err=True)
+    for note in rendered.plan.notes:  # what the index does not publish, and what it gets then
+        click.echo(safe(f"{indent}  note: {note}"), err=True)
     for note in rendered.pyproject.notes:  # they quote the user's names and URLs
         click.echo(safe(f"  {note}"), err=True)
 

@@ -14,7 +14,7 @@ from packaging.version import InvalidVersion, Version
 
 from ..errors import SpecError
 from ..plan.planner import plan_from_data
-from ..releases.table import COMPANIONS, Release, ReleaseTable
+from ..releases.table import PACKAGES, Release, ReleaseTable
 
 # The seed's three platforms plus Windows; None: the newest CUDA the release publishes there.
 DEFAULT_TARGETS: tuple[tuple[str, str | None], ...] = (
@@ -60,6 +60,8 @@ class Answers:
     file_hosts: tuple[str, ...] = ()  # where the mirror's pages link files, from the lock
     selector: str | None = None  # "extras" for a project whose extras select the backend
     default_group: str | None = None  # groups mode: the group a bare `uv sync` installs
+    # package -> what it gets where its index does not publish it (missing-builds)
+    missing_builds: dict[str, str] = field(default_factory=dict, compare=False)
     # the keys that took their default without a terminal to ask ("torch", "targets"...)
     defaults: tuple[str, ...] = field(default=(), compare=False)
 
@@ -77,6 +79,7 @@ class Inferred:
     selector: str | None = None
     default_group: str | None = None
     python: tuple[str, ...] = ()  # the CI Python the lock's builds say
+    missing_builds: dict[str, str] = field(default_factory=dict)  # as the project had them
     has_torch: bool = False
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # mistakes in what the author wrote
@@ -217,6 +220,7 @@ def gather_answers(
         file_hosts=inferred.file_hosts,
         selector=inferred.selector if own else None,
         default_group=inferred.default_group if own else None,
+        missing_builds=inferred.missing_builds if own else {},
     )
     if ask:  # a --torch the table rules out: say so before asking the rest
         error = problem(with_torch(torch), table)
@@ -248,7 +252,7 @@ def gather_answers(
         answers = with_packages(",".join(packages))
     elif ask:
         text = ask(
-            f"Companion packages ({', '.join(COMPANIONS)}; comma-separated, or none)",
+            f"Packages that follow torch's build ({', '.join(PACKAGES)}; comma-separated, or none)",
             "none",
             check("packages", with_packages),
         )
@@ -322,6 +326,9 @@ def spec_table(answers: Answers) -> dict[str, Any]:
         data["selector"] = answers.selector
     if answers.default_group:
         data["default-group"] = answers.default_group
+    chosen = {p: m for p, m in answers.missing_builds.items() if p in answers.packages}
+    if chosen:
+        data["missing-builds"] = chosen
     data["targets"] = [
         {
             "platform": t.platform,

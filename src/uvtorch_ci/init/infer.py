@@ -27,6 +27,7 @@ from ..pyproject.data import FAMILY
 from ..releases.table import BACKEND_PATTERN, COMPANIONS, Release, ReleaseTable
 from ..spec.parse import DEFAULT_INDEX_URL
 from .answers import Inferred
+from .extensions import adopt_extensions
 from .lint import lint_project
 from .locked import LockView
 from .requirements import BASE, Found, at, never_installed, requirements, spec_of, torch_pins
@@ -105,6 +106,7 @@ def infer(
         narrow_for_triton(found, result, table, tritons, file)
     _index_url(found, routes["torch"], result, lock)
     _companions(found, routes, result, file, lock)
+    adopt_extensions(found, data, lines, file, extras, releases)
     _selector(found, result, data)
     _base(found, wanted, file)
     _python(found, result, data, lock if torch is None else None)

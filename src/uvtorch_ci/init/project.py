@@ -37,11 +37,16 @@ def spec_text(answers: Answers) -> str:
 
 
 def _toml_lines(table: dict[str, Any]) -> list[str]:
-    """`key = value` for each string or list of strings."""
-    return [
-        f"{key} = {_toml_list(value) if isinstance(value, list) else toml_string(value)}"
-        for key, value in table.items()
-    ]
+    """`key = value` for each string, list of strings or table of strings (inline)."""
+    return [f"{key} = {_toml_value(value)}" for key, value in table.items()]
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, list):
+        return _toml_list(value)
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_string(v)}" for k, v in value.items()) + " }"
+    return toml_string(value)
 
 
 def _toml_list(items: Sequence[str]) -> str:

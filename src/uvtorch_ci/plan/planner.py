@@ -11,9 +11,19 @@ from packaging.version import Version
 
 from ..errors import PyprojectError, SpecError, did_you_mean
 from ..platforms import PLATFORMS
-from ..releases.table import Release, ReleaseTable, index_backend
+from ..releases.table import COMPANIONS, Release, ReleaseTable, index_backend
 from ..spec.parse import Spec, parse_spec
 from ..spec.targets import PYPI, Target
+from .extensions import (
+    FROM_PYPI,
+    INDEX,
+    SKIP,
+    Missing,
+    extension_packages,
+    extension_requirement,
+    missing_notes,
+    place_extensions,
+)
 from .gpus import check_gpu_archs
 
 INDEX_PREFIX = "pytorch-"
@@ -60,6 +70,10 @@ class Build:
     extra: str | None = None  # the optional-dependency extra that selects it (extras mode)
     group: str | None = None  # the dependency group that selects it (groups mode)
     expect: str = ""  # what the smoke check expects, when not the target's backend (pypi)
+    # the packages built against torch (xformers ...) that its index does not publish for it:
+    # left to PyPI (package -> the version paired with its torch, None when unknown) ...
+    elsewhere: dict[str, str | None] = field(default_factory=dict, hash=False)
+    skipped: tuple[str, ...] = ()  # ... or not installed there (missing-builds = "skip")
 
     @property
     def torch(self) -> str:
@@ -111,6 +125,7 @@ class Plan:
     jobs: tuple[Job, ...]
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
     default_groups: tuple[str, ...] = ()  # [tool.uv] default-groups (groups mode)
+    notes: tuple[str, ...] = ()  # what render says of the packages it leaves to PyPI or skips
 
     @property
     def conflict_key(self) -> str:
@@ -143,7 +158,8 @@ def make_plan(spec: Spec, table: ReleaseTable, *, routing: bool = True) -> Plan:
         for target in spec.targets:
             _check_target_python(spec, releases, target, python, f"python[{i}]")
 
-    companions = ("torch", *spec.packages)
+    companions = ("torch", *(p for p in spec.packages if p in COMPANIONS))
+    extensions = extension_packages(spec)
     backends_on: dict[str, list[str]] = {}
     platforms_of: dict[str, list[str]] = {}
     for target in spec.targets:
@@ -193,11 +209,16 @@ def make_plan(spec: Spec, table: ReleaseTable, *, routing: bool = True) -> Plan:
         )
     pypi = Index(PYPI, PYPI, PYPI_URL)  # the default index, whatever the project sets it to
     builds: list[Build] = []
+    missing: list[Missing] = []
     for target in spec.targets:
         backend = index_backend(target.backend)
         release = _newest_publishing(releases, target) or newest
         tag = "" if backend == PYPI else table.local_tag(target.platform, backend)
         versions = {p: release.companion(p) + (f"+{tag}" if tag else "") for p in companions}
+        having = [r for r in releases if _has_build(r, target.platform, target.backend)]
+        placements, lacking = place_extensions(spec, having, target) if extensions else ((), ())
+        missing += lacking
+        versions |= {p.package: p.version for p in placements if p.how == INDEX and p.version}
         extra = _extra_of(target) if extras_mode else None
         index = pypi if backend == PYPI else indexes[backend]
         expect = release.pypi.get(target.platform, "cpu") if backend == PYPI else ""
@@ -210,6 +231,8 @@ def make_plan(spec: Spec, table: ReleaseTable, *, routing: bool = True) -> Plan:
                 extra=None if grouped else extra,
                 group=extra if grouped else None,
                 expect=expect,
+                elsewhere={p.package: p.version for p in placements if p.how == FROM_PYPI},
+                skipped=tuple(p.package for p in placements if p.how == SKIP),
             )
         )
 
@@ -225,7 +248,13 @@ def make_plan(spec: Spec, table: ReleaseTable, *, routing: bool = True) -> Plan:
     }
 
     requirements = {p: _requirement(spec, releases, p) for p in companions}
-    routed = (*companions, *dict.fromkeys(t.name for ts in tritons.values() for t in ts))
+    extension_lines = {p: extension_requirement(p, releases) for p in extensions}
+    indexed = [p for p in extensions if any(p in b.versions for b in builds)]
+    routed = (
+        *companions,
+        *indexed,
+        *dict.fromkeys(t.name for ts in tritons.values() for t in ts),
+    )
     sources: dict[str, list[Source]] = {package: [] for package in routed}
     dependencies: list[str] = []
     extras: dict[str, tuple[str, ...]] = {}
@@ -238,6 +267,16 @@ def make_plan(spec: Spec, table: ReleaseTable, *, routing: bool = True) -> Plan:
             continue
         for package in companions:
             sources[package].append(Source(indexes[backend].name, marker, *keyed))
+        for package in indexed:  # only where the index publishes it for the target
+            publishing = [
+                b.target.platform
+                for b in builds
+                if package in b.versions
+                and index_backend(b.target.backend) == backend
+                and (b.extra or b.group) == extra
+            ]
+            if publishing:
+                sources[package].append(Source(indexes[backend].name, _any_of(publishing), *keyed))
         needed = [(t, _any_of(on)) for t in tritons[backend] if (on := t.on(platforms))]
         for triton, where in needed:
             sources[triton.name].append(Source(indexes[backend].name, where, *keyed))
@@ -264,8 +303,12 @@ def make_plan(spec: Spec, table: ReleaseTable, *, routing: bool = True) -> Plan:
             sources[package].append(Source(index.name, rest))
     if not extras_mode:
         dependencies = list(requirements.values())
+        dependencies += _installed(extension_lines, builds)
         for required in tritons.values():
             dependencies += [f"{t.requirement} ; {_any_of(list(t.platforms))}" for t in required]
+    for extra in extras:  # the packages built against torch, on the platforms that install them
+        selected = [b for b in builds if (b.extra or b.group) == extra]
+        extras[extra] = (*extras[extra], *_installed(extension_lines, selected))
 
     jobs = tuple(
         Job(build=build, python=python, sync_args=selector_args(build, spec.default_group))
@@ -289,7 +332,24 @@ def make_plan(spec: Spec, table: ReleaseTable, *, routing: bool = True) -> Plan:
         sources={p: tuple(entries) for p, entries in sources.items()},
         builds=tuple(builds),
         jobs=jobs,
+        notes=missing_notes(missing),
     )
+
+
+def _installed(lines: Mapping[str, str], builds: list[Build]) -> list[str]:
+    """Each package's requirement, limited by a marker to the platforms of `builds` that
+    install it when some skip it (missing-builds = "skip"); none when all do."""
+    out = []
+    for package, line in lines.items():
+        platforms = list(dict.fromkeys(b.target.platform for b in builds))
+        installed = [
+            p
+            for p in platforms
+            if any(b.target.platform == p for b in builds if package not in b.skipped)
+        ]
+        if installed:
+            out.append(line if installed == platforms else f"{line} ; {_any_of(installed)}")
+    return out
 
 
 def _extra_of(target: Target) -> str:

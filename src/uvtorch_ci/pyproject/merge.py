@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,13 +50,16 @@ def merge_blocks(
     pytorch_base: str,
     environments: Mapping[str, Mapping[str, str]] | None = None,
     known: Mapping[str, tuple[str, ...]] | None = None,
+    managed: Iterable[str] = (),
 ) -> Merged:
     """Merge the rendered blocks into `old_text`. Raises PyprojectError on what it cannot own.
 
     `environments` maps each targeted platform to a PEP 508 environment; a `[tool.uv]
     environments` setting that shuts one of them out is refused. `known` gives the versions
     of each torch-family package the release table knows: a requirement of the user's that
-    admits the same of them as the tool's stays as the user wrote it.
+    admits the same of them as the tool's stays as the user wrote it. `managed` names packages
+    the tool owns besides those the blocks give sources (one left to PyPI everywhere: a
+    source of the user's for it goes).
     """
     if old_text.startswith(BOM):  # uv reads past a byte order mark; it stays where it is
         merged = merge_blocks(
@@ -66,11 +69,14 @@ def merge_blocks(
             pytorch_base=pytorch_base,
             environments=environments,
             known=known,
+            managed=managed,
         )
         return Merged(BOM + merged.text, merged.notes)
     data = parse_toml(old_text, file)
     check_shapes(data, file)
-    merge = _Merge(old_text, data, blocks_text, file, pytorch_base, environments or {}, known or {})
+    merge = _Merge(
+        old_text, data, blocks_text, file, pytorch_base, environments or {}, known or {}, managed
+    )
     check_environments(data, environments or {}, file)
     try:
         return merge.run()
@@ -90,6 +96,7 @@ class _Merge:
         base: str,
         environments: Mapping[str, Mapping[str, str]],
         known: Mapping[str, tuple[str, ...]],
+        also_managed: Iterable[str] = (),
     ) -> None:
         self.old_text = old_text
         self.data = data
@@ -97,6 +104,7 @@ class _Merge:
         self.notes: list[str] = []
         blocks = tomllib.loads(blocks_text)
         managed: set[str] = {canonicalize_name(p) for p in blocks["tool"]["uv"]["sources"]}
+        managed |= {canonicalize_name(p) for p in also_managed}
         ours = [str(index["name"]) for index in blocks["tool"]["uv"]["index"]]
         self.takeover = IndexTakeover(data, ours, managed, base, file, self.notes)
         if self.takeover.index_renames:

@@ -31,9 +31,10 @@ from .values import is_backend_extra
 
 def check_routes(data: Mapping[str, Any], plan: Plan, table: ReleaseTable, file: str) -> None:
     """Refuse, naming the key, what the spec's entries would break (see the module)."""
-    managed = {canonicalize_name(p) for p in plan.packages}
+    managed = {canonicalize_name(p) for p in (*plan.packages, *plan.spec.packages)}
     owned_extras: set[str] = {canonicalize_name(e) for e in (*plan.extras, *plan.groups)}
-    for where, extra, requirement in _family_requirements(data, owned_extras, plan.mode):
+    judged = {*FAMILY, *managed}
+    for where, extra, requirement in _family_requirements(data, owned_extras, plan.mode, judged):
         name = canonicalize_name(requirement.name)
         if name not in managed:
             raise _fail(
@@ -62,10 +63,11 @@ def check_routes(data: Mapping[str, Any], plan: Plan, table: ReleaseTable, file:
 
 
 def _family_requirements(
-    data: Mapping[str, Any], owned: set[str], mode: str
+    data: Mapping[str, Any], owned: set[str], mode: str, names: set[str]
 ) -> Iterator[tuple[str, str | None, Requirement]]:
-    """(key, the extra it belongs to, requirement) of each torch-family requirement in what
-    the tool does not fill: other extras, the dependency groups, overrides and constraints."""
+    """(key, the extra it belongs to, requirement) of each requirement on one of `names` (the
+    torch family, and what the spec routes) in what the tool does not fill: other extras, the
+    dependency groups, overrides and constraints."""
     project = data.get("project")
     extras = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
     groups = data.get("dependency-groups", {})
@@ -97,7 +99,7 @@ def _family_requirements(
                 requirement = Requirement(item)
             except InvalidRequirement:
                 continue  # uv names it
-            if canonicalize_name(requirement.name) in FAMILY:
+            if canonicalize_name(requirement.name) in names:
                 yield f"{where}[{i}]", extra, requirement
 
 

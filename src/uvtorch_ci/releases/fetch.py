@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 from .. import __version__
 from ..errors import UvtorchError, shown
+from .extensions import EXTENSIONS
 from .pages import (
     SIMPLE_JSON,
     SimplePage,
@@ -26,6 +27,7 @@ from .pages import (
 )
 from .pypi import parse_pypi_project, parse_pypi_release
 from .refresh import Observed, releases_wanted, torch_versions, triton_probes
+from .refresh_extensions import metadata_probes
 from .table import COMPANIONS, ReleaseTable
 
 USER_AGENT = f"uvtorch-ci/{__version__} (releases refresh)"
@@ -48,8 +50,10 @@ class Response:
 
 _HINT = "check the URL and the network (HTTPS_PROXY is honoured); --timeout SECONDS waits longer"
 
-# What one refresh reads at most: the real indexes and PyPI ask for about 300 answers of a
-# few MB at most, within a couple of minutes. A server that asks for more is refused (exit 2).
+# What one refresh reads at most: the real indexes and PyPI ask for about 500 answers of a
+# few MB at most (300 for torch and its companions, a page per backend and package built
+# against torch, and one metadata file per release of those), within a couple of minutes.
+# A server that asks for more is refused (exit 2).
 MAX_RESPONSE = 32 << 20  # bytes of one answer
 MAX_REQUESTS = 2000  # answers in all
 MAX_BACKENDS = 200  # backend indexes a root listing may name
@@ -266,6 +270,18 @@ def observe(fetcher: Fetcher, index_url: str, pypi_url: str, previous: ReleaseTa
             hint="--index-url is the base of the backend indexes: <index-url>/cpu/torch/",
         )
     fetcher.progress(f"indexes with torch: {' '.join(observed.indexes)}")
+    listings = {
+        (backend, package): f"{index_url}/{backend}/{package}/"
+        for backend in observed.indexes
+        for package in EXTENSIONS
+    }
+    answers = fetcher.get_many(listings.values(), ACCEPT_SIMPLE, missing_ok=True)
+    for listing, url in listings.items():
+        if (answer := answers[url]) is not None:
+            observed.packages[listing] = _simple(answer).files
+    fetcher.progress(
+        f"read {len(observed.packages)} pages of {', '.join(EXTENSIONS)} on those indexes"
+    )
 
     for package in ("torch", *COMPANIONS):
         answer = fetcher.get(f"{pypi_url}/pypi/{package}/json", "application/json", announce=True)
@@ -282,9 +298,13 @@ def observe(fetcher: Fetcher, index_url: str, pypi_url: str, previous: ReleaseTa
             observed.releases[key] = _pypi_json(answer, parse_pypi_release)
 
     probes = sorted(set(triton_probes(observed, torch_versions(observed, previous)).values()))
-    if probes:
-        fetcher.progress(f"reading the core metadata of {len(probes)} rocm/xpu torch builds")
-        answers = fetcher.get_many(probes, "*/*", missing_ok=True)
+    built = sorted(set(metadata_probes(observed.packages).values()))
+    if probes or built:
+        fetcher.progress(
+            f"reading the core metadata of {len(probes)} rocm/xpu torch builds and "
+            f"{len(built)} releases of the packages built against torch"
+        )
+        answers = fetcher.get_many([*probes, *built], "*/*", missing_ok=True)
         observed.metadata = {
             url: answer.body.decode("utf-8", errors="replace")
             for url, answer in answers.items()

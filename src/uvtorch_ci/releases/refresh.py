@@ -19,6 +19,7 @@ from .pypi import (
     pypi_backend,
     triton_requirements,
 )
+from .refresh_extensions import read_listings, release_entries
 from .table import COMPANIONS, Release, ReleaseTable
 from .triton import REFRESHED, TritonEntry, TritonRequirement, entry_family
 
@@ -39,8 +40,11 @@ class Observed:
     projects: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     # (project, version) -> what PyPI's JSON API says of that release
     releases: dict[tuple[str, str], PyPIRelease] = field(default_factory=dict)
-    # core metadata URL -> METADATA text (of the rocm/xpu torch builds: their Triton pin)
+    # core metadata URL -> METADATA text (of the rocm/xpu torch builds: their Triton pin; of
+    # one wheel per version of the packages built against torch: the torch they require)
     metadata: dict[str, str] = field(default_factory=dict)
+    # (backend, package) -> the files of <index-url>/<backend>/<package>/ (xformers ...)
+    packages: dict[tuple[str, str], tuple[IndexFile, ...]] = field(default_factory=dict)
 
 
 def _floor(previous: ReleaseTable, package: str) -> Version | None:
@@ -153,6 +157,8 @@ class _Rows:
         self.versions = torch_versions(observed, previous)
         probes = triton_probes(observed, self.versions)
         self.triton_metadata = {key: observed.metadata.get(url) for key, url in probes.items()}
+        self.listings = read_listings(observed.packages, observed.metadata)
+        self.today = today
         self.notes: list[str] = []
 
     def row(self, version: str) -> Release | None:
@@ -192,7 +198,14 @@ class _Rows:
                 if p in pypi_platforms
             },
         )
-        return replace(row, triton=self.triton(version, row, old), cuda_archs=kept_archs(old, row))
+        packages, notes = release_entries(self.listings, row, old, self.today)
+        self.notes += notes
+        return replace(
+            row,
+            triton=self.triton(version, row, old),
+            cuda_archs=kept_archs(old, row),
+            packages=packages,
+        )
 
     def companion(self, package: str, version: str, old: Release | None) -> str | None:
         paired = pair_companion(self.links[package], version)

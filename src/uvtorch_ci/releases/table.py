@@ -15,11 +15,15 @@ from packaging.version import Version
 from ..platforms import PLATFORMS
 from ..resources import TABLE_FILE
 from .archs import ArchEntry, parse_arch_entry
+from .extensions import EXTENSIONS, ExtensionEntry, parse_extension
 from .triton import TritonEntry, entry_family, parse_entry
 
 FORMAT = 1
 TABLE_PATH = Path(TABLE_FILE)
 COMPANIONS = ("torchvision", "torchaudio")
+# Everything `packages` may list: the companions (one release per torch, on every index that
+# has torch) and the extensions (published on some backends' indexes only: extensions.py).
+PACKAGES = (*COMPANIONS, *EXTENSIONS)
 # On the cpu index these platforms' builds carry no local tag (pain point: pinning `+cpu`
 # everywhere breaks macOS and Linux aarch64; astral-sh/uv#5182, #9036).
 UNTAGGED_CPU = ("linux-aarch64", "macos-arm64", "macos-x86_64")
@@ -45,6 +49,12 @@ _HEADER = """\
 # carry kernels for, as TORCH_CUDA_ARCH_LIST writes them ("7.5;8.0;12.0+PTX"). CONFIRMED
 # with a `source` (the build script of that release, or the wheel's get_arch_list());
 # otherwise `inferred` says what the list is taken from. Absent: not known.
+# [release.packages]: the packages built against this torch (xformers, torchao,
+# torchcodec, fbgemm-gpu). `version` goes with this torch as `paired-by` says (the
+# wheels' Requires-Dist, or the maintainers' compatibility table); `builds` names the
+# backends whose index lists that version, per platform, as `source` says it was seen
+# there. An entry with a pairing and no builds is NOT CONFIRMED on the index: render
+# routes it nowhere (the spec's `missing-builds` decides what those targets get).
 # Kept in canonical form: tests/test_releases.py checks that loading and dumping it
 # reproduces this file byte for byte.
 """
@@ -65,6 +75,8 @@ class Release:
     triton: dict[str, TritonEntry] = field(hash=False, default_factory=dict)
     # CUDA backend -> platform -> the GPU architectures those builds carry kernels for
     cuda_archs: dict[str, dict[str, ArchEntry]] = field(hash=False, default_factory=dict)
+    # package (xformers ...) -> what the table knows of its build for this torch
+    packages: dict[str, ExtensionEntry] = field(hash=False, default_factory=dict)
 
     @property
     def version(self) -> Version:
@@ -81,6 +93,18 @@ class Release:
             "torchvision": self.torchvision,
             "torchaudio": self.torchaudio,
         }[package]
+
+    def paired(self, package: str) -> str | None:
+        """The version of `package` that goes with this torch: a companion's, or the one the
+        table pairs with it for a package built against torch (None when it pairs none)."""
+        if package in EXTENSIONS:
+            return self.extension(package).version
+        return self.companion(package)
+
+    def extension(self, package: str) -> ExtensionEntry:
+        """What the table knows of `package` (xformers ...) for this torch: an empty entry
+        when nothing."""
+        return self.packages.get(package) or ExtensionEntry()
 
     def backends(self, platform: str) -> tuple[str, ...]:
         return self.builds.get(platform, ())
@@ -183,6 +207,7 @@ def parse_table(text: str) -> ReleaseTable:
                 pypi=dict(row["pypi"]),
                 triton={k: parse_entry(k, v) for k, v in row.get("triton", {}).items()},
                 cuda_archs=_parse_cuda_archs(row.get("cuda-archs", {})),
+                packages={k: _extension(k, v) for k, v in row.get("packages", {}).items()},
             )
         )
     return ReleaseTable(releases=tuple(rows), untagged_cpu=tuple(data["untagged-cpu"]))
@@ -199,6 +224,15 @@ def _parse_cuda_archs(raw: dict[str, object]) -> dict[str, dict[str, ArchEntry]]
             entry = parse_arch_entry(f"{backend}.{platform}", value)
             out.setdefault(backend, {})[platform] = entry
     return out
+
+
+def _extension(package: str, value: object) -> ExtensionEntry:
+    entry = parse_extension(package, value)
+    for platform, backends in entry.builds.items():
+        for backend in backends:
+            if not BACKEND_PATTERN.fullmatch(backend):
+                raise ValueError(f"packages.{package}.builds.{platform}: {backend!r} is no backend")
+    return entry
 
 
 def _toml_list(items: tuple[str, ...] | list[str]) -> str:
@@ -222,6 +256,19 @@ def _triton_line(key: str, entry: TritonEntry) -> str:
 def _arch_line(backend: str, platform: str, entry: ArchEntry) -> str:
     why = ("source", entry.source) if entry.source else ("inferred", entry.inferred)
     return f'{backend}.{platform} = {{ archs = "{entry.text}", {why[0]} = {json.dumps(why[1])} }}'
+
+
+def _extension_line(package: str, entry: ExtensionEntry) -> str:
+    fields = []
+    if entry.version is not None and entry.paired_by is not None:
+        fields += [f"version = {json.dumps(entry.version)}"]
+        fields += [f"paired-by = {json.dumps(entry.paired_by)}"]
+    if entry.builds:
+        builds = ", ".join(f"{_key(p)} = {_toml_list(b)}" for p, b in entry.builds.items())
+        fields.append(f"builds = {{ {builds} }}")
+    if entry.source is not None:
+        fields.append(f"source = {json.dumps(entry.source)}")
+    return f"{_key(package)} = {{ {', '.join(fields)} }}"
 
 
 def triton_key_order(key: str) -> tuple[str, bool, tuple[int, ...]]:
@@ -255,6 +302,10 @@ def dump_table(table: ReleaseTable) -> str:
                 platforms = release.cuda_archs[backend]
                 for platform in sorted(platforms, key=order.index):
                     lines.append(_arch_line(backend, platform, platforms[platform]))
+        if release.packages:
+            lines.append("[release.packages]")
+            for package in sorted(release.packages, key=EXTENSIONS.index):
+                lines.append(_extension_line(package, release.packages[package]))
     return "\n".join(lines) + "\n"
 
 

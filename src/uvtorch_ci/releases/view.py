@@ -84,6 +84,19 @@ def as_json(table: ReleaseTable, releases: Iterable[Release]) -> str:
                 }
                 for backend, platforms in r.cuda_archs.items()
             },
+            "packages": {
+                name: {
+                    key: value
+                    for key, value in (
+                        ("version", entry.version),
+                        ("paired-by", entry.paired_by),
+                        ("builds", {p: list(b) for p, b in entry.builds.items()} or None),
+                        ("source", entry.source),
+                    )
+                    if value is not None
+                }
+                for name, entry in r.packages.items()
+            },
         }
         for r in releases
     ]

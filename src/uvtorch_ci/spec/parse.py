@@ -6,7 +6,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -15,8 +15,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..errors import SpecError, did_you_mean, one_of
-from ..releases.table import COMPANIONS, index_backend
+from ..releases.table import index_backend
 from ..resources import DEFAULT_WORKFLOW
+from .packages import parse_missing_builds, parse_packages
 from .reader import Reader, kind, quoted
 from .targets import Target, parse_targets
 from .values import (
@@ -47,6 +48,7 @@ TOP_KEYS = (
     "selector",
     "default-group",
     "other-platforms",
+    "missing-builds",
     "targets",
 )
 SELECTORS = ("markers", "extras", "groups")
@@ -78,6 +80,9 @@ class Spec:
     other_platforms: str = "pypi"  # what the platforms no target names get: PyPI or a backend
     # URL prefixes a mirror's pages link files under, besides the mirror's own base
     file_hosts: tuple[str, ...] = ()
+    # each package of `packages` built against torch (xformers ...) -> what it gets on a target
+    # whose index does not publish it: "pypi", "skip" or "refuse"
+    missing_builds: dict[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def exact_torch(self) -> str | None:
@@ -118,18 +123,8 @@ def parse_spec(
         raise r.fail("torch", 'missing: the torch version is required, e.g. torch = "2.5.0"')
     torch = _torch_specifier(r, torch_text.strip())
 
-    packages = r.strings(data, "packages", "packages") or ()
-    for i, package in enumerate(packages):
-        if package not in COMPANIONS:
-            hint = "torch itself is always installed" if package == "torch" else ""
-            suggestion = "" if package == "torch" else did_you_mean(package, COMPANIONS)
-            raise r.fail(
-                f"packages[{i}]",
-                f"unknown companion {quoted(package)}{suggestion}; {one_of(COMPANIONS)}",
-                hint,
-            )
-    if len(set(packages)) != len(packages):
-        raise r.fail("packages", "lists a companion twice")
+    packages = parse_packages(r, data)
+    missing_builds = parse_missing_builds(r, data, packages)
 
     python = r.strings(data, "python", "python") or ()
     for i, version in enumerate(python):
@@ -219,7 +214,7 @@ def parse_spec(
     return Spec(
         torch=torch,
         torch_text=torch_text.strip(),
-        packages=tuple(p for p in COMPANIONS if p in packages),
+        packages=packages,
         python=python or ((default_python,) if default_python else ()),
         index_url=index_url,
         workflow=workflow,
@@ -234,6 +229,7 @@ def parse_spec(
         default_group=default_group,
         other_platforms=other,
         file_hosts=file_hosts,
+        missing_builds=missing_builds,
     )
 
 

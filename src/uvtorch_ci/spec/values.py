@@ -138,3 +138,12 @@ def index_url_problem(url: str) -> tuple[str, str] | None:
 
 def _quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
+
+
+MISSING_BUILDS = ("pypi", "skip", "refuse")
+
+
+def is_missing_builds(text: str) -> bool:
+    """What a package gets on a target whose PyTorch index does not publish it: "pypi"
+    (PyPI's build there), "skip" (not installed there) or "refuse" (render stops)."""
+    return text in MISSING_BUILDS

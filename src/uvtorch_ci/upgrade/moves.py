@@ -17,6 +17,7 @@ from ..platforms import PLATFORMS
 from ..project import ProjectTexts, spec_data
 from ..pyproject.data import parse_toml, requires_python
 from ..releases.cuda import MIN_DRIVER, cuda_version, version_tuple
+from ..releases.extensions import EXTENSIONS
 from ..releases.table import Release, ReleaseTable, index_backend
 from ..spec.parse import Spec, parse_spec
 from ..spec.targets import Target
@@ -53,11 +54,13 @@ class Move:
 
 @dataclass(frozen=True)
 class Change:
-    """One value before and after (a package's version, the Python axis)."""
+    """One value before and after (a package's version, the Python axis), and for a package
+    built against torch where the new version comes from."""
 
     what: str
     old: str
     new: str
+    where: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,9 +131,12 @@ def plan_upgrade(
         )
     old = matching[-1]
     versions = [Change("torch", spec.torch_text, new.torch)]
-    versions += [Change(p, old.companion(p), new.companion(p)) for p in spec.packages]
     moves = tuple(_move(spec, old, new, i, target) for i, target in enumerate(spec.targets))
     _check_distinct(spec, moves)
+    versions += [
+        Change(p, old.paired(p) or UNPAIRED, new.paired(p) or UNPAIRED, _where(p, new, moves))
+        for p in spec.packages
+    ]
 
     if python_written:
         kept = tuple(p for p in spec.python if p in new.python)
@@ -147,6 +153,25 @@ def plan_upgrade(
         python_written=python_written,
         moves=moves,
     )
+
+
+UNPAIRED = "(none paired)"
+
+
+def _where(package: str, new: Release, moves: tuple[Move, ...]) -> str:
+    """For a package built against torch: the targets whose (new) index publishes its new
+    version, and those that take it from elsewhere (missing-builds)."""
+    if package not in EXTENSIONS:
+        return ""
+    entry = new.extension(package)
+    indexed = [
+        m.target.name for m in moves if entry.publishes(m.target.platform, index_backend(m.new))
+    ]
+    others = [m.target.name for m in moves if m.target.name not in indexed]
+    parts = [f"from the index on {', '.join(indexed)}"] if indexed else []
+    if others:
+        parts.append(f"missing-builds decides on {', '.join(others)}")
+    return "; ".join(parts)
 
 
 def _default(new: Release, table: ReleaseTable, requires: str | None) -> tuple[str, ...]:

@@ -19,7 +19,8 @@ def format_upgrade(upgrade: Upgrade) -> str:
     """The plan, ending with a newline: what `uvtorch-ci upgrade` prints."""
     lines = [f"upgrade: torch {upgrade.old.torch} -> {upgrade.new.torch}"]
     for change in upgrade.versions[1:]:
-        lines.append(f"  {change.what} {change.old} -> {change.new}")
+        where = f" ({change.where})" if change.where else ""
+        lines.append(f"  {change.what} {change.old} -> {change.new}{where}")
     if upgrade.spec.torch_text != upgrade.old.torch:
         lines.append(f'  torch = "{upgrade.spec.torch_text}" becomes "{upgrade.new.torch}"')
     wheels = f"{upgrade.new.torch} has wheels for Python {', '.join(upgrade.new.python)}"

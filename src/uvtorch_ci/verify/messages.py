@@ -26,6 +26,17 @@ def index_problem(plan: Plan, build: Build, got: str) -> str:
     )
 
 
+def elsewhere_problem(plan: Plan, build: Build, name: str, got: str) -> str:
+    """A package the target's index does not publish, locked from somewhere else than PyPI."""
+    where = (
+        f"the {index_label(plan, got)} index" if is_pytorch_index(got, plan.spec.index_url) else got
+    )
+    return (
+        f"comes from {where} ({got}); expected PyPI's build: the {build.index.backend} index "
+        f"does not publish {name} for {build.target.platform} (missing-builds)"
+    )
+
+
 def version_problem(
     plan: Plan,
     build: Build,

@@ -30,6 +30,7 @@ from ..releases.table import Release, ReleaseTable, load_table, own_tag
 from .files import INDEX_ONLY_TRITONS, TRITONS, judge_files
 from .locations import PYPI_REGISTRIES, FileHosts, file_hosts, file_problem, other_backend_folder
 from .messages import (
+    elsewhere_problem,
     index_label,
     index_problem,
     public_version,
@@ -269,6 +270,14 @@ def _check_target(
     rows = [
         _check_package(plan, lock, hosts, build, python, name, version, installed.get(name), torch)
         for name, version in expected.items()
+        if name not in build.elsewhere
+    ]
+    rows += [  # the packages its index does not publish for it, left to PyPI (missing-builds)
+        _check_package(
+            plan, lock, hosts, build, python, name, version, installed.get(name), torch, pypi=True
+        )
+        for name, version in expected.items()
+        if name in build.elsewhere
     ]
     if torch is not None:
         rows += _triton_rows(lock, hosts, build, python, torch, (extras, groups, project))
@@ -291,6 +300,7 @@ def _expected_versions(
     specifier, any release it admits that has the target's build is right, with that release's
     companions; a release newer than the table is taken as the range admits it."""
     versions: dict[str, str | None] = {p: public_version(v) or v for p, v in build.versions.items()}
+    versions |= build.elsewhere
     locked = public_version(torch.version) if torch else None
     if plan.spec.exact_torch is not None or not locked:
         return versions, ()
@@ -304,7 +314,7 @@ def _expected_versions(
         )
         return {p: (locked if p == "torch" else None) for p in versions}, (note,)
     # the companions go with the torch the lock holds; torch itself must have the build
-    companions = {p: candidate.companion(p) for p in versions if p != "torch"}
+    companions = {p: candidate.paired(p) for p in versions if p != "torch"}
     torch_version = locked if _has_build(candidate, build) else versions["torch"]
     return {"torch": torch_version, **companions}, ()
 
@@ -319,9 +329,13 @@ def _check_package(
     expected: str | None,
     locked: LockedPackage | None,
     torch: LockedPackage | None,
+    *,
+    pypi: bool = False,
 ) -> PackageVerdict:
+    """One package's row. `pypi`: the target's index does not publish it, so PyPI's build is
+    the one the spec asks for (missing-builds = "pypi")."""
     platform = PLATFORMS[build.target.platform]
-    want_index = build.index.url
+    want_index = PYPI_REGISTRIES[0] if pypi else build.index.url
     shown_expected = expected or "any"
     if locked is None:
         extra = f" with the extra {build.extra!r}" if build.extra else ""
@@ -335,9 +349,13 @@ def _check_package(
     problems: list[str] = []
     got_index = locked.source
     artifact = locked.best_artifact(platform, python)
-    if build.from_pypi:  # the default index, whatever the project or uv sets it to
+    if build.from_pypi or pypi:  # the default index, whatever the project or uv sets it to
         if hosts.folder_of(got_index) is not None or ":" not in got_index:
-            problems.append(index_problem(plan, build, got_index))
+            problems.append(
+                elsewhere_problem(plan, build, name, got_index)
+                if pypi
+                else index_problem(plan, build, got_index)
+            )
         else:
             want_index = got_index
     elif normalized_url(got_index) != normalized_url(want_index):
