@@ -120,6 +120,12 @@ class LockedPackage:
         return self.files.get()[1]
 
     @property
+    def artifacts(self) -> tuple[Artifact, ...]:
+        """Every file uv.lock records for it: its wheels, then its sdist."""
+        wheels, sdist = self.files.get()
+        return (*wheels, sdist) if sdist is not None else wheels
+
+    @property
     def is_root(self) -> bool:
         return self.source.partition(":")[0] in ROOT_SOURCES and self.source.endswith(":.")
 

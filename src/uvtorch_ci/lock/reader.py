@@ -61,7 +61,12 @@ def _source(raw: object, what: str) -> str | None:
             f"not {shown(dict(table))}"
         )
     kind, value = next(iter(table.items()))
-    value = _text(value, f"{what}'s source {kind}")
+    return _source_text((kind, _text(value, f"{what}'s source {kind}")))
+
+
+def _source_text(source: tuple[str, str]) -> str:
+    """A source as the model holds it: the registry's URL, else "kind:value" ("virtual:.")."""
+    kind, value = source
     return value if kind == "registry" else f"{kind}:{value}"
 
 
@@ -273,20 +278,14 @@ def _scanned(scanned: Scanned, i: int, file: str) -> LockedPackage:
 
     if (problem := _version_problem(scanned.version)) is not None:
         raise _refused(problem, i, scanned.name, file)
-    source = None
-    if scanned.source is not None:
-        kind, value = scanned.source
-        source = value if kind == "registry" else f"{kind}:{value}"
     return LockedPackage(
         name=_canonical(scanned.name),
         version=scanned.version,
-        source=source or "",
+        source=_source_text(scanned.source) if scanned.source is not None else "",
         files=Files(read=read),
         dependencies=_scanned_dependencies(scanned.dependencies),
-        optional={
-            canonicalize_name(k): _scanned_dependencies(v) for k, v in scanned.optional.items()
-        },
-        groups={canonicalize_name(k): _scanned_dependencies(v) for k, v in scanned.groups.items()},
+        optional={_canonical(k): _scanned_dependencies(v) for k, v in scanned.optional.items()},
+        groups={_canonical(k): _scanned_dependencies(v) for k, v in scanned.groups.items()},
     )
 
 
@@ -295,9 +294,7 @@ def _scanned_dependencies(items: tuple[ScannedDependency, ...]) -> tuple[Depende
         Dependency(
             name=canonicalize_name(name),
             version=version,
-            source=None
-            if source is None
-            else (source[1] if source[0] == "registry" else f"{source[0]}:{source[1]}"),
+            source=None if source is None else _source_text(source),
             marker=marker,
             extras=tuple(_canonical(e) for e in extras),
         )

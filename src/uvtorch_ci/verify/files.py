@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..lock.model import Artifact, Lock, LockedPackage
-from .locations import PYPI_REGISTRIES, FileHosts, file_problem, pypi_file_problem
+from ..lock.model import Lock, LockedPackage
+from .locations import FileHosts, file_problem, from_pypi, pypi_file_problem
 
 # The Triton builds torch requires; on the PyTorch indexes they sit in the channel's root.
 TRITONS = (
@@ -41,20 +41,21 @@ def judge_files(lock: Lock, family: Iterable[str], hosts: FileHosts) -> FileFind
     """Every artifact of the packages named in `family` and of the Triton builds, judged by
     where it is downloaded from: the packages the PyTorch index serves as its own (its
     "foundation" packages), whose files it never links on a CDN or PyPI."""
-    names = set(family) | set(TRITONS)
+    names = family_names(family)
     problems: list[str] = []
     warnings: list[str] = []
     for package in lock.packages:
         if package.name not in names:
             continue  # the indexes link other packages' files anywhere (a CDN, PyPI)
-        ours = hosts.folder_of(package.source) is not None if "://" in package.source else False
+        ours = hosts.serves(package.source)
         what = f"{package.name} {package.version}"
         found = [f"{what}: {p}" for p in _artifact_problems(package, hosts, ours)]
         problems += [p for p in found if p not in problems]
-        unhashed = [a for a in _artifacts(package) if a.hash is None and a.url is not None]
-        if unhashed and (ours or _from_pypi(package)):
-            count = f"{len(unhashed)} of its {len(_artifacts(package))} files have"
-            if len(unhashed) == len(_artifacts(package)):
+        artifacts = package.artifacts
+        unhashed = [a for a in artifacts if a.hash is None and a.url is not None]
+        if unhashed and (ours or from_pypi(package.source)):
+            count = f"{len(unhashed)} of its {len(artifacts)} files have"
+            if len(unhashed) == len(artifacts):
                 count = "its files have" if len(unhashed) > 1 else "its file has"
             warnings.append(
                 f"{what} ({package.source}): {count} no hash in uv.lock, so uv cannot check "
@@ -63,20 +64,18 @@ def judge_files(lock: Lock, family: Iterable[str], hosts: FileHosts) -> FileFind
     return FileFindings(tuple(problems), tuple(warnings))
 
 
-def _artifacts(package: LockedPackage) -> list[Artifact]:
-    return [*package.wheels, *([package.sdist] if package.sdist else [])]
-
-
-def _from_pypi(package: LockedPackage) -> bool:
-    return package.source.rstrip("/") in PYPI_REGISTRIES
+def family_names(family: Iterable[str]) -> frozenset[str]:
+    """The torch family's names as verify judges their files: the spec's packages and every
+    Triton build."""
+    return frozenset(family) | frozenset(TRITONS)
 
 
 def _artifact_problems(package: LockedPackage, hosts: FileHosts, ours: bool) -> list[str]:
     out = []
-    for artifact in _artifacts(package):
+    for artifact in package.artifacts:
         if ours:
             problem = file_problem(artifact.url, artifact.filename, package.source, hosts)
-        elif _from_pypi(package):
+        elif from_pypi(package.source):
             problem = pypi_file_problem(artifact.url, artifact.filename)
         else:
             problem = None  # a registry of the user's own: its layout is its business

@@ -113,6 +113,10 @@ class FileHosts:
             return None
         return registry_place.under(self.strict[0])
 
+    def serves(self, registry: str) -> bool:
+        """Whether `registry` is one of the indexes under the index base."""
+        return self.folder_of(registry) is not None
+
 
 def file_hosts(index_url: str, extra: tuple[str, ...] = ()) -> FileHosts:
     """The places the index at `index_url` serves files from: the official index's two hosts,
@@ -177,6 +181,11 @@ def _in_folder(where: tuple[str, ...], folder: tuple[str, ...]) -> bool:
     if where in (folder, channel):
         return True
     return not folder and len(where) == 1 and BACKEND_FOLDER.fullmatch(where[0]) is not None
+
+
+def from_pypi(registry: str) -> bool:
+    """Whether a package was locked from PyPI's own index."""
+    return registry.rstrip("/") in PYPI_REGISTRIES
 
 
 def pypi_file_problem(url: str | None, filename: str) -> str | None:

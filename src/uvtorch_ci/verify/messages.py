@@ -46,10 +46,10 @@ def version_problem(
     expected: str,
 ) -> str:
     """Why the locked version is not the one the target must have."""
-    got = _public(locked.version) or locked.version
+    got = public_version(locked.version) or locked.version
     spec = plan.spec
     if name != "torch":
-        of = _public(torch.version) if torch else _public(build.torch)
+        of = public_version(torch.version) if torch else public_version(build.torch)
         return f"version {got}, expected {expected} (the {name} of torch {of})"
     if spec.exact_torch is not None:
         return f"version {got}, expected {expected} (the spec's torch)"
@@ -107,6 +107,3 @@ def public_version(version: str) -> str | None:
         return Version(version).public
     except InvalidVersion:
         return None
-
-
-_public = public_version

@@ -18,7 +18,7 @@ from packaging.utils import canonicalize_name
 from ..lock.model import Artifact, Lock
 from ..redaction import redact_url as shown
 from ..releases.pages import IndexFile, SimplePage
-from .files import TRITONS
+from .files import family_names
 from .locations import BadUrl, FileHosts, place
 
 
@@ -42,21 +42,16 @@ class OnlineFindings:
 def pages_to_read(lock: Lock, family: Iterable[str], hosts: FileHosts) -> tuple[Wanted, ...]:
     """The index pages that prove the lock: for each torch-family package locked from one of
     the spec's PyTorch indexes, its registry's page for it, each page once."""
-    names = set(family) | set(TRITONS)
+    names = family_names(family)
     wanted: dict[str, list[tuple[str, Artifact]]] = {}
     packages: dict[str, str] = {}
     for package in lock.packages:
-        if package.name not in names or "://" not in package.source:
-            continue
-        if hosts.folder_of(package.source) is None:
+        if package.name not in names or not hosts.serves(package.source):
             continue
         url = f"{package.source.rstrip('/')}/{canonicalize_name(package.name)}/"
         packages[url] = package.name
         label = f"{package.name} {package.version}"
-        wanted.setdefault(url, []).extend(
-            (label, artifact)
-            for artifact in (*package.wheels, *([package.sdist] if package.sdist else []))
-        )
+        wanted.setdefault(url, []).extend((label, artifact) for artifact in package.artifacts)
     return tuple(Wanted(url, packages[url], tuple(files)) for url, files in wanted.items())
 
 

@@ -28,7 +28,14 @@ from ..platforms import PLATFORMS
 from ..pyproject.data import parse_toml
 from ..releases.table import Release, ReleaseTable, load_table, own_tag
 from .files import INDEX_ONLY_TRITONS, TRITONS, judge_files
-from .locations import PYPI_REGISTRIES, FileHosts, file_hosts, file_problem, other_backend_folder
+from .locations import (
+    PYPI_REGISTRIES,
+    FileHosts,
+    file_hosts,
+    file_problem,
+    from_pypi,
+    other_backend_folder,
+)
 from .messages import (
     elsewhere_problem,
     index_label,
@@ -172,9 +179,10 @@ def verify(
     pyproject = parse_toml(pyproject_text, pyproject_file)
     stale = staleness(plan, lock, pyproject, lock_file=lock_file)
     hosts = file_hosts(plan.spec.index_url, plan.spec.file_hosts)
-    defaults = _default_groups(pyproject, lock, stale.project)
+    root = lock.root(stale.project)  # LockError (exit 2) when uv.lock holds no project
+    defaults = _default_groups(pyproject, root)
     targets = tuple(
-        _check_target(plan, lock, table, hosts, build, python, stale.project, defaults)
+        _check_target(plan, lock, table, hosts, build, python, root, defaults)
         for build in plan.builds
         for python in plan.spec.python
     )
@@ -188,18 +196,13 @@ def verify(
 # -- which groups a target's `uv sync` installs -----------------------------------------------
 
 
-def _default_groups(
-    pyproject: Mapping[str, Any], lock: Lock, project: str | None
-) -> tuple[str, ...]:
+def _default_groups(pyproject: Mapping[str, Any], root: LockedPackage) -> tuple[str, ...]:
     """[tool.uv] default-groups (uv's default: dev; "all": every group the lock holds)."""
     tool = pyproject.get("tool")
     uv = tool.get("uv") if isinstance(tool, dict) else None
     value = uv.get("default-groups") if isinstance(uv, dict) else None
     if value == "all":
-        try:
-            return tuple(lock.root(project).groups)
-        except Exception:
-            return ()
+        return tuple(root.groups)
     if isinstance(value, list):
         return tuple(canonicalize_name(str(v)) for v in value)
     return DEFAULT_GROUPS
@@ -245,17 +248,13 @@ def _check_target(
     hosts: FileHosts,
     build: Build,
     python: str,
-    project: str | None,
+    root: LockedPackage,
     defaults: tuple[str, ...],
 ) -> TargetVerdict:
     platform = PLATFORMS[build.target.platform]
     environment = platform.marker_environment(python)
-    try:
-        root = lock.root(project).name
-    except Exception:
-        root = project or ""
-    extras, groups, refused = _selection(plan, build, lock, root, defaults)
-    installed = lock.resolve(environment, extras, groups, project=project)
+    extras, groups, refused = _selection(plan, build, lock, root.name, defaults)
+    installed = lock.resolve(environment, extras, groups, project=root.name)
     problems: list[str] = list(refused)
     if not lock.covers(environment):
         problems.append(
@@ -280,7 +279,7 @@ def _check_target(
         if name in build.elsewhere
     ]
     if torch is not None:
-        rows += _triton_rows(lock, hosts, build, python, torch, (extras, groups, project))
+        rows += _triton_rows(lock, hosts, build, python, torch, (extras, groups, root.name))
 
     return TargetVerdict(
         build, python, tuple(rows), tuple(problems), tuple(installed.values()), notes
@@ -350,7 +349,7 @@ def _check_package(
     got_index = locked.source
     artifact = locked.best_artifact(platform, python)
     if build.from_pypi or pypi:  # the default index, whatever the project or uv sets it to
-        if hosts.folder_of(got_index) is not None or ":" not in got_index:
+        if hosts.serves(got_index) or ":" not in got_index:
             problems.append(
                 elsewhere_problem(plan, build, name, got_index)
                 if pypi
@@ -431,8 +430,8 @@ def _triton_rows(
             continue
         problems = []
         registry = package.source
-        ours = hosts.folder_of(registry) is not None
-        from_pypi = registry.rstrip("/") in PYPI_REGISTRIES
+        ours = hosts.serves(registry)
+        pypi = from_pypi(registry)
         # Triton files sit in the channel's root, which every backend's page links: from any
         # of the spec's PyTorch indexes it is the same file
         if dependency.name in INDEX_ONLY_TRITONS and not ours and not build.from_pypi:
@@ -441,7 +440,7 @@ def _triton_rows(
                 f"name elsewhere is someone else's package); expected the {build.index.backend} "
                 f"index ({want})"
             )
-        elif not ours and not from_pypi and ":" in registry:
+        elif not ours and not pypi and ":" in registry:
             problems.append(f"comes from {registry}, neither a PyTorch index nor PyPI")
         wheel = package.best_wheel(platform, python)
         if wheel is None:
@@ -455,7 +454,7 @@ def _triton_rows(
                 want,
                 package.version,
                 registry,
-                "PyPI" if from_pypi else normalized_url(registry).rsplit("/", 1)[-1],
+                "PyPI" if pypi else normalized_url(registry).rsplit("/", 1)[-1],
                 wheel.filename if wheel else None,
                 tuple(problems),
             )
