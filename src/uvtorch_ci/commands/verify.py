@@ -23,6 +23,7 @@ from .terminal import annotation, safe, safe_json
 from .workspace import load_and_render, pyproject_output, read_project
 
 if TYPE_CHECKING:
+    from ..lock.model import Lock
     from ..plan.planner import Plan
     from ..verify.verdicts import Verdicts
 
@@ -44,8 +45,9 @@ def verify_project(
     with these very inputs changed nothing, the plan alone is enough: no rendering. With
     `online`, every locked file of the family is also proven against its index's page."""
     from ..errors import LockError
+    from ..lock.reader import parse_lock
     from ..project import plan_project
-    from ..verify.verdicts import verify
+    from ..verify.verdicts import verify_lock
     from .fastcheck import up_to_date
 
     if up_to_date(project_dir, spec_file, env):
@@ -67,13 +69,8 @@ def verify_project(
     if lock_text is None:
         raise LockError("not found", file=lock_label, hint=hint)
     try:
-        verdicts = verify(
-            plan,
-            lock_text,
-            pyproject.old or "",
-            lock_file=lock_label,
-            pyproject_file=pyproject.label,
-        )
+        lock = parse_lock(lock_text, lock_label)
+        verdicts = verify_lock(plan, lock, pyproject.old or "", pyproject_file=pyproject.label)
     except RecursionError:  # pyproject.toml was read above: the lock nests too deep for tomllib
         raise LockError(
             f"not valid TOML here: {NESTING_MESSAGE}",
@@ -87,20 +84,19 @@ def verify_project(
             "run `uvtorch-ci render`, then `uv lock`"
         )
     if online:
-        verdicts = _online(plan, lock_text, lock_label, verdicts, timeout)
+        verdicts = _online(plan, lock, verdicts, timeout)
     return verdicts
 
 
-def _online(plan: Plan, lock_text: str, label: str, verdicts: Verdicts, timeout: float) -> Verdicts:
+def _online(plan: Plan, lock: Lock, verdicts: Verdicts, timeout: float) -> Verdicts:
     """Read the index page of every torch-family package locked from the spec's indexes, and
     judge each locked file against it."""
-    from ..lock.reader import parse_lock
     from ..verify.locations import file_hosts
     from ..verify.online import judge_pages, pages_to_read
     from .pages import read_pages
 
     hosts = file_hosts(plan.spec.index_url, plan.spec.file_hosts)
-    wanted = pages_to_read(parse_lock(lock_text, label), plan.packages, hosts)
+    wanted = pages_to_read(lock, plan.packages, hosts)
     pages = read_pages((w.url for w in wanted), timeout=timeout)
     found = judge_pages(wanted, pages)
     verdicts = verdicts.with_findings(found.problems, found.warnings)

@@ -174,8 +174,21 @@ def verify(
     default groups). Raises LockError (exit 2) when uv.lock is unreadable, PyprojectError when
     pyproject.toml is.
     """
-    table = table or load_table()
     lock = parse_lock(lock_text, lock_file)
+    return verify_lock(plan, lock, pyproject_text, table=table, pyproject_file=pyproject_file)
+
+
+def verify_lock(
+    plan: Plan,
+    lock: Lock,
+    pyproject_text: str,
+    *,
+    table: ReleaseTable | None = None,
+    pyproject_file: str = "pyproject.toml",
+) -> Verdicts:
+    """`verify` on a uv.lock already read (its file named as `lock.file`)."""
+    table = table or load_table()
+    lock_file = lock.file
     pyproject = parse_toml(pyproject_text, pyproject_file)
     stale = staleness(plan, lock, pyproject, lock_file=lock_file)
     hosts = file_hosts(plan.spec.index_url, plan.spec.file_hosts)
