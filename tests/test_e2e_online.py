@@ -150,3 +150,42 @@ def test_an_index_that_cannot_be_reached_is_exit_2(
     assert result.stderr.startswith(f"error: cannot reach http://{closed}/whl/")
     assert "Traceback" not in result.stderr
     assert "verify without --online proves what it can offline" in result.stderr
+
+
+def test_a_page_dripped_a_byte_at_a_time_is_cut_off_at_the_timeout(
+    locked: tuple[Path, dict[str, str]], counting: CountingIndex, mirror: Mirror, tmp_path: Path
+) -> None:
+    """A socket timeout bounds each read only: the page is read a chunk at a time against one
+    deadline for all pages, so a server that keeps sending one byte is not waited for."""
+    import time
+
+    class Dripping(SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            for _ in range(600):  # a minute, were it read to the end
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.1)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Dripping)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        project = copy_of(locked, tmp_path)
+        port = counting.url.rsplit(":", 1)[1]
+        dripping = f"127.0.0.1:{server.server_address[1]}"
+        for name in ("uv.lock", "pyproject.toml"):
+            path = project / name
+            path.write_text(path.read_text().replace(f"127.0.0.1:{port}", dripping))
+        env = {**locked[1], "UVTORCH_INDEX_URL": f"http://{dripping}/whl"}
+        started = time.monotonic()
+        result = uvtorch(["verify", "--online", "--timeout", "2"], project, env, expect=2)
+        assert time.monotonic() - started < 30
+        assert "error: the index pages were not all read within 2 s" in result.stderr
+    finally:
+        server.shutdown()
+        server.server_close()

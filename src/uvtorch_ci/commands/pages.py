@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from .. import __version__
 from ..errors import UvtorchError
 from ..redaction import redact_url as shown
+from ..releases.fetch import BodyTooLarge, BodyTooLate, read_body
 from ..releases.pages import SIMPLE_JSON, SimplePage, parse_simple_page
 
 ACCEPT = f"{SIMPLE_JSON}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
@@ -71,22 +72,24 @@ def _read(
     )
     try:
         with opener.open(request, timeout=left) as answer:
-            body = answer.read(MAX_PAGE_BYTES + 1)
+            body = read_body(answer, until=deadline, limit=MAX_PAGE_BYTES)
             content_type = answer.headers.get("Content-Type", "")
             final = answer.geturl()
+    except BodyTooLarge:
+        raise PageError(
+            f"{shown(url)} is larger than {MAX_PAGE_BYTES // 2**20} MiB: not an index page",
+            hint=HINT,
+        ) from None
+    except BodyTooLate:
+        raise PageError(
+            f"the index pages were not all read within {timeout:g} s", hint=HINT
+        ) from None
     except urllib.error.HTTPError as error:
         raise PageError(f"{shown(url)}: HTTP {error.code} {error.reason}", hint=HINT) from None
     except urllib.error.URLError as error:
         raise PageError(f"cannot reach {shown(url)}: {error.reason}", hint=HINT) from None
     except (OSError, ValueError) as error:
         raise PageError(f"cannot read {shown(url)}: {error}", hint=HINT) from None
-    if time.monotonic() > deadline:
-        raise PageError(f"the index pages were not all read within {timeout:g} s", hint=HINT)
-    if len(body) > MAX_PAGE_BYTES:
-        raise PageError(
-            f"{shown(url)} is larger than {MAX_PAGE_BYTES // 2**20} MiB: not an index page",
-            hint=HINT,
-        )
     try:
         return parse_simple_page(body, content_type, final)
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:

@@ -171,24 +171,12 @@ class Fetcher:
 
     def _body(self, answer: Any, url: str, until: float) -> bytes:
         """The answer's body, read a chunk at a time: cut off past `until` or MAX_RESPONSE."""
-        length = answer.headers.get("Content-Length")
-        digits = (length or "").strip()
-        if (
-            digits.isascii()
-            and digits.isdigit()
-            and (len(digits) > 12 or int(digits) > MAX_RESPONSE)
-        ):
-            raise self._too_large(url)
-        chunks: list[bytes] = []
-        size = 0
-        while chunk := answer.read1(1 << 16):
-            size += len(chunk)
-            if size > MAX_RESPONSE:
-                raise self._too_large(url)
-            chunks.append(chunk)
-            if time.monotonic() > until:
-                raise self._late(url) if until >= self._deadline else self._timeout(url)
-        return b"".join(chunks)
+        try:
+            return read_body(answer, until=until, limit=MAX_RESPONSE)
+        except BodyTooLarge:
+            raise self._too_large(url) from None
+        except BodyTooLate:
+            raise self._late(url) if until >= self._deadline else self._timeout(url) from None
 
     def _timeout(self, url: str) -> RefreshError:
         return RefreshError(f"{url}: no whole answer within {self.timeout:g} s", hint=_HINT)
@@ -215,6 +203,34 @@ class Fetcher:
                 lambda url: self.get(url, accept, missing_ok=missing_ok, announce=announce), unique
             )
             return dict(zip(unique, answers, strict=True))
+
+
+class BodyTooLarge(Exception):
+    """An HTTP answer announced or sent more bytes than its reader takes."""
+
+
+class BodyTooLate(Exception):
+    """An HTTP answer was still arriving when its reader's time was up."""
+
+
+def read_body(answer: Any, *, until: float, limit: int) -> bytes:
+    """An HTTP answer's body, a chunk at a time: BodyTooLarge past `limit` bytes (or when its
+    Content-Length says so), BodyTooLate once `time.monotonic()` passes `until`, so that a
+    server dripping a byte at a time cannot hold a reader past its deadline (a socket timeout
+    bounds only each read). `releases refresh` and `verify --online` both read through it."""
+    digits = (answer.headers.get("Content-Length") or "").strip()
+    if digits.isascii() and digits.isdigit() and (len(digits) > 12 or int(digits) > limit):
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := answer.read1(1 << 16):
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if time.monotonic() > until:
+            raise BodyTooLate
+    return b"".join(chunks)
 
 
 def _parse(answer: Response, parse: Callable[[Response], T], what: str) -> T:
